@@ -1,0 +1,31 @@
+# The two commands: `make run` and `make test`. Both install what is missing first.
+SWIFT ?= swift
+# One build configuration for build and test, so SwiftPM does not re-plan between them.
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: run test deps build release bench clean
+
+deps:
+	@bash Deploy/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+## Build, start on the embedded database, create a demo tenant, print its key and a curl line.
+run: build
+	SWITCHBOARD_ADMIN_TOKEN=$${SWITCHBOARD_ADMIN_TOKEN:-demo-admin-token} $(SWIFT) run $(SWIFT_BUILD_FLAGS) switchboard demo
+
+## The whole test suite, against a real PostgreSQL (DATABASE_URL, or an embedded cluster).
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release
+
+## Benchmarks on a release build; see Benchmarks/README.md.
+bench: release
+	bash Benchmarks/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,75 @@
+import Foundation
+import SwitchboardCore
+
+/// A tenant as the API shows it.
+struct TenantResponse: Encodable, Sendable {
+    var id: String
+    var name: String
+    var trialCreditsMicros: Int64
+    var createdAt: Date
+
+    init(_ tenant: Tenant) {
+        self.id = tenant.id.description
+        self.name = tenant.name
+        self.trialCreditsMicros = tenant.trialCredits.micros
+        self.createdAt = tenant.createdAt
+    }
+}
+
+/// An API key as the API shows it: never the secret, except `key` in the answer that
+/// creates it.
+struct APIKeyResponse: Encodable, Sendable {
+    var id: String
+    var name: String
+    var prefix: String
+    var createdAt: Date
+    var lastUsedAt: Date?
+    var revokedAt: Date?
+    /// The secret, present only when the key is created.
+    var key: String?
+
+    init(_ key: APIKey, secret: String? = nil) {
+        self.id = key.id.description
+        self.name = key.name
+        self.prefix = key.prefix
+        self.createdAt = key.createdAt
+        self.lastUsedAt = key.lastUsedAt
+        self.revokedAt = key.revokedAt
+        self.key = secret
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, prefix, createdAt, lastUsedAt, revokedAt, key }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(prefix, forKey: .prefix)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(revokedAt, forKey: .revokedAt)
+        try container.encodeIfPresent(key, forKey: .key)
+    }
+}
+
+/// The answer of `POST /admin/tenants`: the tenant and its first key, shown once.
+struct CreatedTenantResponse: Encodable, Sendable {
+    var tenant: TenantResponse
+    var apiKey: String
+}
+
+/// Validation shared by request bodies.
+enum Validate {
+    /// A trimmed, non-empty name of at most `maximum` characters.
+    static func name(_ value: String, field: String, maximum: Int = 200) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw SwitchboardError.invalid("\(field) must not be empty", field: field) }
+        guard trimmed.count <= maximum else {
+            throw SwitchboardError.invalid("\(field) must be at most \(maximum) characters", field: field)
+        }
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw SwitchboardError.invalid("\(field) must not contain control characters", field: field)
+        }
+        return trimmed
+    }
+}

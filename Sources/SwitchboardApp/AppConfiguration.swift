@@ -1,0 +1,128 @@
+public import Foundation
+public import Logging
+
+/// The operator's configuration: every environment variable of DESIGN.md, each also a
+/// `serve` flag.
+public struct AppConfiguration: Sendable {
+    /// `DATABASE_URL`: the PostgreSQL server, logged in as the owner that runs migrations.
+    /// `nil` starts the embedded cluster under `home`.
+    public var databaseURL: String?
+    /// `SWITCHBOARD_HOME`: the data folder (embedded cluster, generated keys).
+    public var home: URL
+    /// `SWITCHBOARD_HOST`: the listen address.
+    public var host: String
+    /// `SWITCHBOARD_PORT`: the listen port; 0 picks a free one.
+    public var port: Int
+    /// `SWITCHBOARD_PUBLIC_URL`: how the outside world reaches this server.
+    public var publicURL: String?
+    /// `SWITCHBOARD_ADMIN_TOKEN`: bearer token of `/admin/*`; `nil` turns the operator API off.
+    public var adminToken: String?
+    /// `SWITCHBOARD_MASTER_KEY`: base64 of 32 bytes; `nil` generates `home/master.key`.
+    public var masterKey: String?
+    /// `SWITCHBOARD_TELEGRAM_API_BASE`: the Telegram Bot API base.
+    public var telegramAPIBase: String
+    /// `SWITCHBOARD_GRAPH_API_BASE`: the Meta Graph API base.
+    public var graphAPIBase: String
+    /// `SWITCHBOARD_EGRESS_ALLOW_PRIVATE`: let tenant-supplied URLs reach loopback and private ranges.
+    public var egressAllowPrivate: Bool
+    /// `SWITCHBOARD_WORKERS`: concurrent reply and send jobs.
+    public var workers: Int
+    /// `SWITCHBOARD_DB_POOL`: the most connections the app role's pool opens.
+    public var databasePoolSize: Int
+    /// `SWITCHBOARD_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical.
+    public var logLevel: Logger.Level
+    /// Apply migrations at start-up (`serve` does; tests that migrated already may skip it).
+    public var migrateOnStart: Bool
+
+    public init(
+        databaseURL: String? = nil,
+        home: URL = URL(fileURLWithPath: ".switchboard"),
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        publicURL: String? = nil,
+        adminToken: String? = nil,
+        masterKey: String? = nil,
+        telegramAPIBase: String = "https://api.telegram.org",
+        graphAPIBase: String = "https://graph.facebook.com",
+        egressAllowPrivate: Bool = false,
+        workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
+        databasePoolSize: Int = 20,
+        logLevel: Logger.Level = .info,
+        migrateOnStart: Bool = true
+    ) {
+        self.databaseURL = databaseURL
+        self.home = home
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.adminToken = adminToken
+        self.masterKey = masterKey
+        self.telegramAPIBase = telegramAPIBase
+        self.graphAPIBase = graphAPIBase
+        self.egressAllowPrivate = egressAllowPrivate
+        self.workers = workers
+        self.databasePoolSize = databasePoolSize
+        self.logLevel = logLevel
+        self.migrateOnStart = migrateOnStart
+    }
+
+    /// The URL webhooks and links are built from: `SWITCHBOARD_PUBLIC_URL`, else `http://HOST:PORT`.
+    public var effectivePublicURL: String {
+        publicURL ?? "http://\(host):\(port)"
+    }
+
+    /// Reads the environment variables of DESIGN.md over the defaults.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {
+        var configuration = AppConfiguration()
+        try configuration.apply(environment)
+        return configuration
+    }
+
+    /// Overrides settings with the variables present in `environment`.
+    public mutating func apply(_ environment: [String: String]) throws {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+        if let url = value("DATABASE_URL") { databaseURL = url }
+        if let home = value("SWITCHBOARD_HOME") { self.home = URL(fileURLWithPath: home) }
+        if let host = value("SWITCHBOARD_HOST") { self.host = host }
+        if let port = value("SWITCHBOARD_PORT") { self.port = try Self.integer(port, "SWITCHBOARD_PORT", 0...65535) }
+        if let url = value("SWITCHBOARD_PUBLIC_URL") { publicURL = url }
+        if let token = value("SWITCHBOARD_ADMIN_TOKEN") { adminToken = token }
+        if let key = value("SWITCHBOARD_MASTER_KEY") { masterKey = key }
+        if let base = value("SWITCHBOARD_TELEGRAM_API_BASE") { telegramAPIBase = base }
+        if let base = value("SWITCHBOARD_GRAPH_API_BASE") { graphAPIBase = base }
+        if let allow = value("SWITCHBOARD_EGRESS_ALLOW_PRIVATE") { egressAllowPrivate = try Self.boolean(allow, "SWITCHBOARD_EGRESS_ALLOW_PRIVATE") }
+        if let workers = value("SWITCHBOARD_WORKERS") { self.workers = try Self.integer(workers, "SWITCHBOARD_WORKERS", 1...1024) }
+        if let pool = value("SWITCHBOARD_DB_POOL") { databasePoolSize = try Self.integer(pool, "SWITCHBOARD_DB_POOL", 1...500) }
+        if let level = value("SWITCHBOARD_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError("SWITCHBOARD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = parsed
+        }
+    }
+
+    static func integer(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    static func boolean(_ text: String, _ name: String) throws -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError("\(name) must be true or false")
+        }
+    }
+}
+
+/// A setting the operator must fix; the message says which and how.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import Logging
+import SwitchboardCore
+import SwitchboardPostgres
+
+/// Everything the routes need, passed in once by `buildApplication`.
+struct RouteDependencies: Sendable {
+    var store: any TenantStore
+    var database: Database
+    var metrics: AppMetrics
+    var expectedMigrations: Int
+}
+
+// MARK: Operations
+
+extension RouteDependencies {
+    func addOperationRoutes(to router: Router<AppRequestContext>) {
+        router.get("/health") { _, _ in
+            try JSONBody.response(["status": "ok"])
+        }
+        router.get("/ready") { _, _ in
+            switch await database.readiness(expectedMigrations: expectedMigrations) {
+            case .ready: return try JSONBody.response(["status": "ready"])
+            case .notReady(let reason): throw SwitchboardError(.unavailable, "not ready: \(reason)")
+            }
+        }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        }
+        router.get("/openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.data())))
+        }
+    }
+}
+
+// MARK: Operator API
+
+struct CreateTenantRequest: RequestBody {
+    var name: String
+    var trialCreditsMicros: Int64?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name
+        case trialCreditsMicros = "trial_credits_micros"
+    }
+}
+
+extension RouteDependencies {
+    func addOperatorRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("/tenants") { request, context in
+            let body = try await JSONBody.decode(CreateTenantRequest.self, from: request, context: context)
+            let name = try Validate.name(body.name, field: "name", maximum: Tenant.maximumNameLength)
+            let trial = body.trialCreditsMicros ?? 0
+            guard trial >= 0 else {
+                throw SwitchboardError.invalid("trial_credits_micros must be zero or more", field: "trial_credits_micros")
+            }
+            let secret = APIKeySecret(name: "default")
+            let (tenant, _) = try await store.createTenant(name: name, trialCredits: Credits(micros: trial), firstKey: secret.stored)
+            context.logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)"])
+            return try JSONBody.response(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created)
+        }
+        group.get("/tenants") { request, _ in
+            let page = try await store.tenants(page: try request.pageRequest())
+            return try JSONBody.response(ListResponse(data: page.data.map(TenantResponse.init), nextCursor: page.nextCursor))
+        }
+    }
+}
+
+// MARK: Tenant API
+
+struct CreateAPIKeyRequest: RequestBody {
+    var name: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name
+    }
+}
+
+extension RouteDependencies {
+    func addTenantRoutes(to group: RouterGroup<TenantRequestContext>) {
+        group.get("/tenant") { _, context in
+            try JSONBody.response(TenantResponse(try await store.tenant(context.tenantID)))
+        }
+        group.post("/api-keys") { request, context in
+            let body = try await JSONBody.decode(CreateAPIKeyRequest.self, from: request, context: context)
+            let name = try Validate.name(body.name ?? "default", field: "name")
+            let secret = APIKeySecret(name: name)
+            let key = try await store.createAPIKey(context.tenantID, secret.stored)
+            context.logger.info("api key created", metadata: ["api_key.id": "\(key.id)"])
+            return try JSONBody.response(APIKeyResponse(key, secret: secret.secret), status: .created)
+        }
+        group.get("/api-keys") { request, context in
+            let page = try await store.apiKeys(context.tenantID, page: try request.pageRequest())
+            return try JSONBody.response(ListResponse(data: page.data.map { APIKeyResponse($0) }, nextCursor: page.nextCursor))
+        }
+        group.delete("/api-keys/{id}") { _, context in
+            guard let id = context.parameters.get("id").flatMap({ APIKeyID($0) }) else {
+                throw SwitchboardError.notFound("API key")
+            }
+            let key = try await store.revokeAPIKey(context.tenantID, id)
+            context.logger.info("api key revoked", metadata: ["api_key.id": "\(key.id)"])
+            return try JSONBody.response(APIKeyResponse(key))
+        }
+    }
+}

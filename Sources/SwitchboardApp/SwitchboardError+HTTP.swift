@@ -1,0 +1,62 @@
+import Foundation
+public import HTTPTypes
+public import Hummingbird
+public import SwitchboardCore
+
+/// The JSON error envelope of CONTRACT.md:
+/// `{"error": {"code": "<snake_case>", "message": "<human text>", "field": "<optional>"}}`.
+struct ErrorEnvelope: Codable, Sendable {
+    struct Body: Codable, Sendable {
+        var code: String
+        var message: String
+        var field: String?
+    }
+
+    var error: Body
+}
+
+extension SwitchboardError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch code {
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .invalidRequest: .badRequest
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .insufficientCredits: .init(code: 402)
+        case .rateLimited: .tooManyRequests
+        case .upstreamError: .badGateway
+        case .unavailable: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        let body = try JSONEncoder().encode(ErrorEnvelope(error: .init(code: code.rawValue, message: message, field: field)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The domain error for an HTTP status raised by the framework (an unmatched route, a
+    /// body over its limit).
+    static func from(status: HTTPResponse.Status) -> SwitchboardError {
+        switch status.code {
+        case 400: SwitchboardError(.invalidRequest, "the request is malformed")
+        case 401: SwitchboardError(.unauthorized, "authentication is required")
+        case 403: SwitchboardError(.forbidden, "not allowed")
+        case 404: SwitchboardError(.notFound, "no such route")
+        case 405: SwitchboardError(.methodNotAllowed, "method not allowed")
+        case 413: SwitchboardError(.payloadTooLarge, "the request body is too large")
+        case 415: SwitchboardError(.unsupportedMediaType, "the request body must be application/json")
+        case 429: SwitchboardError(.rateLimited, "too many requests")
+        case 503: SwitchboardError(.unavailable, "the service is unavailable")
+        case 400..<500: SwitchboardError(.invalidRequest, status.reasonPhrase)
+        default: SwitchboardError(.internalError, "the request could not be completed")
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import SwitchboardCore
+public import SwitchboardPostgres
+
+/// What the CLI does with tenants, beside the HTTP API.
+public enum TenantCommands {
+    public struct Created: Sendable {
+        public var tenantID: String
+        public var secret: String
+    }
+
+    /// The demo tenant's name: `make run` reuses it and mints it a new key each start.
+    public static let demoTenantName = "Demo"
+
+    /// Creates a tenant with a first key.
+    public static func create(name: String, trialCreditsMicros: Int64, database: Database) async throws -> Created {
+        let name = try Validate.name(name, field: "name", maximum: Tenant.maximumNameLength)
+        guard trialCreditsMicros >= 0 else { throw SwitchboardError.invalid("trial credits must be zero or more") }
+        let secret = APIKeySecret(name: "default")
+        let store = PostgresTenantStore(database: database)
+        let (tenant, _) = try await store.createTenant(name: name, trialCredits: Credits(micros: trialCreditsMicros), firstKey: secret.stored)
+        return Created(tenantID: tenant.id.description, secret: secret.secret)
+    }
+
+    /// The demo tenant (created on first use) with a newly minted key: keys are shown once,
+    /// so each start mints one.
+    public static func demoKey(database: Database) async throws -> Created {
+        let store = PostgresTenantStore(database: database)
+        var cursor: Cursor?
+        repeat {
+            let page = try await store.tenants(page: PageRequest(limit: PageRequest.maximumLimit, cursor: cursor))
+            if let demo = page.data.first(where: { $0.name == demoTenantName }) {
+                let secret = APIKeySecret(name: "demo \(demo.createdAt.timeIntervalSince1970)")
+                _ = try await store.createAPIKey(demo.id, secret.stored)
+                return Created(tenantID: demo.id.description, secret: secret.secret)
+            }
+            cursor = page.nextCursor.flatMap(Cursor.init(encoded:))
+        } while cursor != nil
+        return try await create(name: demoTenantName, trialCreditsMicros: 10 * Credits.microsPerCredit, database: database)
+    }
+}

@@ -1,0 +1,41 @@
+public import Foundation
+
+/// A typed, opaque identifier: a UUID that remembers what it names.
+///
+/// Ids travel as lowercase UUID strings. A string that is not a UUID names nothing, so
+/// callers map a failed parse to "not found", never to a different error (no oracle).
+public struct Identifier<Tag>: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let uuid: UUID
+
+    public init(_ uuid: UUID = UUID()) { self.uuid = uuid }
+
+    /// Parses the wire form; `nil` when the string is not a UUID.
+    public init?(_ string: String) {
+        guard let uuid = UUID(uuidString: string) else { return nil }
+        self.uuid = uuid
+    }
+
+    public var description: String { uuid.uuidString.lowercased() }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        guard let value = Identifier(string) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an id")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+public enum TenantTag {}
+public enum APIKeyTag {}
+
+/// Names a tenant: the unit of isolation for every row Switchboard keeps.
+public typealias TenantID = Identifier<TenantTag>
+/// Names one API key of a tenant.
+public typealias APIKeyID = Identifier<APIKeyTag>

@@ -1,0 +1,119 @@
+public import Logging
+public import PostgresNIO
+public import SwitchboardCore
+
+/// The app role's connection pool and the only ways request work reaches PostgreSQL: a
+/// transaction scoped to one tenant, or one in operator mode.
+///
+/// Scope is set with `set_config(..., true)` — the `SET LOCAL` form — inside the
+/// transaction, so a pooled connection never carries it to the next request. Row-level
+/// security then holds even where a query forgets its `WHERE tenant_id`.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(configuration: DatabaseConfiguration, maximumConnections: Int = 20, logger: Logger) {
+        self.client = PostgresClient(
+            configuration: configuration.clientConfiguration(maximumConnections: maximumConnections),
+            backgroundLogger: logger
+        )
+        self.logger = logger
+    }
+
+    /// Runs `body` in a transaction that sees only `tenant`'s rows.
+    public func withTenant<Result: Sendable>(
+        _ tenant: TenantID,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query("SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    /// Runs `body` in a transaction of the operator API: it may see every tenant's row of
+    /// the tables whose policy admits the operator (`tenants`), and nothing else.
+    public func withOperator<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query("SELECT set_config('app.operator', 'on', true)", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    /// A transaction with no scope set: it sees no tenant rows at all. For checks like
+    /// readiness, and for tests that prove exactly that.
+    public func withoutScope<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction(body)
+    }
+
+    private func transaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(connection)
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Maps what postgres-nio throws to the domain: a lost server is `unavailable`, a
+    /// unique violation a `conflict`; anything unexpected is an internal error whose detail
+    /// stays in the log, never in a response.
+    public static func translate(_ error: any Error) -> any Error {
+        if let error = error as? SwitchboardError { return error }
+        if let error = error as? PostgresTransactionError {
+            for inner in [error.closureError, error.beginError, error.commitError].compactMap({ $0 }) {
+                return translate(inner)
+            }
+        }
+        if let error = error as? PSQLError {
+            if let state = error.serverInfo?[.sqlState] {
+                switch state {
+                case "23505": return SwitchboardError(.conflict, "a record with the same unique value already exists", underlying: error)
+                case "40001", "40P01": return SwitchboardError(.unavailable, "the database was busy; retry the request", underlying: error)
+                case _ where state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300":
+                    return SwitchboardError(.unavailable, "the database is unavailable", underlying: error)
+                default:
+                    return SwitchboardError(.internalError, "the request could not be completed", underlying: error)
+                }
+            }
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+                 .sslUnsupported, .failedToAddSSLHandler, .queryCancelled:
+                return SwitchboardError(.unavailable, "the database is unavailable", underlying: error)
+            default:
+                return SwitchboardError(.internalError, "the request could not be completed", underlying: error)
+            }
+        }
+        if error is CancellationError { return error }
+        return SwitchboardError(.internalError, "the request could not be completed", underlying: error)
+    }
+
+    /// Whether the database answers and carries every migration of this build.
+    public func readiness(expectedMigrations: Int) async -> Readiness {
+        do {
+            let applied = try await withoutScope { connection in
+                let rows = try await connection.query("SELECT count(*)::int FROM schema_migrations", logger: logger)
+                var count = 0
+                for try await value in rows.decode(Int.self) { count = value }
+                return count
+            }
+            return applied >= expectedMigrations
+                ? .ready
+                : .notReady("the database has \(applied) of \(expectedMigrations) migrations applied")
+        } catch {
+            return .notReady("the database is unreachable")
+        }
+    }
+
+    public enum Readiness: Sendable, Equatable {
+        case ready
+        case notReady(String)
+    }
+}

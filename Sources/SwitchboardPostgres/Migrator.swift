@@ -1,0 +1,183 @@
+import Crypto
+import Foundation
+public import Logging
+import PostgresNIO
+
+/// Applies the numbered migrations, as the database owner, under a transaction-scoped
+/// advisory lock, so two replicas (or two test processes) starting together take turns
+/// and both come up.
+///
+/// Before the migrations it makes sure the app role exists and can log in: the role that
+/// serves requests, owns nothing, is not superuser and cannot bypass row-level security.
+public struct Migrator: Sendable {
+    /// The login that serves requests. Migrations grant it what it needs, table by table.
+    public static let appRole = "switchboard_app"
+    /// Key of the advisory lock that serializes migrators on one database.
+    static let lockKey: Int64 = 7_283_001_100
+
+    public var owner: DatabaseConfiguration
+    public var migrations: [Migration]
+    /// The password the app role is given; derived from the master key by the caller.
+    public var appRolePassword: String
+    public var logger: Logger
+
+    public init(owner: DatabaseConfiguration, migrations: [Migration], appRolePassword: String, logger: Logger) {
+        self.owner = owner
+        self.migrations = migrations
+        self.appRolePassword = appRolePassword
+        self.logger = logger
+    }
+
+    /// The app role's password: HMAC-SHA256 of a fixed purpose under the master key, so
+    /// every replica with the same key derives the same password and none is stored.
+    public static func appRolePassword(masterKey: [UInt8]) -> String {
+        HMAC<SHA256>.authenticationCode(for: Array("switchboard.postgres.app-role".utf8), using: SymmetricKey(data: masterKey))
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The app role's login on the same server and database.
+    public var appConfiguration: DatabaseConfiguration {
+        owner.with(username: Self.appRole, password: appRolePassword)
+    }
+
+    /// Brings the schema up to date; answers the migrations applied by this call.
+    @discardableResult
+    public func migrate() async throws -> [Migration] {
+        // Roles belong to the whole cluster, outside the per-database advisory lock: a
+        // migrator of another database on the same server may update the app role at the
+        // same moment ("tuple concurrently updated"). That is worth a second try.
+        var attempt = 0
+        while true {
+            do {
+                return try await migrateOnce()
+            } catch let error as DatabaseError where attempt < 8 && PostgresErrorText.sqlState(error.underlying ?? error) == "XX000" {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...100) * attempt))
+            }
+        }
+    }
+
+    private func migrateOnce() async throws -> [Migration] {
+        let migrations = self.migrations
+        let password = self.appRolePassword
+        let logger = self.logger
+        return try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+            do {
+                return try await connection.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                    try await connection.query(
+                        """
+                        CREATE TABLE IF NOT EXISTS schema_migrations (
+                            version integer PRIMARY KEY,
+                            name text NOT NULL,
+                            checksum text NOT NULL,
+                            applied_at timestamptz NOT NULL DEFAULT now()
+                        )
+                        """,
+                        logger: logger
+                    )
+                    try await Self.ensureAppRole(connection, password: password, logger: logger)
+
+                    var applied: [Int: (name: String, checksum: String)] = [:]
+                    let rows = try await connection.query("SELECT version, name, checksum FROM schema_migrations", logger: logger)
+                    for try await (version, name, checksum) in rows.decode((Int, String, String).self) {
+                        applied[version] = (name, checksum)
+                    }
+                    try Self.check(applied: applied, against: migrations)
+
+                    var appliedNow: [Migration] = []
+                    for migration in migrations where applied[migration.version] == nil {
+                        do {
+                            for statement in SQLScript.statements(migration.sql) {
+                                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                            }
+                        } catch {
+                            throw DatabaseError(
+                                .migrationFailed,
+                                "migration \(migration.fileName) failed: \(PostgresErrorText.describe(error))",
+                                underlying: error
+                            )
+                        }
+                        try await connection.query(
+                            """
+                            INSERT INTO schema_migrations (version, name, checksum)
+                            VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                            """,
+                            logger: logger
+                        )
+                        logger.info("applied migration", metadata: ["migration": "\(migration.fileName)"])
+                        appliedNow.append(migration)
+                    }
+                    return appliedNow
+                }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError as? DatabaseError { throw inner }
+                throw DatabaseError(.migrationFailed, "migrations failed: \(PostgresErrorText.describe(error))", underlying: error)
+            }
+        }
+    }
+
+    /// Refuses an applied migration whose file changed, and a database newer than this build.
+    static func check(applied: [Int: (name: String, checksum: String)], against migrations: [Migration]) throws {
+        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        for (version, record) in applied.sorted(by: { $0.key < $1.key }) {
+            guard let migration = known[version] else {
+                throw DatabaseError(
+                    .migrationFailed,
+                    "the database has migration \(version) (\(record.name)), which this build does not know: "
+                        + "it was migrated by a newer Switchboard"
+                )
+            }
+            guard migration.checksum == record.checksum else {
+                throw DatabaseError(
+                    .migrationChanged,
+                    "migration \(migration.fileName) was changed after it was applied (its checksum differs from the "
+                        + "one recorded). Landed migrations are never edited: restore the file and add a new migration."
+                )
+            }
+        }
+    }
+
+    /// Creates the app role when missing and sets its password. Roles belong to the whole
+    /// cluster, so a concurrent creator elsewhere is tolerated; the password is set only
+    /// when it changed (the role's comment keeps a SHA-256 of it), so replicas starting
+    /// together rarely write the shared role at all.
+    static func ensureAppRole(_ connection: PostgresConnection, password: String, logger: Logger) async throws {
+        let role = PostgresAdministration.quoteIdentifier(appRole)
+        let literal = PostgresAdministration.quoteLiteral(appRole)
+        let marker = "password sha256:" + SHA256.hash(data: Data(password.utf8)).map { String(format: "%02x", $0) }.joined()
+        let create = """
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \(literal)) THEN
+                    CREATE ROLE \(role) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+                END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$
+            """
+        try await connection.query(PostgresQuery(unsafeSQL: create), logger: logger)
+        var current: String?
+        for try await comment in try await connection.query(
+            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = \(appRole)", logger: logger
+        ).decode(String?.self) {
+            current = comment
+        }
+        if current != marker {
+            let script = """
+                ALTER ROLE \(role) WITH LOGIN PASSWORD \(PostgresAdministration.quoteLiteral(password));
+                COMMENT ON ROLE \(role) IS \(PostgresAdministration.quoteLiteral(marker))
+                """
+            for statement in SQLScript.statements(script) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+        }
+        let grants = """
+            DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO \(appRole)', current_database()); END $$;
+            GRANT USAGE ON SCHEMA public TO \(role);
+            GRANT SELECT ON schema_migrations TO \(role)
+            """
+        for statement in SQLScript.statements(grants) {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+    }
+}

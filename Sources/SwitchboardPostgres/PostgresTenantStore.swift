@@ -1,0 +1,192 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import SwitchboardCore
+
+/// Tenants and API keys in PostgreSQL.
+public struct PostgresTenantStore: TenantStore {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func createTenant(name: String, trialCredits: Credits, firstKey: NewAPIKey) async throws -> (Tenant, APIKey) {
+        let tenantID = TenantID()
+        let logger = database.logger
+        return try await database.withOperator { connection in
+            let rows = try await connection.query(
+                """
+                INSERT INTO tenants (id, name, trial_credits_micros) VALUES (\(tenantID.uuid), \(name), \(trialCredits.micros))
+                RETURNING created_at
+                """,
+                logger: logger
+            )
+            var createdAt = Date()
+            for try await value in rows.decode(Date.self) { createdAt = value }
+            let tenant = Tenant(id: tenantID, name: name, trialCredits: trialCredits, createdAt: createdAt)
+            // The key belongs to the new tenant: scope the rest of the transaction to it.
+            try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
+            let key = try await Self.insertKey(connection, tenantID, firstKey, logger: database.logger)
+            return (tenant, key)
+        }
+    }
+
+    public func tenants(page: PageRequest) async throws -> Page<Tenant> {
+        let after = try Self.keyset(page.cursor)
+        let logger = database.logger
+        return try await database.withOperator { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, name, trial_credits_micros, created_at, \(unescaped: Self.micros) FROM tenants
+                WHERE (\(after.micros)::int8 IS NULL OR (created_at, id) > (timestamptz 'epoch' + \(after.micros)::int8 * interval '1 microsecond', \(after.id)::uuid))
+                ORDER BY created_at, id LIMIT \(page.limit + 1)
+                """,
+                logger: logger
+            )
+            var tenants: [(Tenant, Int64)] = []
+            for try await (id, name, trial, createdAt, micros) in rows.decode((UUID, String, Int64, Date, Int64).self) {
+                tenants.append((Tenant(id: TenantID(id), name: name, trialCredits: Credits(micros: trial), createdAt: createdAt), micros))
+            }
+            return Self.page(tenants, limit: page.limit) { Cursor(sortKey: String($0.1), id: $0.0.id.description) }
+        }
+    }
+
+    public func tenant(_ tenant: TenantID) async throws -> Tenant {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                "SELECT name, trial_credits_micros, created_at FROM tenants WHERE id = \(tenant.uuid)", logger: logger
+            )
+            for try await (name, trial, createdAt) in rows.decode((String, Int64, Date).self) {
+                return Tenant(id: tenant, name: name, trialCredits: Credits(micros: trial), createdAt: createdAt)
+            }
+            throw SwitchboardError.notFound("tenant")
+        }
+    }
+
+    public func createAPIKey(_ tenant: TenantID, _ key: NewAPIKey) async throws -> APIKey {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            try await Self.insertKey(connection, tenant, key, logger: logger)
+        }
+    }
+
+    public func apiKeys(_ tenant: TenantID, page: PageRequest) async throws -> Page<APIKey> {
+        let after = try Self.keyset(page.cursor)
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.keyColumns) FROM api_keys
+                WHERE tenant_id = \(tenant.uuid)
+                  AND (\(after.micros)::int8 IS NULL OR (created_at, id) > (timestamptz 'epoch' + \(after.micros)::int8 * interval '1 microsecond', \(after.id)::uuid))
+                ORDER BY created_at, id LIMIT \(page.limit + 1)
+                """,
+                logger: logger
+            )
+            var keys: [(APIKey, Int64)] = []
+            for try await row in rows.decode(KeyRow.self) { keys.append((Self.key(row), row.7)) }
+            return Self.page(keys, limit: page.limit) { Cursor(sortKey: String($0.1), id: $0.0.id.description) }
+        }
+    }
+
+    public func revokeAPIKey(_ tenant: TenantID, _ id: APIKeyID) async throws -> APIKey {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            // Lock the tenant's keys so two revocations cannot each leave the other as the last.
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.keyColumns) FROM api_keys WHERE tenant_id = \(tenant.uuid)
+                ORDER BY created_at, id FOR UPDATE
+                """,
+                logger: logger
+            )
+            var keys: [APIKey] = []
+            for try await row in rows.decode(KeyRow.self) { keys.append(Self.key(row)) }
+            guard let key = keys.first(where: { $0.id == id }) else { throw SwitchboardError.notFound("API key") }
+            guard key.isActive else { return key }
+            guard keys.contains(where: { $0.isActive && $0.id != id }) else {
+                throw SwitchboardError(.conflict, "this is the tenant's last active API key; create another before revoking it")
+            }
+            let updated = try await connection.query(
+                """
+                UPDATE api_keys SET revoked_at = now() WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)
+                RETURNING \(unescaped: Self.keyColumns)
+                """,
+                logger: logger
+            )
+            for try await row in updated.decode(KeyRow.self) { return Self.key(row) }
+            throw SwitchboardError.notFound("API key")
+        }
+    }
+
+    public func authenticate(keyHash: [UInt8]) async throws -> TenantPrincipal? {
+        let hex = keyHash.map { String(format: "%02x", $0) }.joined()
+        let logger = database.logger
+        return try await database.withoutScope { connection in
+            try await connection.query("SELECT set_config('app.api_key_hash', \(hex), true)", logger: logger)
+            let rows = try await connection.query(
+                "SELECT tenant_id, id, last_used_at FROM api_keys WHERE key_hash = \(Data(keyHash)) AND revoked_at IS NULL",
+                logger: logger
+            )
+            var found: (UUID, UUID, Date?)?
+            for try await row in rows.decode((UUID, UUID, Date?).self) { found = row }
+            guard let (tenantID, keyID, lastUsed) = found else { return nil }
+            // Record use at most once a minute per key: a write per request would cost more
+            // than the request.
+            if lastUsed.map({ Date().timeIntervalSince($0) > 60 }) ?? true {
+                try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.uuidString.lowercased()), true)", logger: logger)
+                try await connection.query(
+                    "UPDATE api_keys SET last_used_at = now() WHERE tenant_id = \(tenantID) AND id = \(keyID)", logger: logger
+                )
+            }
+            return TenantPrincipal(tenantID: TenantID(tenantID), apiKeyID: APIKeyID(keyID))
+        }
+    }
+
+    // MARK: Rows
+
+    static let keyColumns = "id, tenant_id, name, prefix, created_at, last_used_at, revoked_at, " + micros
+    /// The creation time in whole microseconds since 1970, exact, for cursors.
+    static let micros = "(extract(epoch FROM created_at) * 1000000)::int8"
+    typealias KeyRow = (UUID, UUID, String, String, Date, Date?, Date?, Int64)
+
+    static func key(_ row: KeyRow) -> APIKey {
+        APIKey(
+            id: APIKeyID(row.0), tenantID: TenantID(row.1), name: row.2, prefix: row.3,
+            createdAt: row.4, lastUsedAt: row.5, revokedAt: row.6
+        )
+    }
+
+    static func insertKey(_ connection: PostgresConnection, _ tenant: TenantID, _ key: NewAPIKey, logger: Logger) async throws -> APIKey {
+        let rows = try await connection.query(
+            """
+            INSERT INTO api_keys (tenant_id, id, name, prefix, key_hash)
+            VALUES (\(tenant.uuid), \(key.id.uuid), \(key.name), \(key.prefix), \(Data(key.hash)))
+            RETURNING \(unescaped: keyColumns)
+            """,
+            logger: logger
+        )
+        for try await row in rows.decode(KeyRow.self) { return Self.key(row) }
+        throw SwitchboardError(.internalError, "the key was not stored")
+    }
+
+    // MARK: Keyset pagination
+
+    /// Cursor sort keys are the row's creation time in whole microseconds since 1970.
+    static func keyset(_ cursor: Cursor?) throws -> (micros: Int64?, id: UUID?) {
+        guard let cursor else { return (nil, nil) }
+        guard let micros = Int64(cursor.sortKey), let id = UUID(uuidString: cursor.id) else {
+            throw SwitchboardError.invalid("cursor is not one this API issued", field: "cursor")
+        }
+        return (micros, id)
+    }
+
+    /// Cuts the one extra row read past `limit` and makes the next cursor from the last kept.
+    static func page<Element>(_ rows: [(Element, Int64)], limit: Int, cursor: ((Element, Int64)) -> Cursor) -> Page<Element> {
+        let kept = Array(rows.prefix(limit))
+        let next = rows.count > limit ? kept.last.map { cursor($0).encoded } : nil
+        return Page(data: kept.map(\.0), nextCursor: next)
+    }
+}

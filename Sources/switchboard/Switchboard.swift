@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SwitchboardApp
+
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "A multi-tenant AI-agent gateway: messengers in, a PostgreSQL CRM, AI agents, exact credits.",
+        discussion: """
+            Every option is also an environment variable (named in its help). Without DATABASE_URL, \
+            Switchboard runs its own PostgreSQL cluster under SWITCHBOARD_HOME/pg with the system's \
+            PostgreSQL binaries, and stops it on exit.
+            """,
+        subcommands: [Serve.self, Migrate.self, Tenants.self, Demo.self]
+    )
+}
+
+/// The settings every command shares, each a flag and an environment variable.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL, logged in as the owner that runs migrations; absent: the embedded cluster. [env: DATABASE_URL]")
+    var databaseURL: String?
+    @Option(help: "Data folder: embedded cluster, generated keys. [env: SWITCHBOARD_HOME] (default: ./.switchboard)")
+    var home: String?
+    @Option(help: "Listen address. [env: SWITCHBOARD_HOST] (default: 127.0.0.1)")
+    var host: String?
+    @Option(help: "Listen port. [env: SWITCHBOARD_PORT] (default: 8080)")
+    var port: Int?
+    @Option(help: "URL the outside world reaches (webhook URLs). [env: SWITCHBOARD_PUBLIC_URL] (default: http://HOST:PORT)")
+    var publicURL: String?
+    @Option(help: "Bearer token of the operator API /admin/*; absent: operator API off. [env: SWITCHBOARD_ADMIN_TOKEN]")
+    var adminToken: String?
+    @Option(help: "Base64 32-byte key for secrets at rest; absent: generated into SWITCHBOARD_HOME/master.key. [env: SWITCHBOARD_MASTER_KEY]")
+    var masterKey: String?
+    @Option(help: "Telegram Bot API base. [env: SWITCHBOARD_TELEGRAM_API_BASE] (default: https://api.telegram.org)")
+    var telegramAPIBase: String?
+    @Option(help: "Meta Graph API base. [env: SWITCHBOARD_GRAPH_API_BASE] (default: https://graph.facebook.com)")
+    var graphAPIBase: String?
+    @Option(help: "Allow tenant-supplied URLs on loopback/private ranges (true/false). [env: SWITCHBOARD_EGRESS_ALLOW_PRIVATE] (default: false)")
+    var egressAllowPrivate: String?
+    @Option(help: "Concurrent reply/send jobs. [env: SWITCHBOARD_WORKERS] (default: 2 x cores)")
+    var workers: Int?
+    @Option(help: "Most database connections of the app role's pool. [env: SWITCHBOARD_DB_POOL] (default: 20)")
+    var dbPool: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: SWITCHBOARD_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    /// Environment first, flags over it.
+    func configuration() throws -> AppConfiguration {
+        var configuration = try AppConfiguration.fromEnvironment()
+        var flags: [String: String] = [:]
+        flags["DATABASE_URL"] = databaseURL
+        flags["SWITCHBOARD_HOME"] = home
+        flags["SWITCHBOARD_HOST"] = host
+        flags["SWITCHBOARD_PORT"] = port.map(String.init)
+        flags["SWITCHBOARD_PUBLIC_URL"] = publicURL
+        flags["SWITCHBOARD_ADMIN_TOKEN"] = adminToken
+        flags["SWITCHBOARD_MASTER_KEY"] = masterKey
+        flags["SWITCHBOARD_TELEGRAM_API_BASE"] = telegramAPIBase
+        flags["SWITCHBOARD_GRAPH_API_BASE"] = graphAPIBase
+        flags["SWITCHBOARD_EGRESS_ALLOW_PRIVATE"] = egressAllowPrivate
+        flags["SWITCHBOARD_WORKERS"] = workers.map(String.init)
+        flags["SWITCHBOARD_DB_POOL"] = dbPool.map(String.init)
+        flags["SWITCHBOARD_LOG_LEVEL"] = logLevel
+        try configuration.apply(flags)
+        return configuration
+    }
+
+    func logger(_ configuration: AppConfiguration) -> Logger {
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        return Logger(label: "switchboard")
+    }
+}
+
+/// Prints a start-up failure as one clear line and exits non-zero (no stack trace).
+func fail(_ error: any Error) -> ExitCode {
+    let text = String(describing: error)
+    FileHandle.standardError.write(Data("switchboard: \(text)\n".utf8))
+    return ExitCode(1)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server (and the embedded PostgreSQL when DATABASE_URL is unset) until SIGINT/SIGTERM."
+    )
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let configuration = try options.configuration()
+            let logger = options.logger(configuration)
+            let app = try await buildApplication(configuration, logger: logger)
+            try await app.runUntilSignalled()
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the database migrations and exit (serve also applies them at start-up)."
+    )
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let configuration = try options.configuration()
+            let logger = options.logger(configuration)
+            let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
+            try await bootstrap.run { _ in }
+            print("migrations are current (\(bootstrap.expectedMigrations) applied)")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Tenants: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage tenants from the command line.",
+        subcommands: [Create.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a tenant and print its API key (shown once; only its hash is stored)."
+        )
+        @Argument(help: "The tenant's name.") var name: String
+        @Option(help: "Trial credits in micro-credits (1 credit = 1,000,000).") var trialCreditsMicros: Int64 = 0
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            do {
+                let configuration = try options.configuration()
+                let logger = options.logger(configuration)
+                let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
+                let name = self.name
+                let trial = self.trialCreditsMicros
+                let created = try await bootstrap.run { bootstrap in
+                    try await TenantCommands.create(name: name, trialCreditsMicros: trial, database: bootstrap.database)
+                }
+                print("tenant \(created.tenantID) created")
+                print("API key (shown once): \(created.secret)")
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve, and create a demo tenant whose API key and a curl line to try are printed once the server listens."
+    )
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let configuration = try options.configuration()
+            let logger = options.logger(configuration)
+            let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
+            let base = configuration.effectivePublicURL
+            let database = bootstrap.database
+            let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger) { _ in
+                do {
+                    let created = try await TenantCommands.demoKey(database: database)
+                    // Unbuffered: `make run` may pipe this, and the key must show at once.
+                    FileHandle.standardOutput.write(Data(
+                        """
+
+                        Switchboard is running at \(base)
+                        Demo tenant \(created.tenantID); its API key (shown once):
+                            \(created.secret)
+                        Try:
+                            curl -s -H 'Authorization: Bearer \(created.secret)' \(base)/v1/tenant
+
+                        Stop with Ctrl-C.
+
+                        """.utf8
+                    ))
+                } catch {
+                    logger.error("could not create the demo tenant", metadata: ["error": "\(error)"])
+                }
+            }
+            try await app.runUntilSignalled()
+        } catch {
+            throw fail(error)
+        }
+    }
+}
