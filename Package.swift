@@ -53,6 +53,8 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // For ConnectionPoolError only: the pool's "database unreachable" signal.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,6 +29,9 @@ public struct AppConfiguration: Sendable {
     public var workers: Int
     /// `SWITCHBOARD_DB_POOL`: the most connections the app role's pool opens.
     public var databasePoolSize: Int
+    /// `SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a database
+    /// connection before it is answered 503 `unavailable`.
+    public var databaseAcquireTimeout: Duration
     /// `SWITCHBOARD_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level
     /// Apply migrations at start-up (`serve` does; tests that migrated already may skip it).
@@ -47,6 +50,7 @@ public struct AppConfiguration: Sendable {
         egressAllowPrivate: Bool = false,
         workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
         databasePoolSize: Int = 20,
+        databaseAcquireTimeout: Duration = .seconds(5),
         logLevel: Logger.Level = .info,
         migrateOnStart: Bool = true
     ) {
@@ -62,6 +66,7 @@ public struct AppConfiguration: Sendable {
         self.egressAllowPrivate = egressAllowPrivate
         self.workers = workers
         self.databasePoolSize = databasePoolSize
+        self.databaseAcquireTimeout = databaseAcquireTimeout
         self.logLevel = logLevel
         self.migrateOnStart = migrateOnStart
     }
@@ -96,6 +101,9 @@ public struct AppConfiguration: Sendable {
         if let allow = value("SWITCHBOARD_EGRESS_ALLOW_PRIVATE") { egressAllowPrivate = try Self.boolean(allow, "SWITCHBOARD_EGRESS_ALLOW_PRIVATE") }
         if let workers = value("SWITCHBOARD_WORKERS") { self.workers = try Self.integer(workers, "SWITCHBOARD_WORKERS", 1...1024) }
         if let pool = value("SWITCHBOARD_DB_POOL") { databasePoolSize = try Self.integer(pool, "SWITCHBOARD_DB_POOL", 1...500) }
+        if let timeout = value("SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS") {
+            databaseAcquireTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
+        }
         if let level = value("SWITCHBOARD_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError("SWITCHBOARD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")

@@ -21,13 +21,13 @@ public func buildApplication(
     bootstrap: Bootstrap,
     logger: Logger,
     metrics: AppMetrics = AppMetrics(),
+    routes: RouteIndex = RouteIndex(),
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let store = PostgresTenantStore(database: bootstrap.database)
     let dependencies = RouteDependencies(
         store: store, database: bootstrap.database, metrics: metrics, expectedMigrations: bootstrap.expectedMigrations
     )
-    let routes = RouteIndex()
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMiddleware(routes: routes, metrics: metrics))
 

@@ -45,7 +45,8 @@ public struct Bootstrap: Sendable {
                 try await migrator.migrate()
             }
             let database = Database(
-                configuration: migrator.appConfiguration, maximumConnections: configuration.databasePoolSize, logger: logger
+                configuration: migrator.appConfiguration, maximumConnections: configuration.databasePoolSize,
+                acquireTimeout: configuration.databaseAcquireTimeout, logger: logger
             )
             return Bootstrap(
                 database: database, masterKey: masterKey, ownerConfiguration: owner, embedded: embedded,

@@ -56,8 +56,20 @@ public enum JSONBody {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw describe(error)
+            var described = describe(error)
+            // Foundation reports a number that fits no integer type without a coding path:
+            // every integer field of this API is an exact Int64, so name the one that is not.
+            if described.field == nil, let name = fields.keys.sorted().first(where: { isInexactInteger(fields[$0]) }) {
+                described = .invalid("\(name) must be an integer that fits in 64 bits", field: name)
+            }
+            throw described
         }
+    }
+
+    static func isInexactInteger(_ value: Any?) -> Bool {
+        guard let number = value as? NSNumber, !(value is Bool) else { return false }
+        let double = number.doubleValue
+        return double != double.rounded() || abs(double) >= 9.2e18
     }
 
     static func describe(_ error: DecodingError) -> SwitchboardError {

@@ -1,6 +1,8 @@
+import _ConnectionPoolModule
 public import Logging
 public import PostgresNIO
 public import SwitchboardCore
+import Synchronization
 
 /// The app role's connection pool and the only ways request work reaches PostgreSQL: a
 /// transaction scoped to one tenant, or one in operator mode.
@@ -11,19 +13,27 @@ public import SwitchboardCore
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long a transaction may wait for a connection before the request is answered
+    /// `unavailable`. The pool itself would wait for its circuit breaker (a minute) while
+    /// the server is down; a request should not.
+    public let acquireTimeout: Duration
 
-    public init(configuration: DatabaseConfiguration, maximumConnections: Int = 20, logger: Logger) {
+    public init(
+        configuration: DatabaseConfiguration, maximumConnections: Int = 20, acquireTimeout: Duration = .seconds(5),
+        logger: Logger
+    ) {
         self.client = PostgresClient(
             configuration: configuration.clientConfiguration(maximumConnections: maximumConnections),
             backgroundLogger: logger
         )
+        self.acquireTimeout = acquireTimeout
         self.logger = logger
     }
 
     /// Runs `body` in a transaction that sees only `tenant`'s rows.
     public func withTenant<Result: Sendable>(
         _ tenant: TenantID,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction { connection in
             try await connection.query("SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
@@ -34,7 +44,7 @@ public struct Database: Sendable {
     /// Runs `body` in a transaction of the operator API: it may see every tenant's row of
     /// the tables whose policy admits the operator (`tenants`), and nothing else.
     public func withOperator<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction { connection in
             try await connection.query("SELECT set_config('app.operator', 'on', true)", logger: logger)
@@ -45,17 +55,40 @@ public struct Database: Sendable {
     /// A transaction with no scope set: it sees no tenant rows at all. For checks like
     /// readiness, and for tests that prove exactly that.
     public func withoutScope<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await transaction(body)
     }
 
     private func transaction<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        let client = self.client
+        let logger = self.logger
+        let timeout = self.acquireTimeout
+        let started = LeaseFlag()
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection)
+            // Race the transaction against a timer that only counts while no connection has
+            // been leased: once the work runs, it is never cut short.
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    try await client.withTransaction(logger: logger) { connection in
+                        started.set()
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    if started.isSet { return nil }
+                    throw SwitchboardError(.unavailable, "the database is unavailable (no connection within \(timeout))")
+                }
+                while let next = try await group.next() {
+                    if let value = next {
+                        group.cancelAll()
+                        return value
+                    }
+                }
+                throw CancellationError()
             }
         } catch {
             throw Self.translate(error)
@@ -91,6 +124,10 @@ public struct Database: Sendable {
                 return SwitchboardError(.internalError, "the request could not be completed", underlying: error)
             }
         }
+        if error is ConnectionPoolError {
+            // The pool cannot reach the server (its circuit breaker is open) or is shut down.
+            return SwitchboardError(.unavailable, "the database is unavailable", underlying: error)
+        }
         if error is CancellationError { return error }
         return SwitchboardError(.internalError, "the request could not be completed", underlying: error)
     }
@@ -116,4 +153,11 @@ public struct Database: Sendable {
         case ready
         case notReady(String)
     }
+}
+
+/// Whether a transaction has its connection yet: shared by the transaction and its timer.
+private final class LeaseFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

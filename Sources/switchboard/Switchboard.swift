@@ -43,6 +43,8 @@ struct ServerOptions: ParsableArguments {
     var workers: Int?
     @Option(help: "Most database connections of the app role's pool. [env: SWITCHBOARD_DB_POOL] (default: 20)")
     var dbPool: Int?
+    @Option(help: "Milliseconds a request waits for a database connection before answering 503. [env: SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS] (default: 5000)")
+    var dbAcquireTimeoutMs: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: SWITCHBOARD_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -62,6 +64,7 @@ struct ServerOptions: ParsableArguments {
         flags["SWITCHBOARD_EGRESS_ALLOW_PRIVATE"] = egressAllowPrivate
         flags["SWITCHBOARD_WORKERS"] = workers.map(String.init)
         flags["SWITCHBOARD_DB_POOL"] = dbPool.map(String.init)
+        flags["SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS"] = dbAcquireTimeoutMs.map(String.init)
         flags["SWITCHBOARD_LOG_LEVEL"] = logLevel
         try configuration.apply(flags)
         return configuration

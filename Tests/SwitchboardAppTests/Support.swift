@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import SwitchboardApp
+import SwitchboardPostgres
+import SwitchboardTestSupport
+import Testing
+
+let adminToken = "test-admin-token"
+
+/// The configuration of an app on the shared, already migrated test database.
+func testConfiguration(adminToken: String? = adminToken) async throws -> AppConfiguration {
+    let owner = try await TestDatabase.shared.sharedDatabase()
+    return AppConfiguration(
+        databaseURL: owner.url,
+        home: FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-app-tests"),
+        port: 0,
+        adminToken: adminToken,
+        masterKey: TestDatabase.masterKey,
+        databasePoolSize: 4,
+        migrateOnStart: false
+    )
+}
+
+/// Builds the application exactly as production does, and runs `body` against it.
+func withApp<Result: Sendable>(
+    adminToken: String? = adminToken,
+    routes: RouteIndex = RouteIndex(),
+    logger: Logger = TestDatabase.logger,
+    _ testingSetup: TestingSetup = .router,
+    _ body: @Sendable (any TestClientProtocol) async throws -> Result
+) async throws -> Result {
+    let configuration = try await testConfiguration(adminToken: adminToken)
+    let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
+    let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger, routes: routes)
+    return try await app.test(testingSetup, body)
+}
+
+/// A JSON body.
+func json(_ object: Any) -> ByteBuffer {
+    ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
+
+func headers(bearer: String? = nil, json: Bool = true) -> HTTPFields {
+    var fields = HTTPFields()
+    if let bearer { fields[.authorization] = "Bearer \(bearer)" }
+    if json { fields[.contentType] = "application/json" }
+    return fields
+}
+
+/// The decoded JSON object of a response body.
+func object(_ response: TestResponse) throws -> [String: Any] {
+    let value = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+    return try #require(value as? [String: Any], "body is not a JSON object: \(String(buffer: response.body))")
+}
+
+/// Checks a response is an error with the envelope of CONTRACT.md, the given status and
+/// code, and a request id.
+func expectError(
+    _ response: TestResponse, _ status: HTTPResponse.Status, _ code: String, field: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    #expect(response.status == status, "body: \(String(buffer: response.body))", sourceLocation: sourceLocation)
+    #expect(response.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+    #expect(response.headers[HTTPField.Name("X-Request-Id")!]?.isEmpty == false, sourceLocation: sourceLocation)
+    let body = try object(response)
+    #expect(Set(body.keys) == ["error"], sourceLocation: sourceLocation)
+    let error = try #require(body["error"] as? [String: Any], sourceLocation: sourceLocation)
+    #expect(error["code"] as? String == code, "error: \(error)", sourceLocation: sourceLocation)
+    #expect((error["message"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+    #expect(Set(error.keys).isSubset(of: ["code", "message", "field"]), sourceLocation: sourceLocation)
+    if let field { #expect(error["field"] as? String == field, sourceLocation: sourceLocation) }
+}
+
+/// Creates a tenant through the operator API; answers its id and first key.
+func createTenant(_ client: any TestClientProtocol, name: String = "Tenant \(UUID().uuidString.prefix(6))") async throws -> (id: String, key: String) {
+    try await client.execute(uri: "/admin/tenants", method: .post, headers: headers(bearer: adminToken), body: json(["name": name])) { response in
+        #expect(response.status == .created, "body: \(String(buffer: response.body))")
+        let body = try object(response)
+        let tenant = try #require(body["tenant"] as? [String: Any])
+        return (try #require(tenant["id"] as? String), try #require(body["api_key"] as? String))
+    }
+}
+
+/// Collects every log line, to prove what never reaches the logs.
+final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+    // Safe: `lines` is only touched under `lock`.
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let line = "\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })"
+        lock.withLock { lines.append(line) }
+    }
+
+    var all: [String] { lock.withLock { lines } }
+}
