@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -46,6 +48,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Connectors/ConnectorKit",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ConnectorKitTesting",
+            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Connectors/ConnectorKitTesting",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TelegramConnector",
+            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Connectors/Telegram",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "WhatsAppConnector",
+            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Connectors/WhatsApp",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "WebhookConnector",
+            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Connectors/Webhook",
             swiftSettings: strict
         ),
         .target(
@@ -69,7 +95,14 @@ let package = Package(
                 "SwitchboardCore",
                 "SwitchboardPostgres",
                 "ConnectorKit",
+                "TelegramConnector",
+                "WhatsAppConnector",
+                "WebhookConnector",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +143,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TelegramConnectorTests",
+            dependencies: ["TelegramConnector", "ConnectorKit", "ConnectorKitTesting", .product(name: "HTTPTypes", package: "swift-http-types")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WhatsAppConnectorTests",
+            dependencies: ["WhatsAppConnector", "ConnectorKit", "ConnectorKitTesting", .product(name: "HTTPTypes", package: "swift-http-types")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WebhookConnectorTests",
+            dependencies: ["WebhookConnector", "ConnectorKit", "ConnectorKitTesting", .product(name: "HTTPTypes", package: "swift-http-types")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SwitchboardPostgresTests",
             dependencies: [
                 "SwitchboardPostgres",
@@ -124,6 +175,10 @@ let package = Package(
             name: "SwitchboardAppTests",
             dependencies: [
                 "SwitchboardApp",
+                "ConnectorKit",
+                "WebhookConnector",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "SwitchboardPostgres",
                 "SwitchboardCore",
                 "SwitchboardTestSupport",
@@ -132,6 +187,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
     ]

@@ -10,14 +10,24 @@ public import HTTPTypes
 /// Switchboard but this module; the App maps their vocabulary to the domain.
 public protocol Connector: Sendable {
     /// The channel kind this connector serves (`telegram`, `whatsapp`, `webhook`).
-    static var kind: String { get }
+    var kind: String { get }
+
+    /// Checks and completes the credentials a tenant sends when creating a channel:
+    /// refuses missing or malformed fields (`ConnectorError.invalidCredentials`, naming
+    /// the field), generates the secrets the platform lets us choose. Pure: no network.
+    func prepareCredentials(_ submitted: [String: String]) throws(ConnectorError) -> PreparedCredentials
+
+    /// Talks to the platform once the channel exists (Telegram: `getMe`, then
+    /// `setWebhook(url, secret_token)`); a bad token is `credentialsRejected`. Default: nothing.
+    func register(webhookURL: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError)
 
     /// Checks the delivery's signature or secret against the channel's credentials.
     /// Throws `ConnectorError.unauthorized` when it does not match; nothing is stored then.
     func verify(_ delivery: WebhookDelivery, credentials: ChannelCredentials) throws(ConnectorError)
 
     /// Turns a verified delivery into events. Deterministic: the same bytes give the same
-    /// events. Throws `ConnectorError.malformed` for a body it cannot read.
+    /// events. Throws `ConnectorError.malformed` for a body it cannot read. A kind it does
+    /// not handle is an event of kind `.ignored`, not an error.
     func parse(_ delivery: WebhookDelivery, credentials: ChannelCredentials) throws(ConnectorError) -> [InboundEvent]
 
     /// Sends one message through the platform.
@@ -25,26 +35,41 @@ public protocol Connector: Sendable {
         _ message: OutboundMessage, credentials: ChannelCredentials, http: any OutboundHTTPClient
     ) async throws(ConnectorError) -> SendReceipt
 
-    /// Answers a platform's verification GET (Meta's `hub.challenge`); `nil` when the
-    /// platform has none.
+    /// Answers a platform's verification GET (Meta's `hub.challenge`): the body to answer
+    /// 200 with, or `nil` when the platform has no such check (then the GET is 404).
+    /// Throws `unauthorized` when the check fails.
     func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String?
 }
 
 extension Connector {
+    public func register(webhookURL: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) {}
+
     public func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
         nil
     }
 }
 
+/// Credentials ready to store (encrypted), and the generated secrets to show the tenant
+/// once, in the answer that creates the channel.
+public struct PreparedCredentials: Sendable, Equatable {
+    public var stored: [String: String]
+    public var revealOnce: [String: String]
+
+    public init(stored: [String: String], revealOnce: [String: String] = [:]) {
+        self.stored = stored
+        self.revealOnce = revealOnce
+    }
+}
+
 /// The decrypted credentials of one channel, by name (`bot_token`, `app_secret`, …).
-public struct ChannelCredentials: Sendable {
+public struct ChannelCredentials: Sendable, Equatable {
     public var values: [String: String]
     public init(_ values: [String: String]) { self.values = values }
     public subscript(_ name: String) -> String? { values[name] }
 }
 
 /// One delivery as it arrived: the raw bytes exactly as sent (signatures cover them), the
-/// headers, and when it was received (for replay windows).
+/// headers, and when it was received (the injected clock, for replay windows).
 public struct WebhookDelivery: Sendable {
     public var headers: HTTPFields
     public var body: [UInt8]
@@ -60,100 +85,145 @@ public struct WebhookDelivery: Sendable {
 /// A normalized inbound event: who sent what, in which chat, with the platform's ids.
 public struct InboundEvent: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
-        /// A new message from a person.
+        /// A new message from a person (text, media, location, a button press, a reaction).
         case message
-        /// A message the person edited.
+        /// A person edited an earlier message; `messageID` names it.
         case edit
-        /// A delivery status (delivered, read, failed) of a message we sent.
+        /// A delivery status (`sent`, `delivered`, `read`, `failed`) of a message we sent.
         case status
         /// A kind Switchboard does not handle: acknowledged and recorded as ignored.
         case ignored
     }
 
     public var kind: Kind
-    /// The platform's id of this event, the dedupe key (`update_id`, wamid, `event_id`).
-    public var externalID: String
+    /// The dedupe key, unique per channel: Telegram `update_id`, WhatsApp wamid (for a
+    /// status `wamid:status`), the generic channel's `event_id`.
+    public var eventID: String
+    /// The platform's id of the message this event is about (for edits: the original; for
+    /// statuses: ours).
+    public var messageID: String?
     public var sender: Sender?
-    /// The chat or thread, when it is not the sender's private chat (groups).
-    public var conversationExternalID: String?
+    /// Where the conversation happens; replies go to `chat.externalID`.
+    public var chat: Chat?
     public var text: String?
     public var attachments: [Attachment]
     public var sentAt: Date?
-    /// For statuses: the state reported (`delivered`, `read`, `failed`).
+    /// For `.status`: the state reported, and the platform's error text when it failed.
     public var status: String?
+    public var statusError: String?
+    /// For `.ignored`: what it was (`my_chat_member`, `field:account_update`, …).
+    public var ignoredReason: String?
 
     public init(
-        kind: Kind, externalID: String, sender: Sender? = nil, conversationExternalID: String? = nil,
-        text: String? = nil, attachments: [Attachment] = [], sentAt: Date? = nil, status: String? = nil
+        kind: Kind, eventID: String, messageID: String? = nil, sender: Sender? = nil, chat: Chat? = nil,
+        text: String? = nil, attachments: [Attachment] = [], sentAt: Date? = nil,
+        status: String? = nil, statusError: String? = nil, ignoredReason: String? = nil
     ) {
         self.kind = kind
-        self.externalID = externalID
+        self.eventID = eventID
+        self.messageID = messageID
         self.sender = sender
-        self.conversationExternalID = conversationExternalID
+        self.chat = chat
         self.text = text
         self.attachments = attachments
         self.sentAt = sentAt
         self.status = status
+        self.statusError = statusError
+        self.ignoredReason = ignoredReason
     }
 
-    /// A person on the platform.
+    /// A person on the platform. `externalID` is the stable id the contact is found by;
+    /// `alternateIDs` are further identities of the same person (WhatsApp's
+    /// business-scoped `user_id` beside the phone-number `wa_id`).
     public struct Sender: Sendable, Hashable {
         public var externalID: String
         public var name: String?
+        public var username: String?
         public var phone: String?
         public var email: String?
-        public var username: String?
+        public var languageCode: String?
+        public var alternateIDs: [String]
 
-        public init(externalID: String, name: String? = nil, phone: String? = nil, email: String? = nil, username: String? = nil) {
+        public init(
+            externalID: String, name: String? = nil, username: String? = nil, phone: String? = nil,
+            email: String? = nil, languageCode: String? = nil, alternateIDs: [String] = []
+        ) {
             self.externalID = externalID
             self.name = name
+            self.username = username
             self.phone = phone
             self.email = email
-            self.username = username
+            self.languageCode = languageCode
+            self.alternateIDs = alternateIDs
         }
     }
 
-    /// A file, location, contact card or sticker, by the platform's reference (nothing is
-    /// downloaded at ingest).
+    /// A chat: the person's private chat, a group, or a broadcast channel.
+    public struct Chat: Sendable, Hashable {
+        public enum Kind: String, Sendable, Hashable { case direct, group, channel }
+        public var externalID: String
+        public var kind: Kind
+        public var title: String?
+
+        public init(externalID: String, kind: Kind, title: String? = nil) {
+            self.externalID = externalID
+            self.kind = kind
+            self.title = title
+        }
+    }
+
+    /// Something beside the text, by the platform's reference: nothing is downloaded at
+    /// ingest. `kind` is one of `photo`, `image`, `document`, `voice`, `audio`, `video`,
+    /// `sticker`, `location`, `contact`, `button` (a button or list reply, `reference` =
+    /// its payload id), `reaction` (`reference` = the message reacted to, `name` = emoji).
     public struct Attachment: Sendable, Hashable {
         public var kind: String
-        public var reference: String
+        /// File id, media id, URL, payload id, or the reacted message id.
+        public var reference: String?
         public var mimeType: String?
         public var name: String?
+        /// Small typed details as strings: `latitude`, `longitude`, `phone`, `duration`, `size`, …
+        public var details: [String: String]
 
-        public init(kind: String, reference: String, mimeType: String? = nil, name: String? = nil) {
+        public init(kind: String, reference: String? = nil, mimeType: String? = nil, name: String? = nil, details: [String: String] = [:]) {
             self.kind = kind
             self.reference = reference
             self.mimeType = mimeType
             self.name = name
+            self.details = details
         }
     }
 }
 
 /// A message to send to a person through a channel.
 public struct OutboundMessage: Sendable, Hashable {
-    /// The platform's id of the recipient (chat id, phone number, contact id).
-    public var recipientExternalID: String
+    /// The chat to send to (`InboundEvent.chat.externalID`).
+    public var chatExternalID: String
     public var text: String
-    /// Stable per stored message: the platform's idempotency key where it has one.
+    /// Stable per stored message: sent as the platform's idempotency key where it has one
+    /// (the generic webhook's `event_id`), so a retried send is recognizable.
     public var idempotencyKey: String
+    /// Extra fields some platforms carry (the generic webhook's `conversation_id`,
+    /// `contact.id`, `contact.external_id`, `ai_generated`, `in_reply_to`).
+    public var context: [String: String]
 
-    public init(recipientExternalID: String, text: String, idempotencyKey: String) {
-        self.recipientExternalID = recipientExternalID
+    public init(chatExternalID: String, text: String, idempotencyKey: String, context: [String: String] = [:]) {
+        self.chatExternalID = chatExternalID
         self.text = text
         self.idempotencyKey = idempotencyKey
+        self.context = context
     }
 }
 
 /// What the platform answered to a send.
 public struct SendReceipt: Sendable, Hashable {
-    /// The platform's ids of the sent message(s) (a long text may be split).
+    /// The platform's ids of the sent message(s) (a long text may be split in several).
     public var externalIDs: [String]
     public init(externalIDs: [String]) { self.externalIDs = externalIDs }
 }
 
 /// Outbound HTTP, injected so connectors stay free of a client library and tests can
-/// record requests.
+/// record requests. Implementations apply timeouts; connectors interpret statuses.
 public protocol OutboundHTTPClient: Sendable {
     func execute(_ request: HTTPRequest, body: [UInt8]?) async throws -> (HTTPResponse, [UInt8])
 }

@@ -1,6 +1,6 @@
-/// Why a connector refused a delivery or failed a send. The message never carries a
-/// secret or an expected signature.
-public struct ConnectorError: Error, Sendable, CustomStringConvertible {
+/// Why a connector refused a delivery, credentials or a send. The message never carries a
+/// secret, a token or an expected signature.
+public struct ConnectorError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
         public init(_ rawValue: String) { self.rawValue = rawValue }
@@ -10,21 +10,30 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
         public static let unauthorized = Code("unauthorized")
         /// Verified but unreadable: 400, kept as a dead letter.
         public static let malformed = Code("malformed")
-        /// The platform refused or failed the send; `retryAfter` says when to try again.
-        public static let sendFailed = Code("send_failed")
-        /// The platform refused the credentials: retrying will not help.
+        /// The credentials a tenant submitted are missing a field or malformed: 400.
+        public static let invalidCredentials = Code("invalid_credentials")
+        /// The platform refused the credentials (bad token): retrying will not help.
         public static let credentialsRejected = Code("credentials_rejected")
+        /// The platform refused or failed the send; `retryAfter` says when to try again,
+        /// `retryable` whether to.
+        public static let sendFailed = Code("send_failed")
     }
 
     public var code: Code
     public var message: String
+    /// The credential or payload field at fault, where there is one.
+    public var field: String?
     /// Seconds the platform asked us to wait (Telegram `retry_after`, HTTP `Retry-After`).
     public var retryAfter: Int?
+    /// Whether trying again later may succeed (429, 5xx, network) or not (400, 401, 403).
+    public var retryable: Bool
 
-    public init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
+    public init(_ code: Code, _ message: String, field: String? = nil, retryAfter: Int? = nil, retryable: Bool = false) {
         self.code = code
         self.message = message
+        self.field = field
         self.retryAfter = retryAfter
+        self.retryable = retryable
     }
 
     public var description: String { "\(code): \(message)" }

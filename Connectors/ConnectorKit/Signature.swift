@@ -1,5 +1,5 @@
-public import Crypto
-public import Foundation
+import Crypto
+import Foundation
 
 /// Signature helpers every connector shares. Comparisons run in constant time, and
 /// nothing here puts an expected value in an error.
@@ -42,6 +42,16 @@ public enum Signature {
         case 0x61...0x66: byte - 0x61 + 10
         case 0x41...0x46: byte - 0x41 + 10
         default: nil
+        }
+    }
+}
+
+extension Signature {
+    /// A random secret of `bytes` bytes as lowercase hex (generated webhook and
+    /// Telegram secret tokens: `[A-Za-z0-9_-]` only, as Telegram requires).
+    public static func randomSecret(bytes: Int = 32) -> String {
+        SymmetricKey(size: SymmetricKeySize(bitCount: bytes * 8)).withUnsafeBytes { buffer in
+            buffer.map { String(format: "%02x", $0) }.joined()
         }
     }
 }

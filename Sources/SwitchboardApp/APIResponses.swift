@@ -72,4 +72,33 @@ enum Validate {
         }
         return trimmed
     }
+
+    /// A phone number: digits with an optional leading +, spaces, dashes and brackets.
+    static func phone(_ value: String) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.filter(\.isNumber)
+        guard (5...20).contains(digits.count), trimmed.allSatisfy({ $0.isNumber || " +-()".contains($0) }) else {
+            throw SwitchboardError.invalid("phone must be a phone number such as +77011234567", field: "phone")
+        }
+        return trimmed
+    }
+
+    /// An email address of reasonable shape (one @, a dot in the domain, no spaces).
+    static func email(_ value: String) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+              !trimmed.contains(where: \.isWhitespace)
+        else {
+            throw SwitchboardError.invalid("email must be an email address", field: "email")
+        }
+        return trimmed
+    }
+
+    /// Up to 50 distinct tags of 1 to 50 characters, sorted.
+    static func tags(_ values: [String]) throws -> [String] {
+        guard values.count <= 50 else { throw SwitchboardError.invalid("at most 50 tags", field: "tags") }
+        let cleaned = try values.map { try name($0, field: "tags", maximum: 50) }
+        return Array(Set(cleaned)).sorted()
+    }
 }

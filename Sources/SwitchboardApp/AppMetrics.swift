@@ -15,16 +15,31 @@ public struct AppMetrics: Sendable {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
+    static var requests: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "http", metricName: "requests", unitName: "total",
+        helpText: "HTTP requests answered, by method, route template and status."
+    ) }
+    static var requestDuration: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+        helpText: "Time to answer an HTTP request, by method and route template."
+    ) }
+
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         registry.makeCounter(
-            name: "switchboard_http_requests_total",
-            labels: [("method", method), ("route", route), ("status", String(status))]
+            descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
-            name: "switchboard_http_request_duration_seconds",
-            labels: [("method", method), ("route", route)],
-            buckets: Self.durationBuckets
+            descriptor: Self.requestDuration, labels: [("method", method), ("route", route)], buckets: Self.durationBuckets
         ).recordNanoseconds(duration.nanoseconds)
+    }
+
+    static var deliveries: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "webhook", metricName: "deliveries", unitName: "total",
+        helpText: "Webhook deliveries by channel kind and outcome (stored, duplicate, rejected, dead_letter)."
+    ) }
+
+    func recordDelivery(kind: String, outcome: String) {
+        registry.makeCounter(descriptor: Self.deliveries, labels: [("kind", kind), ("outcome", outcome)]).increment()
     }
 
     /// The Prometheus text exposition of every metric.

@@ -1,6 +1,7 @@
+public import Foundation
 public import Hummingbird
 public import Logging
-import NIOCore
+public import NIOCore
 import SwitchboardCore
 import SwitchboardPostgres
 
@@ -22,9 +23,17 @@ public func buildApplication(
     logger: Logger,
     metrics: AppMetrics = AppMetrics(),
     routes: RouteIndex = RouteIndex(),
-    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    connectors: ConnectorRegistry? = nil,
+    http: AsyncHTTPOutboundClient = AsyncHTTPOutboundClient(),
+    now: @escaping @Sendable () -> Date = Date.init,
+    onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let store = PostgresTenantStore(database: bootstrap.database)
+    let database = bootstrap.database
+    let store = PostgresTenantStore(database: database)
+    let connectors = connectors ?? ConnectorRegistry.standard(configuration, now: now)
+    let secrets = SecretBox(masterKey: bootstrap.masterKey)
+    let channelStore = PostgresChannelStore(database: database)
+    let cache = ChannelRouteCache()
     let dependencies = RouteDependencies(
         store: store, database: bootstrap.database, metrics: metrics, expectedMigrations: bootstrap.expectedMigrations
     )
@@ -32,20 +41,32 @@ public func buildApplication(
     router.add(middleware: RequestMiddleware(routes: routes, metrics: metrics))
 
     dependencies.addOperationRoutes(to: router)
+    HookRoutes(
+        channels: channelStore, ingest: PostgresIngestStore(database: database), cache: cache, connectors: connectors,
+        secrets: secrets, metrics: metrics, now: now
+    ).add(to: router)
     dependencies.addOperatorRoutes(
         to: router.group("/admin").add(middleware: OperatorAuthMiddleware(token: configuration.adminToken))
     )
-    dependencies.addTenantRoutes(
-        to: router.group("/v1")
-            .add(middleware: TenantAuthMiddleware(store: store))
-            .group(context: TenantRequestContext.self)
-    )
+    let tenantRoutes = router.group("/v1")
+        .add(middleware: TenantAuthMiddleware(store: store))
+        .group(context: TenantRequestContext.self)
+    dependencies.addTenantRoutes(to: tenantRoutes)
+    ChannelRoutes(
+        store: channelStore, cache: cache, connectors: connectors, secrets: secrets, http: http,
+        egress: EgressPolicy(allowPrivate: configuration.egressAllowPrivate), publicURL: configuration.publicURL,
+        effectivePublicURL: configuration.effectivePublicURL
+    ).add(to: tenantRoutes)
+    CRMRoutes(
+        contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
+        deals: PostgresDealStore(database: database), channels: channelStore
+    ).add(to: tenantRoutes)
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
 
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
-        services: bootstrap.services,
+        services: bootstrap.services + [http],
         onServerRunning: onServerRunning,
         logger: logger
     )

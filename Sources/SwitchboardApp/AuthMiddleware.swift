@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-public import Hummingbird
-public import SwitchboardCore
+import Hummingbird
+import SwitchboardCore
 
 /// Guards `/admin/*` with the operator's bearer token, compared in constant time (as
 /// SHA-256 digests, whose equality swift-crypto checks in constant time).

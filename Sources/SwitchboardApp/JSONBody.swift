@@ -1,7 +1,7 @@
 import Foundation
 public import HTTPTypes
 public import Hummingbird
-public import SwitchboardCore
+import SwitchboardCore
 
 /// A request body the API accepts: its `CodingKeys` list every field a caller may send,
 /// so unknown fields are refused by name.

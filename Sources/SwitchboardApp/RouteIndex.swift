@@ -1,4 +1,4 @@
-public import HTTPTypes
+import HTTPTypes
 import Synchronization
 
 /// The routes the router serves, as `METHOD /path/{param}` pairs: answers 405 (with

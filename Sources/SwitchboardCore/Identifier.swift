@@ -39,3 +39,23 @@ public enum APIKeyTag {}
 public typealias TenantID = Identifier<TenantTag>
 /// Names one API key of a tenant.
 public typealias APIKeyID = Identifier<APIKeyTag>
+
+public enum ChannelTag {}
+public enum ContactTag {}
+public enum ConversationTag {}
+public enum MessageTag {}
+public enum NoteTag {}
+public enum DealTag {}
+
+/// Names a messenger, mailbox or webhook channel of a tenant.
+public typealias ChannelID = Identifier<ChannelTag>
+/// Names a person a tenant talks to.
+public typealias ContactID = Identifier<ContactTag>
+/// Names a conversation: one chat of one channel, open or closed.
+public typealias ConversationID = Identifier<ConversationTag>
+/// Names one stored message, inbound or outbound.
+public typealias MessageID = Identifier<MessageTag>
+/// Names a note on a contact.
+public typealias NoteID = Identifier<NoteTag>
+/// Names a deal with a contact.
+public typealias DealID = Identifier<DealTag>

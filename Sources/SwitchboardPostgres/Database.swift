@@ -60,7 +60,23 @@ public struct Database: Sendable {
         try await transaction(body)
     }
 
+    /// Runs `body` on a leased connection outside an explicit transaction: each statement
+    /// commits on its own. For single-statement work that sets its own scope inside
+    /// (the ingest function), where BEGIN and COMMIT would be two extra round trips.
+    public func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await leased(transactional: false, body)
+    }
+
     private func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await leased(transactional: true, body)
+    }
+
+    private func leased<Result: Sendable>(
+        transactional: Bool,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let client = self.client
@@ -72,7 +88,13 @@ public struct Database: Sendable {
             // been leased: once the work runs, it is never cut short.
             return try await withThrowingTaskGroup(of: Result?.self) { group in
                 group.addTask {
-                    try await client.withTransaction(logger: logger) { connection in
+                    if transactional {
+                        return try await client.withTransaction(logger: logger) { connection in
+                            started.set()
+                            return try await body(connection)
+                        }
+                    }
+                    return try await client.withConnection { connection in
                         started.set()
                         return try await body(connection)
                     }
@@ -109,6 +131,9 @@ public struct Database: Sendable {
             if let state = error.serverInfo?[.sqlState] {
                 switch state {
                 case "23505": return SwitchboardError(.conflict, "a record with the same unique value already exists", underlying: error)
+                case "23503": return SwitchboardError(.notFound, "a record it refers to does not exist", underlying: error)
+                case "22001", "22003", "22P02", "23514":
+                    return SwitchboardError(.invalidRequest, "a value is out of range or malformed", underlying: error)
                 case "40001", "40P01": return SwitchboardError(.unavailable, "the database was busy; retry the request", underlying: error)
                 case _ where state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300":
                     return SwitchboardError(.unavailable, "the database is unavailable", underlying: error)

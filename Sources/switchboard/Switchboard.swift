@@ -167,7 +167,7 @@ struct Demo: AsyncParsableCommand {
             let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
             let base = configuration.effectivePublicURL
             let database = bootstrap.database
-            let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger) { _ in
+            let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger, onServerRunning: { _ in
                 do {
                     let created = try await TenantCommands.demoKey(database: database)
                     // Unbuffered: `make run` may pipe this, and the key must show at once.
@@ -187,7 +187,7 @@ struct Demo: AsyncParsableCommand {
                 } catch {
                     logger.error("could not create the demo tenant", metadata: ["error": "\(error)"])
                 }
-            }
+            })
             try await app.runUntilSignalled()
         } catch {
             throw fail(error)

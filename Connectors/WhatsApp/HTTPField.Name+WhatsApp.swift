@@ -1,0 +1,6 @@
+public import HTTPTypes
+
+extension HTTPField.Name {
+    /// `X-Hub-Signature-256`: Meta's `sha256=<hex HMAC-SHA256(app_secret, body)>`.
+    public static let hubSignature256 = HTTPField.Name("X-Hub-Signature-256")!
+}

@@ -1,0 +1,107 @@
+public import ConnectorKit
+public import Foundation
+import HTTPTypes
+
+/// The Meta WhatsApp Cloud API channel (kind `whatsapp`).
+///
+/// Credentials: `phone_number_id` (the business number's id), `access_token` (a system
+/// user token), `app_secret` (signs every delivery: `X-Hub-Signature-256`) and
+/// `verify_token` (chosen by the tenant, echoed by Meta's verification GET). A delivery is a
+/// batch: every entry and change in it is read. Dedupe keys are the wamid of a message and
+/// `wamid:status` of a status.
+public struct WhatsAppConnector: Connector {
+    /// Meta's Graph API.
+    public static let defaultGraphAPIBase = URL(string: "https://graph.facebook.com")!
+
+    /// The longest text one message takes (Meta counts characters; UTF-16 units are counted
+    /// here, which never exceeds it).
+    public static let maximumTextLength = 4096
+
+    static let businessAccountObject = "whatsapp_business_account"
+
+    /// `whatsapp`.
+    public let kind = "whatsapp"
+
+    /// The Graph API base URL; messages are sent to
+    /// `POST {graphAPIBase}/{apiVersion}/{phone_number_id}/messages`.
+    public let graphAPIBase: URL
+    /// The Graph API version in the path (`v21.0`).
+    public let apiVersion: String
+
+    /// A connector talking to `graphAPIBase` (tests give a loopback address) with `apiVersion`.
+    public init(graphAPIBase: URL = WhatsAppConnector.defaultGraphAPIBase, apiVersion: String = "v21.0") {
+        self.graphAPIBase = graphAPIBase
+        self.apiVersion = apiVersion
+    }
+
+    /// Requires `phone_number_id` (digits), `access_token`, `app_secret` and `verify_token`,
+    /// all non-empty; refuses any other field. Nothing is generated.
+    public func prepareCredentials(_ submitted: [String: String]) throws(ConnectorError) -> PreparedCredentials {
+        let required = ["phone_number_id", "access_token", "app_secret", "verify_token"]
+        if let unknown = submitted.keys.filter({ !required.contains($0) }).sorted().first {
+            throw ConnectorError(
+                .invalidCredentials,
+                "unknown credential field \(unknown): a whatsapp channel takes phone_number_id, access_token, app_secret and verify_token",
+                field: unknown)
+        }
+        for name in required where (submitted[name] ?? "").isEmpty {
+            throw ConnectorError(.invalidCredentials, "\(name) is required", field: name)
+        }
+        let phoneNumberID = submitted["phone_number_id"] ?? ""
+        guard phoneNumberID.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw ConnectorError(.invalidCredentials, "phone_number_id must be digits", field: "phone_number_id")
+        }
+        for name in ["access_token", "app_secret"]
+        where (submitted[name] ?? "").unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 }) {
+            throw ConnectorError(.invalidCredentials, "\(name) must not contain spaces or control characters", field: name)
+        }
+        return PreparedCredentials(stored: submitted)
+    }
+
+    /// Answers Meta's subscription check: `hub.mode=subscribe` and a `hub.verify_token`
+    /// equal (in constant time) to the channel's `verify_token` → the `hub.challenge` to echo.
+    ///
+    /// The challenge is echoed only when it is a plain token (letters, digits, `-_.`, at
+    /// most 256): Meta sends digits, and nothing else gets reflected.
+    public func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
+        guard query["hub.mode"] == "subscribe" else {
+            throw ConnectorError(.unauthorized, "hub.mode must be subscribe")
+        }
+        guard let expected = credentials["verify_token"], !expected.isEmpty,
+            let presented = query["hub.verify_token"], Signature.constantTimeEquals(presented, expected)
+        else {
+            throw ConnectorError(.unauthorized, "hub.verify_token is missing or does not match")
+        }
+        guard let challenge = query["hub.challenge"], (1...256).contains(challenge.utf8.count),
+            challenge.utf8.allSatisfy(Self.isChallengeCharacter)
+        else {
+            throw ConnectorError(.unauthorized, "hub.challenge is missing or not a plain token")
+        }
+        return challenge
+    }
+
+    /// Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`.
+    public func verify(_ delivery: WebhookDelivery, credentials: ChannelCredentials) throws(ConnectorError) {
+        guard let secret = credentials["app_secret"], !secret.isEmpty else {
+            throw ConnectorError(.unauthorized, "the channel has no app_secret")
+        }
+        guard let header = delivery.headers[.hubSignature256] else {
+            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 header is missing")
+        }
+        let prefix = "sha256="
+        guard header.hasPrefix(prefix) else {
+            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 header is not sha256=<hex>")
+        }
+        let hex = String(header.dropFirst(prefix.count))
+        guard Signature.isValidHMACSHA256(hex: hex, message: delivery.body, key: Array(secret.utf8)) else {
+            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 signature does not match")
+        }
+    }
+
+    private static func isChallengeCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): true
+        default: false
+        }
+    }
+}

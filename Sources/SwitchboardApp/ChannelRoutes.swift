@@ -1,0 +1,165 @@
+import ConnectorKit
+import Foundation
+import Hummingbird
+import Logging
+import SwitchboardCore
+import SwitchboardPostgres
+
+/// `/v1/channels`: a tenant's messenger and webhook connections. Credentials are
+/// write-only: sealed at rest, never answered, except the secrets Switchboard generates,
+/// shown once in the answer that creates them.
+struct ChannelRoutes: Sendable {
+    let store: PostgresChannelStore
+    let cache: ChannelRouteCache
+    let connectors: ConnectorRegistry
+    let secrets: SecretBox
+    let http: any OutboundHTTPClient
+    let egress: EgressPolicy
+    let publicURL: String?
+    let effectivePublicURL: String
+
+    struct CreateBody: RequestBody {
+        var kind: String
+        var name: String
+        var agentID: String?
+        var credentials: [String: String]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case kind, name, agentID = "agent_id", credentials
+        }
+    }
+
+    struct UpdateBody: RequestBody {
+        var name: String?
+        var agentID: String??
+        var enabled: Bool?
+        var credentials: [String: String]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, agentID = "agent_id", enabled, credentials
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            if container.contains(.agentID) {
+                agentID = .some(try container.decodeIfPresent(String.self, forKey: .agentID))
+            }
+            enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled)
+            credentials = try container.decodeIfPresent([String: String].self, forKey: .credentials)
+        }
+    }
+
+    func add(to group: RouterGroup<TenantRequestContext>) {
+        group.post("/channels") { request, context in
+            let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
+            guard let connector = connectors[body.kind] else {
+                throw SwitchboardError.invalid("kind must be one of \(connectors.kinds.joined(separator: ", "))", field: "kind")
+            }
+            let name = try Validate.name(body.name, field: "name")
+            try Self.checkAgent(body.agentID)
+            let prepared = try prepare(connector, body.credentials ?? [:])
+            let id = ChannelID()
+            // Talk to the platform before storing: a bad bot token is refused at creation.
+            if publicURL != nil {
+                try await register(connector, id: id, credentials: prepared.stored)
+            }
+            let sealed = try secrets.sealCredentials(prepared.stored, tenant: context.tenantID, channel: id)
+            let channel = try await store.create(
+                context.tenantID, id: id, kind: body.kind, name: name, agentID: nil, sealedCredentials: sealed,
+                credentialFields: prepared.stored.keys.sorted()
+            )
+            cache.invalidate(id)
+            context.logger.info("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(body.kind)"])
+            return try JSONBody.response(json(channel, revealed: prepared.revealOnce), status: .created)
+        }
+        group.get("/channels") { request, context in
+            let page = try await store.list(context.tenantID, page: try request.pageRequest())
+            return try JSONBody.response(JSONValue.object(["data": .array(page.data.map { json($0) }), "next_cursor": .string(page.nextCursor)]))
+        }
+        group.get("/channels/{id}") { _, context in
+            try JSONBody.response(json(try await store.get(context.tenantID, try Self.channelID(context))))
+        }
+        group.patch("/channels/{id}") { request, context in
+            let id = try Self.channelID(context)
+            let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
+            let current = try await store.get(context.tenantID, id)
+            var changes = ChannelChanges()
+            if let name = body.name { changes.name = try Validate.name(name, field: "name") }
+            if let agent = body.agentID { try Self.checkAgent(agent); changes.agentID = .some(nil) }
+            changes.enabled = body.enabled
+            var revealed: [String: String] = [:]
+            if let submitted = body.credentials {
+                guard let connector = connectors[current.kind] else { throw SwitchboardError.notFound("channel") }
+                let prepared = try prepare(connector, submitted)
+                if publicURL != nil { try await register(connector, id: id, credentials: prepared.stored) }
+                changes.sealedCredentials = try secrets.sealCredentials(prepared.stored, tenant: context.tenantID, channel: id)
+                changes.credentialFields = prepared.stored.keys.sorted()
+                revealed = prepared.revealOnce
+            }
+            let channel = try await store.update(context.tenantID, id, changes)
+            cache.invalidate(id)
+            return try JSONBody.response(json(channel, revealed: revealed))
+        }
+        group.delete("/channels/{id}") { _, context in
+            let id = try Self.channelID(context)
+            try await store.delete(context.tenantID, id)
+            cache.invalidate(id)
+            context.logger.info("channel deleted", metadata: ["channel.id": "\(id)"])
+            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+        }
+    }
+
+    static func channelID(_ context: TenantRequestContext) throws -> ChannelID {
+        guard let id = context.parameters.get("id").flatMap({ ChannelID($0) }) else { throw SwitchboardError.notFound("channel") }
+        return id
+    }
+
+    /// Agents arrive with the agents issue; until then no agent id names anything.
+    static func checkAgent(_ agentID: String?) throws {
+        guard let agentID else { return }
+        throw SwitchboardError(.notFound, "no agent \(agentID.prefix(64)) exists", field: "agent_id")
+    }
+
+    func prepare(_ connector: any Connector, _ submitted: [String: String]) throws -> PreparedCredentials {
+        let prepared: PreparedCredentials
+        do {
+            prepared = try connector.prepareCredentials(submitted)
+        } catch {
+            throw SwitchboardError.invalid(error.message, field: error.field.map { "credentials.\($0)" } ?? "credentials")
+        }
+        if let callback = prepared.stored["callback_url"] {
+            try egress.check(callback, field: "credentials.callback_url")
+        }
+        return prepared
+    }
+
+    func register(_ connector: any Connector, id: ChannelID, credentials: [String: String]) async throws {
+        do {
+            try await connector.register(
+                webhookURL: "\(effectivePublicURL)/hooks/\(id)", credentials: ChannelCredentials(credentials), http: http
+            )
+        } catch {
+            if error.code == .credentialsRejected {
+                throw SwitchboardError.invalid(error.message, field: error.field.map { "credentials.\($0)" } ?? "credentials")
+            }
+            throw SwitchboardError(.upstreamError, "the platform could not be reached to set up the channel: \(error.message)")
+        }
+    }
+
+    func json(_ channel: SwitchboardCore.Channel, revealed: [String: String] = [:]) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(channel.id.description),
+            "kind": .string(channel.kind),
+            "name": .string(channel.name),
+            "agent_id": .id(channel.agentID.map { $0.uuidString.lowercased() }),
+            "enabled": .bool(channel.enabled),
+            "credential_fields": .strings(channel.credentialFields),
+            "webhook_url": .string("\(effectivePublicURL)/hooks/\(channel.id)"),
+            "created_at": .date(channel.createdAt),
+            "updated_at": .date(channel.updatedAt),
+        ]
+        if !revealed.isEmpty { object["credentials"] = .object(revealed.mapValues { .string($0) }) }
+        return .object(object)
+    }
+}

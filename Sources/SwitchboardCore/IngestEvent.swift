@@ -1,0 +1,116 @@
+public import Foundation
+
+/// One normalized inbound event as ingest stores it: the domain's copy of a connector's
+/// event, encoded as JSON for the single-statement ingest function.
+public struct IngestEvent: Sendable, Hashable, Encodable {
+    public enum Kind: String, Sendable, Hashable, Encodable { case message, edit, status, ignored }
+
+    public struct Sender: Sendable, Hashable, Encodable {
+        public var externalID: String
+        public var name: String?
+        public var username: String?
+        public var phone: String?
+        public var email: String?
+        public var language: String?
+        public var alternateIDs: [String]
+
+        public init(
+            externalID: String, name: String? = nil, username: String? = nil, phone: String? = nil, email: String? = nil,
+            language: String? = nil, alternateIDs: [String] = []
+        ) {
+            self.externalID = externalID
+            self.name = name
+            self.username = username
+            self.phone = phone
+            self.email = email
+            self.language = language
+            self.alternateIDs = alternateIDs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case externalID = "external_id", name, username, phone, email, language, alternateIDs = "alternate_ids"
+        }
+    }
+
+    public struct Chat: Sendable, Hashable, Encodable {
+        public var externalID: String
+        public var kind: String
+        public var title: String?
+
+        public init(externalID: String, kind: String, title: String? = nil) {
+            self.externalID = externalID
+            self.kind = kind
+            self.title = title
+        }
+
+        enum CodingKeys: String, CodingKey { case externalID = "external_id", kind, title }
+    }
+
+    /// An attachment by reference, as stored in a message's `attachments` JSON.
+    public struct Attachment: Sendable, Hashable, Codable {
+        public var kind: String
+        public var reference: String?
+        public var mimeType: String?
+        public var name: String?
+        public var details: [String: String]
+
+        public init(kind: String, reference: String? = nil, mimeType: String? = nil, name: String? = nil, details: [String: String] = [:]) {
+            self.kind = kind
+            self.reference = reference
+            self.mimeType = mimeType
+            self.name = name
+            self.details = details
+        }
+
+        enum CodingKeys: String, CodingKey { case kind, reference, mimeType = "mime_type", name, details }
+    }
+
+    public var kind: Kind
+    public var eventID: String
+    public var messageID: String?
+    public var sender: Sender?
+    public var chat: Chat?
+    public var text: String?
+    public var attachments: [Attachment]
+    public var sentAt: Date?
+    public var status: String?
+    public var statusError: String?
+    public var ignoredReason: String?
+
+    public init(
+        kind: Kind, eventID: String, messageID: String? = nil, sender: Sender? = nil, chat: Chat? = nil, text: String? = nil,
+        attachments: [Attachment] = [], sentAt: Date? = nil, status: String? = nil, statusError: String? = nil,
+        ignoredReason: String? = nil
+    ) {
+        self.kind = kind
+        self.eventID = eventID
+        self.messageID = messageID
+        self.sender = sender
+        self.chat = chat
+        self.text = text
+        self.attachments = attachments
+        self.sentAt = sentAt
+        self.status = status
+        self.statusError = statusError
+        self.ignoredReason = ignoredReason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, eventID = "event_id", messageID = "message_id", sender, chat, text, attachments, sentAt = "sent_at", status
+        case statusError = "status_error", ignoredReason = "ignored_reason"
+    }
+}
+
+/// What ingest did with one event.
+public struct IngestResult: Sendable, Hashable {
+    public var eventID: String
+    /// `false` for a redelivery: nothing changed.
+    public var created: Bool
+    public var messageID: MessageID?
+
+    public init(eventID: String, created: Bool, messageID: MessageID?) {
+        self.eventID = eventID
+        self.created = created
+        self.messageID = messageID
+    }
+}

@@ -1,0 +1,151 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import SwitchboardCore
+
+/// Channels in PostgreSQL: their settings and sealed credentials.
+public struct PostgresChannelStore: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let columns = "id, tenant_id, kind, name, agent_id, enabled, credential_fields, created_at, updated_at, " + Keyset.micros()
+    typealias Row = (UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64)
+
+    static func channel(_ row: Row) -> SwitchboardCore.Channel {
+        SwitchboardCore.Channel(
+            id: ChannelID(row.0), tenantID: TenantID(row.1), kind: row.2, name: row.3, agentID: row.4, enabled: row.5,
+            credentialFields: row.6, createdAt: row.7, updatedAt: row.8
+        )
+    }
+
+    public func create(
+        _ tenant: TenantID, id: ChannelID, kind: String, name: String, agentID: UUID?, sealedCredentials: [UInt8],
+        credentialFields: [String]
+    ) async throws -> SwitchboardCore.Channel {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                INSERT INTO channels (tenant_id, id, kind, name, agent_id, credentials, credential_fields)
+                VALUES (\(tenant.uuid), \(id.uuid), \(kind), \(name), \(agentID), \(Data(sealedCredentials)), \(credentialFields))
+                RETURNING \(unescaped: Self.columns)
+                """,
+                logger: logger
+            )
+            for try await row in rows.decode(Row.self) { return Self.channel(row) }
+            throw SwitchboardError(.internalError, "the channel was not stored")
+        }
+    }
+
+    public func list(_ tenant: TenantID, page: PageRequest) async throws -> Page<SwitchboardCore.Channel> {
+        let after = try Keyset.after(page.cursor)
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM channels
+                WHERE tenant_id = \(tenant.uuid) AND deleted_at IS NULL AND \(after: after)
+                ORDER BY created_at, id LIMIT \(page.limit + 1)
+                """,
+                logger: logger
+            )
+            var channels: [(SwitchboardCore.Channel, Int64, UUID)] = []
+            for try await row in rows.decode(Row.self) { channels.append((Self.channel(row), row.9, row.0)) }
+            return Keyset.page(channels, limit: page.limit)
+        }
+    }
+
+    public func get(_ tenant: TenantID, _ id: ChannelID) async throws -> SwitchboardCore.Channel {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM channels WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) AND deleted_at IS NULL",
+                logger: logger
+            )
+            for try await row in rows.decode(Row.self) { return Self.channel(row) }
+            throw SwitchboardError.notFound("channel")
+        }
+    }
+
+    /// The sealed credentials of a live channel, for the App to open.
+    public func sealedCredentials(_ tenant: TenantID, _ id: ChannelID) async throws -> [UInt8] {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                "SELECT credentials FROM channels WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) AND deleted_at IS NULL",
+                logger: logger
+            )
+            for try await sealed in rows.decode(Data?.self) {
+                if let sealed { return Array(sealed) }
+            }
+            throw SwitchboardError.notFound("channel")
+        }
+    }
+
+    public func update(_ tenant: TenantID, _ id: ChannelID, _ changes: ChannelChanges) async throws -> SwitchboardCore.Channel {
+        let logger = database.logger
+        let setAgent = changes.agentID != nil
+        let agent: UUID? = changes.agentID ?? nil
+        let sealed = changes.sealedCredentials.map { Data($0) }
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE channels SET
+                    name = COALESCE(\(changes.name), name),
+                    agent_id = CASE WHEN \(setAgent) THEN \(agent) ELSE agent_id END,
+                    enabled = COALESCE(\(changes.enabled), enabled),
+                    credentials = COALESCE(\(sealed), credentials),
+                    credential_fields = COALESCE(\(changes.credentialFields), credential_fields),
+                    updated_at = now()
+                WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) AND deleted_at IS NULL
+                RETURNING \(unescaped: Self.columns)
+                """,
+                logger: logger
+            )
+            for try await row in rows.decode(Row.self) { return Self.channel(row) }
+            throw SwitchboardError.notFound("channel")
+        }
+    }
+
+    /// Deletes a channel: deliveries to it answer 404 from now on, and its credentials are
+    /// wiped. The conversations it brought stay (the data-protection issue lets the tenant
+    /// choose to remove them).
+    public func delete(_ tenant: TenantID, _ id: ChannelID) async throws {
+        let logger = database.logger
+        try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                WITH gone AS (
+                    UPDATE channels SET deleted_at = now(), enabled = false, credentials = NULL, updated_at = now()
+                    WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) AND deleted_at IS NULL RETURNING 1)
+                SELECT count(*)::int FROM gone
+                """,
+                logger: logger
+            )
+            var count = 0
+            for try await value in rows.decode(Int.self) { count = value }
+            guard count == 1 else { throw SwitchboardError.notFound("channel") }
+        }
+    }
+
+    /// The channel of a webhook URL, before the tenant is known: the transaction may read
+    /// that one channel row (policy `channel_lookup`) and nothing else.
+    public func route(_ id: ChannelID) async throws -> ChannelRoute? {
+        let logger = database.logger
+        return try await database.withoutScope { connection in
+            try await connection.query("SELECT set_config('app.channel_id', \(id.description), true)", logger: logger)
+            let rows = try await connection.query(
+                "SELECT tenant_id, kind, enabled, credentials FROM channels WHERE id = \(id.uuid) AND deleted_at IS NULL",
+                logger: logger
+            )
+            for try await (tenant, kind, enabled, sealed) in rows.decode((UUID, String, Bool, Data?).self) {
+                guard let sealed else { return nil }
+                return ChannelRoute(channelID: id, tenantID: TenantID(tenant), kind: kind, enabled: enabled, sealedCredentials: Array(sealed))
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import PostgresNIO
+public import SwitchboardCore
+
+/// The ingest transaction: one verified, parsed delivery stored whole or not at all —
+/// events deduped, contacts and conversations found or created, messages stored with the
+/// raw delivery, reply jobs enqueued — in one statement (`ingest_delivery`).
+public struct PostgresIngestStore: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    public func ingest(_ route: ChannelRoute, payload: String, events: [IngestEvent]) async throws -> [IngestResult] {
+        let json = String(decoding: try Self.encoder.encode(events), as: UTF8.self)
+        let logger = database.logger
+        return try await database.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT event_id, created, message_id FROM ingest_delivery(
+                    \(route.tenantID.uuid), \(route.channelID.uuid), \(route.kind), \(payload), \(json)::jsonb)
+                """,
+                logger: logger
+            )
+            var results: [IngestResult] = []
+            for try await (eventID, created, message) in rows.decode((String, Bool, UUID?).self) {
+                results.append(IngestResult(eventID: eventID, created: created, messageID: message.map { MessageID($0) }))
+            }
+            return results
+        }
+    }
+
+    /// Keeps a verified delivery that could not be parsed, with the reason.
+    public func deadLetter(_ route: ChannelRoute, reason: String, contentType: String?, body: [UInt8]) async throws {
+        let logger = database.logger
+        try await database.withTenant(route.tenantID) { connection in
+            try await connection.query(
+                """
+                INSERT INTO dead_letters (tenant_id, id, channel_id, reason, content_type, body)
+                VALUES (\(route.tenantID.uuid), \(UUID()), \(route.channelID.uuid), \(reason), \(contentType), \(Data(body)))
+                """,
+                logger: logger
+            )
+        }
+    }
+}
