@@ -85,26 +85,40 @@ struct CRMTests {
         }
     }
 
-    @Test("conversations: filters, close, reopen, a conflict when the chat has another open one; messages page in order")
+    @Test("conversations: filters, close, reopen, a conflict when the chat has another open one")
     func conversations() async throws {
-        try await withApp { client in
-            let seeded = try await seededTenant(client, senders: [(333_001, "Dana")])
-            let key = seeded.tenant.key
-            let first = try #require(try await listData(client, "/v1/conversations?status=open", key: key).first?["id"] as? String)
-            _ = try await client.execute(uri: "/v1/conversations/\(first)/close", method: .post, headers: headers(bearer: key, json: false)) { $0 }
+        try await withApp(.live) { client in
+            let tenant = try await createTenant(client)
+            let key = tenant.key
+            let channel = try await createChannel(client, key: key, kind: "telegram", credentials: ["bot_token": botToken])
+            let secret = try #require(channel.revealed["secret_token"])
+            let first = telegramUpdate(updateID: 3001, userID: 333_001, messageID: 1, text: "first")
+            #expect(try await deliver(client, channel: channel.id, body: first, headers: telegramHeaders(secret)).status == .ok)
+            let old = try #require(try await listData(client, "/v1/conversations?status=open", key: key).first?["id"] as? String)
+            _ = try await client.execute(uri: "/v1/conversations/\(old)/close", method: .post, headers: headers(bearer: key, json: false)) { $0 }
             #expect(try await listData(client, "/v1/conversations?status=open", key: key).isEmpty)
             #expect(try await listData(client, "/v1/conversations?status=closed", key: key).count == 1)
             try await client.execute(uri: "/v1/conversations?status=pending", method: .get, headers: headers(bearer: key)) { response in
                 try expectError(response, .badRequest, "invalid_request", field: "status")
             }
 
-            // The chat writes again: a new conversation opens; reopening the old one conflicts.
-            let channel = try await listData(client, "/v1/channels", key: key)
-            #expect(channel.count == 1)
-            try await client.execute(uri: "/v1/conversations/\(first)/reopen", method: .post, headers: headers(bearer: key, json: false)) { response in
+            // The chat writes again: a new conversation opens, so the old one cannot reopen.
+            let second = telegramUpdate(updateID: 3002, userID: 333_001, messageID: 2, text: "second")
+            #expect(try await deliver(client, channel: channel.id, body: second, headers: telegramHeaders(secret)).status == .ok)
+            let open = try await listData(client, "/v1/conversations?status=open", key: key)
+            #expect(open.count == 1)
+            #expect(open.first?["id"] as? String != old)
+            try await client.execute(uri: "/v1/conversations/\(old)/reopen", method: .post, headers: headers(bearer: key, json: false)) { response in
+                try expectError(response, .conflict, "conflict")
+            }
+            // Closing the new one lets the old one reopen.
+            let newer = try #require(open.first?["id"] as? String)
+            _ = try await client.execute(uri: "/v1/conversations/\(newer)/close", method: .post, headers: headers(bearer: key, json: false)) { $0 }
+            try await client.execute(uri: "/v1/conversations/\(old)/reopen", method: .post, headers: headers(bearer: key, json: false)) { response in
                 #expect(response.status == .ok)
                 let body = try object(response)
                 #expect(body["status"] as? String == "open")
+                #expect(body["closed_at"] is NSNull)
             }
         }
     }
