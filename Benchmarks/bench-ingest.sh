@@ -57,10 +57,10 @@ SELECT * FROM ingest_delivery('$TENANT', '$CHANNEL_ID', 'telegram',
   ('[{"kind":"message","event_id":"pg' || :id || '","message_id":"' || :user || ':' || :id || '",' ||
    '"sender":{"external_id":"' || :user || '","name":"Айгерим","language":"ru","alternate_ids":[]},' ||
    '"chat":{"external_id":"' || :user || '","kind":"direct"},' ||
-   '"text":"Здравствуйте! Сколько стоит доставка в Астану?","attachments":[],"sent_at":"2025-11-23T12:13:20Z"}]')::jsonb);
+   '"text":"Здравствуйте! Сколько стоит доставка в Астану?","attachments":[],"sent_at":"' || now()::text || '"}]')::jsonb);
 SQL
 PG_OUT=$(PGPASSWORD=$APP_PASSWORD pgbench -h 127.0.0.1 -p "$PGPORT" -U switchboard_app -d switchboard -n -M prepared \
-  -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -r -P 0 -f "$HOME_DIR/ingest.sql" 2>&1 || true)
+  -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -r -f "$HOME_DIR/ingest.sql" 2>&1 || true)
 PG_TPS=$(echo "$PG_OUT" | awk -F'= ' '/^tps/ {print $2}' | awk '{print $1}' | head -1)
 PG_LAT=$(echo "$PG_OUT" | awk -F'= ' '/latency average/ {print $2}')
 

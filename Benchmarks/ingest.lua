@@ -24,10 +24,10 @@ function request()
   local id = base + counter
   local user = 520000000 + (counter % 5000)
   local body = string.format(
-    '{"update_id":%d,"message":{"message_id":%d,"date":1763900000,' ..
+    '{"update_id":%d,"message":{"message_id":%d,"date":%d,' ..
     '"from":{"id":%d,"is_bot":false,"first_name":"Айгерим","language_code":"ru"},' ..
     '"chat":{"id":%d,"first_name":"Айгерим","type":"private"},' ..
     '"text":"Здравствуйте! Сколько стоит доставка в Астану? #%d"}}',
-    id, counter, user, user, id)
+    id, counter, os.time(), user, user, id)
   return wrk.format(nil, os.getenv("HOOK_PATH"), nil, body)
 end

@@ -41,8 +41,9 @@ public func buildApplication(
     router.add(middleware: RequestMiddleware(routes: routes, metrics: metrics))
 
     dependencies.addOperationRoutes(to: router)
+    let ingest = PostgresIngestStore(database: database)
     HookRoutes(
-        channels: channelStore, ingest: PostgresIngestStore(database: database), cache: cache, connectors: connectors,
+        channels: channelStore, ingest: ingest, batcher: IngestBatcher(store: ingest), cache: cache, connectors: connectors,
         secrets: secrets, metrics: metrics, now: now
     ).add(to: router)
     dependencies.addOperatorRoutes(

@@ -18,6 +18,7 @@ struct HookRoutes: Sendable {
 
     let channels: PostgresChannelStore
     let ingest: PostgresIngestStore
+    let batcher: IngestBatcher
     let cache: ChannelRouteCache
     let connectors: ConnectorRegistry
     let secrets: SecretBox
@@ -74,8 +75,10 @@ struct HookRoutes: Sendable {
             throw SwitchboardError(.invalidRequest, "the delivery could not be read: \(error.message)", field: error.field)
         }
 
-        let results = try await ingest.ingest(
-            route, payload: String(decoding: delivery.body, as: UTF8.self), events: events.map(IngestEvent.init)
+        let results = try await batcher.ingest(
+            PostgresIngestStore.Delivery(
+                route: route, payload: String(decoding: delivery.body, as: UTF8.self), events: events.map(IngestEvent.init)
+            )
         )
         let duplicates = results.filter { !$0.created }.count
         metrics.recordDelivery(kind: route.kind, outcome: duplicates == results.count && !results.isEmpty ? "duplicate" : "stored")

@@ -38,11 +38,56 @@ public struct PostgresIngestStore: Sendable {
         }
     }
 
+    /// One delivery of a group commit.
+    public struct Delivery: Sendable {
+        public var route: ChannelRoute
+        public var payload: String
+        public var events: [IngestEvent]
+
+        public init(route: ChannelRoute, payload: String, events: [IngestEvent]) {
+            self.route = route
+            self.payload = payload
+            self.events = events
+        }
+    }
+
+    private struct BatchEntry: Encodable {
+        var tenant: String
+        var channel: String
+        var kind: String
+        var payload: String
+        var events: [IngestEvent]
+    }
+
+    /// Ingests several deliveries in one transaction (group commit): all are committed
+    /// together, or none. Answers each delivery's results, in order.
+    public func ingest(batch: [Delivery]) async throws -> [[IngestResult]] {
+        let entries = batch.map {
+            BatchEntry(
+                tenant: $0.route.tenantID.description, channel: $0.route.channelID.description, kind: $0.route.kind,
+                payload: $0.payload, events: $0.events
+            )
+        }
+        let json = String(decoding: try Self.encoder.encode(entries), as: UTF8.self)
+        let count = batch.count
+        let logger = database.logger
+        return try await database.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT delivery, event_id, created, message_id FROM ingest_deliveries(\(json)::jsonb)", logger: logger
+            )
+            var results = [[IngestResult]](repeating: [], count: count)
+            for try await (delivery, eventID, created, message) in rows.decode((Int, String, Bool, UUID?).self) where delivery < count {
+                results[delivery].append(IngestResult(eventID: eventID, created: created, messageID: message.map { MessageID($0) }))
+            }
+            return results
+        }
+    }
+
     /// Keeps a verified delivery that could not be parsed, with the reason.
     public func deadLetter(_ route: ChannelRoute, reason: String, contentType: String?, body: [UInt8]) async throws {
         let logger = database.logger
         try await database.withTenant(route.tenantID) { connection in
-            try await connection.query(
+            _ = try await connection.query(
                 """
                 INSERT INTO dead_letters (tenant_id, id, channel_id, reason, content_type, body)
                 VALUES (\(route.tenantID.uuid), \(UUID()), \(route.channelID.uuid), \(reason), \(contentType), \(Data(body)))

@@ -252,10 +252,14 @@ BEGIN
         v_message := NULL;
         v_sent := COALESCE((e->>'sent_at')::timestamptz, now());
 
-        -- Dedupe: claim the event id; a redelivery finds it taken and changes nothing.
+        -- Dedupe: claim the event id; a redelivery finds it taken and changes nothing. A new
+        -- message's id is chosen here, so the event row is written once.
         v_event := gen_random_uuid();
-        INSERT INTO inbound_events AS ie (tenant_id, id, channel_id, event_id, kind, ignored_reason, payload)
-        VALUES (p_tenant, v_event, p_channel, e->>'event_id', v_kind, e->>'ignored_reason', p_payload)
+        IF v_kind = 'message' THEN
+            v_message := gen_random_uuid();
+        END IF;
+        INSERT INTO inbound_events AS ie (tenant_id, id, channel_id, event_id, kind, message_id, ignored_reason, payload)
+        VALUES (p_tenant, v_event, p_channel, e->>'event_id', v_kind, v_message, e->>'ignored_reason', p_payload)
         ON CONFLICT (tenant_id, channel_id, event_id) DO NOTHING;
         IF NOT FOUND THEN
             created := false;
@@ -280,12 +284,19 @@ BEGIN
             ELSE
                 SELECT ci.contact_id INTO v_contact FROM contact_identities ci
                 WHERE ci.tenant_id = p_tenant AND ci.channel_kind = p_channel_kind AND ci.external_id = v_identity;
+                -- Only when something changes: last seen moves on by the minute, and blank
+                -- fields take what the platform now tells.
                 UPDATE contacts c SET last_seen_at = GREATEST(c.last_seen_at, v_sent),
                     display_name = COALESCE(c.display_name, e->'sender'->>'name'),
                     username = COALESCE(c.username, e->'sender'->>'username'),
                     phone = COALESCE(c.phone, e->'sender'->>'phone'),
                     email = COALESCE(c.email, e->'sender'->>'email')
-                WHERE c.tenant_id = p_tenant AND c.id = v_contact;
+                WHERE c.tenant_id = p_tenant AND c.id = v_contact
+                  AND (c.last_seen_at IS NULL OR c.last_seen_at < v_sent - interval '1 minute'
+                       OR (c.display_name IS NULL AND e->'sender'->>'name' IS NOT NULL)
+                       OR (c.username IS NULL AND e->'sender'->>'username' IS NOT NULL)
+                       OR (c.phone IS NULL AND e->'sender'->>'phone' IS NOT NULL)
+                       OR (c.email IS NULL AND e->'sender'->>'email' IS NOT NULL));
             END IF;
             FOR v_alt IN SELECT jsonb_array_elements_text(COALESCE(e->'sender'->'alternate_ids', '[]')) LOOP
                 INSERT INTO contact_identities (tenant_id, id, contact_id, channel_kind, external_id)
@@ -301,13 +312,13 @@ BEGIN
                     e->'chat'->>'title', v_sent)
             ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING;
             IF NOT FOUND THEN
-                UPDATE conversations cv SET last_message_at = GREATEST(cv.last_message_at, v_sent)
+                SELECT cv.id INTO v_conversation FROM conversations cv
                 WHERE cv.tenant_id = p_tenant AND cv.channel_id = p_channel AND cv.chat_external_id = v_chat
-                  AND cv.status = 'open'
-                RETURNING cv.id INTO v_conversation;
+                  AND cv.status = 'open';
+                UPDATE conversations cv SET last_message_at = v_sent
+                WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation AND cv.last_message_at < v_sent;
             END IF;
 
-            v_message := gen_random_uuid();
             INSERT INTO messages (tenant_id, id, conversation_id, channel_id, contact_id, direction, external_id, text,
                                   attachments, sent_at)
             VALUES (p_tenant, v_message, v_conversation, p_channel, v_contact, 'inbound', e->>'message_id', e->>'text',
@@ -339,7 +350,7 @@ BEGIN
             RETURNING m.id INTO v_message;
         END IF;
 
-        IF v_message IS NOT NULL THEN
+        IF v_message IS NOT NULL AND v_kind <> 'message' THEN
             UPDATE inbound_events ie SET message_id = v_message WHERE ie.tenant_id = p_tenant AND ie.id = v_event;
         END IF;
         message_id := v_message;
@@ -348,6 +359,33 @@ BEGIN
 END
 $fn$;
 
+-- Group commit: several deliveries (of any tenants) in one transaction, one after the
+-- other, each under its own tenant scope. `batch` is a JSON array of
+-- {tenant, channel, kind, payload, events}; answers the delivery's index with each row.
+CREATE FUNCTION ingest_deliveries(p_batch jsonb)
+RETURNS TABLE (delivery integer, event_id text, created boolean, message_id uuid)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+    d jsonb;
+    r record;
+    i integer := 0;
+BEGIN
+    FOR d IN SELECT * FROM jsonb_array_elements(p_batch) LOOP
+        FOR r IN SELECT * FROM ingest_delivery((d->>'tenant')::uuid, (d->>'channel')::uuid, d->>'kind', d->>'payload', d->'events')
+        LOOP
+            delivery := i;
+            event_id := r.event_id;
+            created := r.created;
+            message_id := r.message_id;
+            RETURN NEXT;
+        END LOOP;
+        i := i + 1;
+    END LOOP;
+END
+$fn$;
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON channels, contacts, contact_identities, contact_merges, conversations, messages,
     message_edits, inbound_events, dead_letters, jobs, notes, deals TO switchboard_app;
 GRANT EXECUTE ON FUNCTION ingest_delivery(uuid, uuid, text, text, jsonb) TO switchboard_app;
+GRANT EXECUTE ON FUNCTION ingest_deliveries(jsonb) TO switchboard_app;
