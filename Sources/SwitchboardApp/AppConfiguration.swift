@@ -32,6 +32,9 @@ public struct AppConfiguration: Sendable {
     /// `SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a database
     /// connection before it is answered 503 `unavailable`.
     public var databaseAcquireTimeout: Duration
+    /// `SWITCHBOARD_INGEST_BATCH`: the most webhook deliveries committed in one shared
+    /// transaction (group commit); 1 commits each delivery on its own.
+    public var ingestBatch: Int
     /// `SWITCHBOARD_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level
     /// Apply migrations at start-up (`serve` does; tests that migrated already may skip it).
@@ -51,6 +54,7 @@ public struct AppConfiguration: Sendable {
         workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
         databasePoolSize: Int = 20,
         databaseAcquireTimeout: Duration = .seconds(5),
+        ingestBatch: Int = 64,
         logLevel: Logger.Level = .info,
         migrateOnStart: Bool = true
     ) {
@@ -67,6 +71,7 @@ public struct AppConfiguration: Sendable {
         self.workers = workers
         self.databasePoolSize = databasePoolSize
         self.databaseAcquireTimeout = databaseAcquireTimeout
+        self.ingestBatch = ingestBatch
         self.logLevel = logLevel
         self.migrateOnStart = migrateOnStart
     }
@@ -104,6 +109,7 @@ public struct AppConfiguration: Sendable {
         if let timeout = value("SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS") {
             databaseAcquireTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
         }
+        if let batch = value("SWITCHBOARD_INGEST_BATCH") { ingestBatch = try Self.integer(batch, "SWITCHBOARD_INGEST_BATCH", 1...1000) }
         if let level = value("SWITCHBOARD_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError("SWITCHBOARD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")

@@ -43,7 +43,11 @@ public func buildApplication(
     dependencies.addOperationRoutes(to: router)
     let ingest = PostgresIngestStore(database: database)
     HookRoutes(
-        channels: channelStore, ingest: ingest, batcher: IngestBatcher(store: ingest), cache: cache, connectors: connectors,
+        channels: channelStore, ingest: ingest, batcher: IngestBatcher(
+            store: ingest, maximumBatch: configuration.ingestBatch,
+            // Without group commit each delivery needs a connection of its own.
+            maximumInFlight: configuration.ingestBatch == 1 ? configuration.databasePoolSize : 4
+        ), cache: cache, connectors: connectors,
         secrets: secrets, metrics: metrics, now: now
     ).add(to: router)
     dependencies.addOperatorRoutes(

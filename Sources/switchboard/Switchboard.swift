@@ -45,6 +45,8 @@ struct ServerOptions: ParsableArguments {
     var dbPool: Int?
     @Option(help: "Milliseconds a request waits for a database connection before answering 503. [env: SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS] (default: 5000)")
     var dbAcquireTimeoutMs: Int?
+    @Option(help: "Most webhook deliveries committed in one shared transaction; 1 turns group commit off. [env: SWITCHBOARD_INGEST_BATCH] (default: 64)")
+    var ingestBatch: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: SWITCHBOARD_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
@@ -65,6 +67,7 @@ struct ServerOptions: ParsableArguments {
         flags["SWITCHBOARD_WORKERS"] = workers.map(String.init)
         flags["SWITCHBOARD_DB_POOL"] = dbPool.map(String.init)
         flags["SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS"] = dbAcquireTimeoutMs.map(String.init)
+        flags["SWITCHBOARD_INGEST_BATCH"] = ingestBatch.map(String.init)
         flags["SWITCHBOARD_LOG_LEVEL"] = logLevel
         try configuration.apply(flags)
         return configuration
