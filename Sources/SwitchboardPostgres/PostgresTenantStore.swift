@@ -33,22 +33,22 @@ public struct PostgresTenantStore: TenantStore {
     }
 
     public func tenants(page: PageRequest) async throws -> Page<Tenant> {
-        let after = try Self.keyset(page.cursor)
+        let after = try Keyset.after(page.cursor)
         let logger = database.logger
         return try await database.withOperator { connection in
             let rows = try await connection.query(
                 """
-                SELECT id, name, trial_credits_micros, created_at, \(unescaped: Self.micros) FROM tenants
-                WHERE (\(after.micros)::int8 IS NULL OR (created_at, id) > (timestamptz 'epoch' + \(after.micros)::int8 * interval '1 microsecond', \(after.id)::uuid))
+                SELECT id, name, trial_credits_micros, created_at, \(unescaped: Keyset.micros()) FROM tenants
+                WHERE \(after: after)
                 ORDER BY created_at, id LIMIT \(page.limit + 1)
                 """,
                 logger: logger
             )
-            var tenants: [(Tenant, Int64)] = []
+            var tenants: [(Tenant, Int64, UUID)] = []
             for try await (id, name, trial, createdAt, micros) in rows.decode((UUID, String, Int64, Date, Int64).self) {
-                tenants.append((Tenant(id: TenantID(id), name: name, trialCredits: Credits(micros: trial), createdAt: createdAt), micros))
+                tenants.append((Tenant(id: TenantID(id), name: name, trialCredits: Credits(micros: trial), createdAt: createdAt), micros, id))
             }
-            return Self.page(tenants, limit: page.limit) { Cursor(sortKey: String($0.1), id: $0.0.id.description) }
+            return Keyset.page(tenants, limit: page.limit)
         }
     }
 
@@ -73,21 +73,21 @@ public struct PostgresTenantStore: TenantStore {
     }
 
     public func apiKeys(_ tenant: TenantID, page: PageRequest) async throws -> Page<APIKey> {
-        let after = try Self.keyset(page.cursor)
+        let after = try Keyset.after(page.cursor)
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: Self.keyColumns) FROM api_keys
                 WHERE tenant_id = \(tenant.uuid)
-                  AND (\(after.micros)::int8 IS NULL OR (created_at, id) > (timestamptz 'epoch' + \(after.micros)::int8 * interval '1 microsecond', \(after.id)::uuid))
+                  AND \(after: after)
                 ORDER BY created_at, id LIMIT \(page.limit + 1)
                 """,
                 logger: logger
             )
-            var keys: [(APIKey, Int64)] = []
-            for try await row in rows.decode(KeyRow.self) { keys.append((Self.key(row), row.7)) }
-            return Self.page(keys, limit: page.limit) { Cursor(sortKey: String($0.1), id: $0.0.id.description) }
+            var keys: [(APIKey, Int64, UUID)] = []
+            for try await row in rows.decode(KeyRow.self) { keys.append((Self.key(row), row.7, row.0)) }
+            return Keyset.page(keys, limit: page.limit)
         }
     }
 
@@ -147,9 +147,7 @@ public struct PostgresTenantStore: TenantStore {
 
     // MARK: Rows
 
-    static let keyColumns = "id, tenant_id, name, prefix, created_at, last_used_at, revoked_at, " + micros
-    /// The creation time in whole microseconds since 1970, exact, for cursors.
-    static let micros = "(extract(epoch FROM created_at) * 1000000)::int8"
+    static let keyColumns = "id, tenant_id, name, prefix, created_at, last_used_at, revoked_at, " + Keyset.micros()
     typealias KeyRow = (UUID, UUID, String, String, Date, Date?, Date?, Int64)
 
     static func key(_ row: KeyRow) -> APIKey {
@@ -170,23 +168,5 @@ public struct PostgresTenantStore: TenantStore {
         )
         for try await row in rows.decode(KeyRow.self) { return Self.key(row) }
         throw SwitchboardError(.internalError, "the key was not stored")
-    }
-
-    // MARK: Keyset pagination
-
-    /// Cursor sort keys are the row's creation time in whole microseconds since 1970.
-    static func keyset(_ cursor: Cursor?) throws -> (micros: Int64?, id: UUID?) {
-        guard let cursor else { return (nil, nil) }
-        guard let micros = Int64(cursor.sortKey), let id = UUID(uuidString: cursor.id) else {
-            throw SwitchboardError.invalid("cursor is not one this API issued", field: "cursor")
-        }
-        return (micros, id)
-    }
-
-    /// Cuts the one extra row read past `limit` and makes the next cursor from the last kept.
-    static func page<Element>(_ rows: [(Element, Int64)], limit: Int, cursor: ((Element, Int64)) -> Cursor) -> Page<Element> {
-        let kept = Array(rows.prefix(limit))
-        let next = rows.count > limit ? kept.last.map { cursor($0).encoded } : nil
-        return Page(data: kept.map(\.0), nextCursor: next)
     }
 }
