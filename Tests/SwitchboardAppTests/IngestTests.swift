@@ -125,7 +125,9 @@ struct IngestTests {
 
     @Test("concurrent first messages of one new sender make one contact; concurrent replays one message")
     func concurrentDeliveries() async throws {
-        try await withApp(.live) { client in
+        // Many connections (AsyncHTTPClient) and no group commit: each delivery is its own
+        // transaction, racing the others for the new sender's identity.
+        try await withApp(.ahc(.http), configure: { $0.ingestBatch = 1 }) { client in
             let tenant = try await createTenant(client)
             let channel = try await createChannel(client, key: tenant.key, kind: "telegram", credentials: ["bot_token": botToken])
             let secret = try #require(channel.revealed["secret_token"])

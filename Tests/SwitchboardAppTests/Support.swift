@@ -32,9 +32,11 @@ func withApp<Result: Sendable>(
     routes: RouteIndex = RouteIndex(),
     logger: Logger = TestDatabase.logger,
     _ testingSetup: TestingSetup = .router,
+    configure: (inout AppConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Result
 ) async throws -> Result {
-    let configuration = try await testConfiguration(adminToken: adminToken)
+    var configuration = try await testConfiguration(adminToken: adminToken)
+    configure(&configuration)
     let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
     let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger, routes: routes)
     return try await app.test(testingSetup, body)
