@@ -131,24 +131,21 @@ public struct EmbeddedPostgres: Sendable {
         )
     }
 
-    private static func pgConfigBindir() -> String? {
+    /// `pg_config --bindir`, asked once per process. It runs through `SystemCommand`
+    /// (posix_spawn and waitpid), not Foundation's `Process`: with several launches at once
+    /// `Process` could miss its child's exit and wait forever (seen as a hung test run).
+    private static let pgConfigBindirOnce: String? = {
         for path in ["/usr/bin/pg_config", "/usr/local/bin/pg_config"] where FileManager.default.isExecutableFile(atPath: path) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["--bindir"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            if process.terminationStatus == 0,
-               let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-                return text
-            }
+            guard let result = try? SystemCommand(executable: path, arguments: ["--bindir"], runAsUser: nil).runBlocking(),
+                  result.status == 0
+            else { continue }
+            let text = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty { return text }
         }
         return nil
-    }
+    }()
+
+    private static func pgConfigBindir() -> String? { pgConfigBindirOnce }
 
     /// `postgres` when we are root (the server refuses root), otherwise nobody: we run it.
     static func serverUser() throws -> String? {

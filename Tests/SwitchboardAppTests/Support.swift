@@ -8,6 +8,7 @@ import NIOFoundationCompat
 import SwitchboardApp
 import SwitchboardPostgres
 import SwitchboardTestSupport
+import Synchronization
 import Testing
 
 let adminToken = "test-admin-token"
@@ -89,12 +90,22 @@ func createTenant(_ client: any TestClientProtocol, name: String = "Tenant \(UUI
 }
 
 /// Collects every log line, to prove what never reaches the logs.
-final class RecordingLogHandler: LogHandler, @unchecked Sendable {
-    // Safe: `lines` is only touched under `lock`.
-    private let lock = NSLock()
-    private var lines: [String] = []
+///
+/// A struct, as swift-log expects: every `Logger` copy gets its own metadata, and only the
+/// collected lines are shared, behind a lock. (A class here shared its metadata between
+/// loggers on different threads without a lock, and crashed a test run.)
+struct RecordingLogHandler: LogHandler {
+    final class Lines: Sendable {
+        private let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    let lines: Lines
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
+
+    init(lines: Lines) { self.lines = lines }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -102,9 +113,6 @@ final class RecordingLogHandler: LogHandler, @unchecked Sendable {
     }
 
     func log(event: LogEvent) {
-        let line = "\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })"
-        lock.withLock { lines.append(line) }
+        lines.append("\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })")
     }
-
-    var all: [String] { lock.withLock { lines } }
 }

@@ -109,8 +109,8 @@ struct TenantAPITests {
 
     @Test("secrets never reach the logs: not the API keys, not the operator token")
     func secretsAreNotLogged() async throws {
-        let recorder = RecordingLogHandler()
-        let logger = Logger(label: "recorded") { _ in recorder }
+        let recorded = RecordingLogHandler.Lines()
+        let logger = Logger(label: "recorded") { _ in RecordingLogHandler(lines: recorded) }
         let secrets = try await withApp(logger: logger) { client in
             let tenant = try await createTenant(client)
             let created = try object(try await client.execute(uri: "/v1/api-keys", method: .post, headers: headers(bearer: tenant.key), body: json([:])) { $0 })
@@ -119,7 +119,7 @@ struct TenantAPITests {
             try await client.execute(uri: "/v1/tenant", method: .get, headers: headers(bearer: second + "x")) { _ in }
             return [tenant.key, second, adminToken, TestDatabase.appRolePassword]
         }
-        let lines = recorder.all
+        let lines = recorded.all
         #expect(lines.count >= 4, "the requests were logged")
         for secret in secrets {
             #expect(!lines.contains { $0.contains(secret) }, "a secret reached the logs")

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 import PostgresNIO
 public import SwitchboardPostgres
@@ -67,7 +67,7 @@ public actor TestDatabase {
         let server = try await server()
         let name = "sb_test_\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
         try await PostgresAdministration.withConnection(server, logger: Self.logger) { connection in
-            try await connection.query(PostgresAdministration.createDatabase(name), logger: Self.logger)
+            _ = try await connection.query(PostgresAdministration.createDatabase(name), logger: Self.logger)
         }
         return server.with(database: name)
     }
