@@ -161,10 +161,7 @@ public struct Database: Sendable {
     public func readiness(expectedMigrations: Int) async -> Readiness {
         do {
             let applied = try await withoutScope { connection in
-                let rows = try await connection.query("SELECT count(*)::int FROM schema_migrations", logger: logger)
-                var count = 0
-                for try await value in rows.decode(Int.self) { count = value }
-                return count
+                try await connection.integer("SELECT count(*)::int FROM schema_migrations", logger: logger)
             }
             return applied >= expectedMigrations
                 ? .ready

@@ -116,7 +116,7 @@ public struct PostgresChannelStore: Sendable {
     public func delete(_ tenant: TenantID, _ id: ChannelID) async throws {
         let logger = database.logger
         try await database.withTenant(tenant) { connection in
-            let rows = try await connection.query(
+            let count = try await connection.integer(
                 """
                 WITH gone AS (
                     UPDATE channels SET deleted_at = now(), enabled = false, credentials = NULL, updated_at = now()
@@ -125,8 +125,6 @@ public struct PostgresChannelStore: Sendable {
                 """,
                 logger: logger
             )
-            var count = 0
-            for try await value in rows.decode(Int.self) { count = value }
             guard count == 1 else { throw SwitchboardError.notFound("channel") }
         }
     }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Logging
 import PostgresNIO
 public import SwitchboardCore
@@ -83,7 +83,7 @@ public struct PostgresContactStore: Sendable {
     public func update(_ tenant: TenantID, _ id: ContactID, _ changes: ContactChanges) async throws -> Contact {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
-            let rows = try await connection.query(
+            let count = try await connection.integer(
                 """
                 WITH changed AS (
                     UPDATE contacts SET
@@ -98,8 +98,6 @@ public struct PostgresContactStore: Sendable {
                 """,
                 logger: logger
             )
-            var count = 0
-            for try await value in rows.decode(Int.self) { count = value }
             guard count == 1 else { throw SwitchboardError.notFound("contact") }
             return try await Self.fetch(connection, tenant, id, logger: logger)
         }
@@ -137,7 +135,7 @@ public struct PostgresContactStore: Sendable {
                             WITH m AS (UPDATE \(table) SET contact_id = $1 WHERE tenant_id = $2 AND contact_id = $3 RETURNING 1)
                             SELECT count(*)::int FROM m
                             """,
-                        binds: try Self.binds(target.uuid, tenant.uuid, source.uuid)
+                        binds: Self.binds(target.uuid, tenant.uuid, source.uuid)
                     ),
                     logger: logger
                 )
@@ -169,9 +167,9 @@ public struct PostgresContactStore: Sendable {
         }
     }
 
-    static func binds(_ values: UUID...) throws -> PostgresBindings {
+    static func binds(_ values: UUID...) -> PostgresBindings {
         var bindings = PostgresBindings()
-        for value in values { try bindings.append(value) }
+        for value in values { bindings.append(value) }
         return bindings
     }
 

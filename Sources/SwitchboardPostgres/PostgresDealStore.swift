@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Logging
 import PostgresNIO
 public import SwitchboardCore
@@ -96,12 +96,10 @@ public struct PostgresDealStore: Sendable {
     public func delete(_ tenant: TenantID, _ id: DealID) async throws {
         let logger = database.logger
         try await database.withTenant(tenant) { connection in
-            let rows = try await connection.query(
+            let count = try await connection.integer(
                 "WITH d AS (DELETE FROM deals WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) RETURNING 1) SELECT count(*)::int FROM d",
                 logger: logger
             )
-            var count = 0
-            for try await value in rows.decode(Int.self) { count = value }
             guard count == 1 else { throw SwitchboardError.notFound("deal") }
         }
     }

@@ -47,7 +47,7 @@ struct MigratorTests {
     func refusesTamperedChecksum() async throws {
         let owner = try await TestDatabase.shared.freshDatabase()
         try await TestDatabase.migrator(owner).migrate()
-        try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+        _ = try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
             try await connection.query("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1", logger: logger)
         }
         let error = await #expect(throws: DatabaseError.self) {
@@ -60,7 +60,7 @@ struct MigratorTests {
     func refusesUnknownMigration() async throws {
         let owner = try await TestDatabase.shared.freshDatabase()
         try await TestDatabase.migrator(owner).migrate()
-        try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+        _ = try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
             try await connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')", logger: logger)
         }
         let error = await #expect(throws: DatabaseError.self) {
