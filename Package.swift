@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
         .library(name: "ConnectorKit", targets: ["ConnectorKit"]),
         .library(name: "SwitchboardPostgres", targets: ["SwitchboardPostgres"]),
+        .library(name: "SwitchboardProviders", targets: ["SwitchboardProviders"]),
         .library(name: "SwitchboardApp", targets: ["SwitchboardApp"]),
     ],
     dependencies: [
@@ -90,6 +91,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SwitchboardProviders",
+            dependencies: [
+                "SwitchboardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SwitchboardApp",
             dependencies: [
                 "SwitchboardCore",
@@ -98,6 +110,7 @@ let package = Package(
                 "TelegramConnector",
                 "WhatsAppConnector",
                 "WebhookConnector",
+                "SwitchboardProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -130,6 +143,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SwitchboardTestSupport",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SwitchboardProvidersTesting",
+            dependencies: [
+                "SwitchboardProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SwitchboardProvidersTesting",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SwitchboardProvidersTests",
+            dependencies: [
+                "SwitchboardProviders",
+                "SwitchboardProvidersTesting",
+                "SwitchboardCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -182,6 +218,8 @@ let package = Package(
                 "SwitchboardPostgres",
                 "SwitchboardCore",
                 "SwitchboardTestSupport",
+                "SwitchboardProviders",
+                "SwitchboardProvidersTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

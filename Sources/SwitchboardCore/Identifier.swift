@@ -59,3 +59,14 @@ public typealias MessageID = Identifier<MessageTag>
 public typealias NoteID = Identifier<NoteTag>
 /// Names a deal with a contact.
 public typealias DealID = Identifier<DealTag>
+
+public enum ProviderTag {}
+public enum AgentTag {}
+public enum JobTag {}
+
+/// Names a model provider a tenant configured (its kind, endpoint and key).
+public typealias ProviderID = Identifier<ProviderTag>
+/// Names an agent: the model, prompt and rules that answer a channel's messages.
+public typealias AgentID = Identifier<AgentTag>
+/// Names one job of the outbox (a reply to generate, a message to send).
+public typealias JobID = Identifier<JobTag>

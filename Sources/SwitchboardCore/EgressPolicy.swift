@@ -1,5 +1,4 @@
-import Foundation
-import SwitchboardCore
+public import Foundation
 
 /// Where tenant-supplied URLs may point. Unless the operator allows it
 /// (`SWITCHBOARD_EGRESS_ALLOW_PRIVATE`), a URL may not name loopback, private, link-local
@@ -7,10 +6,14 @@ import SwitchboardCore
 ///
 /// This checks the URL as written (names like `localhost` and literal addresses); the
 /// sender checks the addresses a name resolves to when it connects.
-struct EgressPolicy: Sendable {
-    var allowPrivate: Bool
+public struct EgressPolicy: Sendable {
+    public var allowPrivate: Bool
 
-    func check(_ text: String, field: String) throws {
+    public init(allowPrivate: Bool) {
+        self.allowPrivate = allowPrivate
+    }
+
+    public func check(_ text: String, field: String) throws {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host?.lowercased(), !host.isEmpty
         else {
@@ -22,7 +25,7 @@ struct EgressPolicy: Sendable {
         }
     }
 
-    static func isPrivate(host: String) -> Bool {
+    public static func isPrivate(host: String) -> Bool {
         let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if host == "localhost" || host.hasSuffix(".localhost") || host.hasSuffix(".local") || host.hasSuffix(".internal") {
             return true

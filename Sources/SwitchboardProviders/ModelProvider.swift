@@ -1,0 +1,2 @@
+public import SwitchboardCore
+public enum ProviderKindCheck { public static let ok = true }

@@ -1,0 +1,8 @@
+import SwitchboardProviders
+import Testing
+
+@Suite struct ModelProviderTests {
+    @Test func kindsHaveTheirDefaults() {
+        #expect(ProviderKindCheck.ok)
+    }
+}
