@@ -1,8 +1,0 @@
-import SwitchboardProviders
-import Testing
-
-@Suite struct ModelProviderTests {
-    @Test func kindsHaveTheirDefaults() {
-        #expect(ProviderKindCheck.ok)
-    }
-}
