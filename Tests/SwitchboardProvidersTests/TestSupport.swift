@@ -20,6 +20,16 @@ func providerError(_ body: () async throws -> some Any) async -> ModelProviderEr
     }
 }
 
+/// The routing failure `body` throws, or `nil`.
+func routingFailure(_ body: () async throws -> some Any) async -> RoutingFailure? {
+    do {
+        _ = try await body()
+        return nil
+    } catch {
+        return error as? RoutingFailure
+    }
+}
+
 /// Every event of a provider stream until it ends, and the error that ended it.
 func drain<Event>(_ stream: AsyncThrowingStream<Event, any Error>) async -> (events: [Event], error: (any Error)?) {
     var events: [Event] = []

@@ -1,0 +1,7 @@
+/// One event of a routed stream: answer text as it comes, then the routed response.
+public enum RoutedStreamEvent: Sendable, Hashable {
+    /// The next piece of the answer, from the target that is answering.
+    case delta(String)
+    /// The stream completed: the full response, who gave it, and every attempt.
+    case finished(RoutedResponse)
+}
