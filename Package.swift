@@ -152,8 +152,11 @@ let package = Package(
             dependencies: [
                 "SwitchboardProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // The fake runs its Application in a ServiceGroup it can shut down gracefully.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/SwitchboardProvidersTesting",
             swiftSettings: strict

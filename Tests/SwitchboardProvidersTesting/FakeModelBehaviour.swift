@@ -1,0 +1,24 @@
+/// What the fake does with one request. Scripted behaviours are used one per request, in
+/// order, whatever the protocol; then the server's default applies.
+public indirect enum FakeModelBehaviour: Sendable, Hashable {
+    /// Answers "reply to: <last user text>" (the usual default).
+    case echo
+    /// Answers `text`, with `usage` (else ``FakeUsage/standard``) and the protocol's own
+    /// finish reason (`"length"`, `"max_tokens"`, `"MAX_TOKENS"`; else its normal stop).
+    case answer(String, usage: FakeUsage? = nil, finishReason: String? = nil)
+    /// Answers with an HTTP status, an optional `Retry-After` value, and `body` (else the
+    /// protocol's error JSON).
+    case status(Int, retryAfter: String? = nil, body: String? = nil)
+    /// 200 with a body that is not JSON.
+    case malformed
+    /// A stream that sends `after` deltas and ends without its terminator (no `[DONE]`, no
+    /// `message_stop`); a non-streamed call gets JSON cut in the middle.
+    case breakStream(after: Int)
+    /// A stream that sends `after` deltas and then the protocol's error event (Anthropic
+    /// `event: error` overloaded, an OpenAI `data: {"error": …}` line).
+    case streamError(after: Int)
+    /// Waits, then echoes (for timeout tests: keep it short).
+    case delay(Duration)
+    /// Waits, then does `then`.
+    case delayed(Duration, then: FakeModelBehaviour)
+}
