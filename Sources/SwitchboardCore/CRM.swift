@@ -65,6 +65,8 @@ public struct ContactChanges: Sendable {
 /// One chat of one channel with a contact (or a group), open or closed.
 public struct Conversation: Sendable, Hashable {
     public enum Status: String, Sendable, Hashable, CaseIterable { case open, closed }
+    /// Who answers: the agent, or a person after a handoff.
+    public enum Mode: String, Sendable, Hashable, CaseIterable { case ai, human }
 
     public var id: ConversationID
     public var channelID: ChannelID
@@ -76,11 +78,19 @@ public struct Conversation: Sendable, Hashable {
     public var createdAt: Date
     public var lastMessageAt: Date
     public var closedAt: Date?
+    public var mode: Mode
+    /// Why the conversation went to a person: `keyword`, `api`, `no_answer`, `provider_error`, `person_replied`.
+    public var handoffReason: String?
+    public var handoffAt: Date?
 
     public init(
         id: ConversationID, channelID: ChannelID, contactID: ContactID, chatExternalID: String, chatKind: String,
-        title: String?, status: Status, createdAt: Date, lastMessageAt: Date, closedAt: Date?
+        title: String?, status: Status, createdAt: Date, lastMessageAt: Date, closedAt: Date?, mode: Mode = .ai,
+        handoffReason: String? = nil, handoffAt: Date? = nil
     ) {
+        self.mode = mode
+        self.handoffReason = handoffReason
+        self.handoffAt = handoffAt
         self.id = id
         self.channelID = channelID
         self.contactID = contactID
@@ -121,6 +131,16 @@ public struct Message: Sendable, Hashable {
     public var sentAt: Date?
     public var createdAt: Date
     public var editedAt: Date?
+    public var deliveryError: String?
+    /// On an answer: the inbound message it answers, and who made it.
+    public var inReplyTo: MessageID?
+    public var agentID: AgentID?
+    public var providerID: ProviderID?
+    public var model: String?
+    public var usage: TokenCounts?
+    /// On an inbound message: what became of its reply (`nil` while it waits).
+    public var replyStatus: String?
+    public var replyError: String?
 
     public init(
         id: MessageID, conversationID: ConversationID, contactID: ContactID?, direction: String, externalID: String?,
@@ -139,6 +159,24 @@ public struct Message: Sendable, Hashable {
         self.sentAt = sentAt
         self.createdAt = createdAt
         self.editedAt = editedAt
+    }
+}
+
+/// Tokens of one model call in four disjoint buckets (each provider's own counts are
+/// normalized to these), and how long it took.
+public struct TokenCounts: Sendable, Hashable {
+    public var input: Int
+    public var cachedInput: Int
+    public var output: Int
+    public var reasoning: Int
+    public var latencyMilliseconds: Int
+
+    public init(input: Int, cachedInput: Int, output: Int, reasoning: Int, latencyMilliseconds: Int) {
+        self.input = input
+        self.cachedInput = cachedInput
+        self.output = output
+        self.reasoning = reasoning
+        self.latencyMilliseconds = latencyMilliseconds
     }
 }
 

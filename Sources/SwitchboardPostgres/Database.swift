@@ -52,6 +52,17 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs `body` in a transaction of the job workers: it may see every tenant's jobs
+    /// (policy `worker_queue`), and no other tenant-owned row.
+    public func withWorker<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query("SELECT set_config('app.worker', 'on', true)", logger: logger)
+            return try await body(connection)
+        }
+    }
+
     /// A transaction with no scope set: it sees no tenant rows at all. For checks like
     /// readiness, and for tests that prove exactly that.
     public func withoutScope<Result: Sendable>(
@@ -122,6 +133,7 @@ public struct Database: Sendable {
     /// stays in the log, never in a response.
     public static func translate(_ error: any Error) -> any Error {
         if let error = error as? SwitchboardError { return error }
+        if error is JobLeaseLost { return error }
         if let error = error as? PostgresTransactionError {
             for inner in [error.closureError, error.beginError, error.commitError].compactMap({ $0 }) {
                 return translate(inner)
@@ -130,6 +142,7 @@ public struct Database: Sendable {
         if let error = error as? PSQLError {
             if let state = error.serverInfo?[.sqlState] {
                 switch state {
+                case JobLeaseLost.sqlState: return JobLeaseLost()
                 case "23505": return SwitchboardError(.conflict, "a record with the same unique value already exists", underlying: error)
                 case "23503": return SwitchboardError(.notFound, "a record it refers to does not exist", underlying: error)
                 case "22001", "22003", "22P02", "23514":

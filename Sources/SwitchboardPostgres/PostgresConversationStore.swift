@@ -13,15 +13,16 @@ public struct PostgresConversationStore: Sendable {
 
     static let columns = """
         id, channel_id, contact_id, chat_external_id, chat_kind, title, status, created_at, last_message_at, closed_at,
-        \(Keyset.micros("last_message_at"))
+        \(Keyset.micros("last_message_at")), mode, handoff_reason, handoff_at
         """
-    typealias Row = (UUID, UUID, UUID, String, String, String?, String, Date, Date, Date?, Int64)
+    typealias Row = (UUID, UUID, UUID, String, String, String?, String, Date, Date, Date?, Int64, String, String?, Date?)
 
     static func conversation(_ row: Row) -> Conversation {
         Conversation(
             id: ConversationID(row.0), channelID: ChannelID(row.1), contactID: ContactID(row.2), chatExternalID: row.3,
             chatKind: row.4, title: row.5, status: Conversation.Status(rawValue: row.6) ?? .open, createdAt: row.7,
-            lastMessageAt: row.8, closedAt: row.9
+            lastMessageAt: row.8, closedAt: row.9, mode: Conversation.Mode(rawValue: row.11) ?? .ai, handoffReason: row.12,
+            handoffAt: row.13
         )
     }
 
@@ -83,6 +84,71 @@ public struct PostgresConversationStore: Sendable {
         }
     }
 
+    /// Hands a conversation to a person (`human`) or back to the agent (`ai`).
+    public func setMode(_ tenant: TenantID, _ id: ConversationID, _ mode: Conversation.Mode, reason: String?) async throws -> Conversation {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            try await Self.setMode(connection, tenant, id, mode, reason: reason, logger: logger)
+            return try await Self.fetch(connection, tenant, id, logger: logger)
+        }
+    }
+
+    static func setMode(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ id: ConversationID, _ mode: Conversation.Mode, reason: String?,
+        logger: Logger
+    ) async throws {
+        let human = mode == .human
+        try await connection.query(
+            """
+            UPDATE conversations SET mode = \(mode.rawValue),
+                handoff_reason = CASE WHEN \(human) THEN \(reason) ELSE NULL END,
+                handoff_at = CASE WHEN \(human) THEN now() ELSE NULL END
+            WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) AND mode <> \(mode.rawValue)
+            """,
+            logger: logger
+        )
+    }
+
+    /// A person's answer: stored as an outbound message with a send job, and the
+    /// conversation goes to `human` so the agent does not talk over the person.
+    public func postPersonMessage(_ tenant: TenantID, _ id: ConversationID, text: String) async throws -> Message {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let conversation = try await Self.fetch(connection, tenant, id, logger: logger)
+            guard conversation.status == .open else {
+                throw SwitchboardError(.conflict, "the conversation is closed; reopen it before answering")
+            }
+            let live = try await connection.integer(
+                """
+                SELECT count(*)::int FROM channels
+                WHERE tenant_id = \(tenant.uuid) AND id = \(conversation.channelID.uuid) AND deleted_at IS NULL AND enabled
+                """,
+                logger: logger
+            )
+            guard live == 1 else { throw SwitchboardError(.conflict, "the conversation's channel is deleted or disabled") }
+            let messageID = MessageID()
+            try await connection.query(
+                """
+                INSERT INTO messages (tenant_id, id, conversation_id, channel_id, direction, text, delivery_status)
+                VALUES (\(tenant.uuid), \(messageID.uuid), \(id.uuid), \(conversation.channelID.uuid), 'outbound', \(text), 'pending')
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                "INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (\(tenant.uuid), gen_random_uuid(), 'send', \(messageID.uuid))",
+                logger: logger
+            )
+            try await connection.query(
+                "UPDATE conversations SET last_message_at = now() WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)",
+                logger: logger
+            )
+            if conversation.mode == .ai {
+                try await Self.setMode(connection, tenant, id, .human, reason: "person_replied", logger: logger)
+            }
+            return try await MessageRow.fetch(connection, tenant, messageID, logger: logger)
+        }
+    }
+
     /// A conversation's messages in the order they were stored.
     public func messages(_ tenant: TenantID, _ id: ConversationID, page: PageRequest) async throws -> Page<Message> {
         let afterSeq: Int64? = try page.cursor.map {
@@ -94,24 +160,16 @@ public struct PostgresConversationStore: Sendable {
             _ = try await Self.fetch(connection, tenant, id, logger: logger)
             let rows = try await connection.query(
                 """
-                SELECT id, contact_id, direction, external_id, text, attachments::text, ai_generated, delivery_status, sent_at,
-                       created_at, edited_at, seq
-                FROM messages
+                SELECT \(unescaped: MessageRow.columns) FROM messages
                 WHERE tenant_id = \(tenant.uuid) AND conversation_id = \(id.uuid) AND (\(afterSeq)::int8 IS NULL OR seq > \(afterSeq))
                 ORDER BY seq LIMIT \(page.limit + 1)
                 """,
                 logger: logger
             )
             var messages: [(Message, Int64, UUID)] = []
-            typealias Row = (UUID, UUID?, String, String?, String?, String, Bool, String?, Date?, Date, Date?, Int64)
-            for try await row in rows.decode(Row.self) {
-                let attachments = (try? JSONDecoder().decode([IngestEvent.Attachment].self, from: Data(row.5.utf8))) ?? []
-                let message = Message(
-                    id: MessageID(row.0), conversationID: id, contactID: row.1.map { ContactID($0) }, direction: row.2,
-                    externalID: row.3, text: row.4, attachments: attachments, aiGenerated: row.6, deliveryStatus: row.7,
-                    sentAt: row.8, createdAt: row.9, editedAt: row.10
-                )
-                messages.append((message, row.11, row.0))
+            for try await row in rows {
+                let (message, seq) = try MessageRow.decode(row)
+                messages.append((message, seq, message.id.uuid))
             }
             return Keyset.page(messages, limit: page.limit)
         }

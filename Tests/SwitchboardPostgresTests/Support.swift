@@ -6,8 +6,10 @@ import SwitchboardPostgres
 import SwitchboardTestSupport
 
 /// Runs `body` with a running pool of the app role on the shared test database.
-func withAppDatabase<Result: Sendable>(_ body: @Sendable (Database) async throws -> Result) async throws -> Result {
-    let owner = try await TestDatabase.shared.sharedDatabase()
+func withAppDatabase<Result: Sendable>(
+    ownDatabase: Bool = false, _ body: @Sendable (Database) async throws -> Result
+) async throws -> Result {
+    let owner = ownDatabase ? try await TestDatabase.shared.migratedDatabase() : try await TestDatabase.shared.sharedDatabase()
     let database = Database(
         configuration: owner.with(username: Migrator.appRole, password: TestDatabase.appRolePassword),
         maximumConnections: 4, logger: TestDatabase.logger

@@ -62,6 +62,14 @@ public actor TestDatabase {
         return try await sharedTask!.value
     }
 
+    /// A new database of its own, migrated: for tests whose workers take jobs across
+    /// tenants, which must not take another test's.
+    public func migratedDatabase(prefix: String = "own") async throws -> DatabaseConfiguration {
+        let database = try await freshDatabase(prefix: prefix)
+        try await Self.migrator(database).migrate()
+        return database
+    }
+
     /// A new, empty database on the server (for migration tests).
     public func freshDatabase(prefix: String = "fresh") async throws -> DatabaseConfiguration {
         let server = try await server()

@@ -1,0 +1,97 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import SwitchboardCore
+
+/// The outbox in PostgreSQL: workers of any replica take jobs with `FOR UPDATE SKIP
+/// LOCKED` under a lease, and finish them only while their attempt is the latest.
+public struct PostgresJobStore: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Takes up to `limit` ready jobs (queued ones whose time has come, and running ones
+    /// whose lease ran out) in one statement.
+    public func claim(
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String
+    ) async throws -> [ClaimedJob] {
+        let logger = database.logger
+        let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        return try await database.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT tenant_id, id, kind, message_id, attempts
+                FROM claim_jobs(\(kinds.map(\.rawValue)), \(Int32(limit)), \(now), make_interval(secs => \(leaseSeconds)), \(worker))
+                """,
+                logger: logger
+            )
+            var jobs: [ClaimedJob] = []
+            for try await (tenant, id, kind, message, attempts) in rows.decode((UUID, UUID, String, UUID?, Int32).self) {
+                guard let kind = ClaimedJob.Kind(rawValue: kind), let message else { continue }
+                jobs.append(ClaimedJob(id: JobID(id), tenantID: TenantID(tenant), kind: kind, messageID: MessageID(message), attempt: Int(attempts)))
+            }
+            return jobs
+        }
+    }
+
+    /// Extends the lease of a job still being worked on; false when it was taken over.
+    public func extendLease(_ job: ClaimedJob, until: Date) async throws -> Bool {
+        let logger = database.logger
+        return try await database.withTenant(job.tenantID) { connection in
+            try await connection.integer(
+                """
+                WITH extended AS (
+                    UPDATE jobs SET locked_until = \(until)
+                    WHERE tenant_id = \(job.tenantID.uuid) AND id = \(job.id.uuid) AND attempts = \(Int32(job.attempt)) AND status = 'running'
+                    RETURNING 1)
+                SELECT count(*)::int FROM extended
+                """,
+                logger: logger
+            ) == 1
+        }
+    }
+
+    /// Puts a job back in the queue to run again at `runAfter`; throws `JobLeaseLost`
+    /// when a later attempt took it over.
+    public func retry(_ job: ClaimedJob, runAfter: Date, error: String) async throws {
+        let logger = database.logger
+        try await database.withConnection { connection in
+            try await connection.perform(
+                """
+                SELECT finish_job(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), 'queued', \(runAfter), \(error))
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// Counts of queued and running jobs and the age of the oldest ready one, for metrics
+    /// and tests.
+    public func depth(now: Date) async throws -> (queued: Int, running: Int, oldestAge: Double) {
+        let logger = database.logger
+        return try await database.withWorker { connection in
+            let rows = try await connection.query(
+                """
+                SELECT count(*) FILTER (WHERE status = 'queued')::int, count(*) FILTER (WHERE status = 'running')::int,
+                       COALESCE(extract(epoch FROM \(now) - min(run_after) FILTER (WHERE status = 'queued' AND run_after <= \(now))), 0)::float8
+                FROM jobs WHERE status IN ('queued', 'running')
+                """,
+                logger: logger
+            )
+            for try await (queued, running, age) in rows.decode((Int32, Int32, Double).self) {
+                return (Int(queued), Int(running), age)
+            }
+            return (0, 0, 0)
+        }
+    }
+}
+
+/// A worker tried to finish a job that a later attempt has taken over (its lease ran
+/// out): what it wrote is rolled back, and the later attempt's work stands. The database
+/// says so with SQLSTATE `SBL01` (function `finish_job`).
+public struct JobLeaseLost: Error, Sendable {
+    public static let sqlState = "SBL01"
+    public init() {}
+}

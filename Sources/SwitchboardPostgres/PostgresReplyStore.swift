@@ -1,0 +1,370 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import SwitchboardCore
+
+/// What the reply worker reads before it asks a model: the inbound message, its
+/// conversation and channel, the channel's agent with its providers, and the history.
+public struct ReplyContext: Sendable {
+    /// A provider of the agent's chain, with its sealed API key.
+    public struct ProviderEntry: Sendable {
+        public var id: ProviderID
+        public var name: String
+        public var kind: ProviderKind
+        public var baseURL: String?
+        public var sealedAPIKey: [UInt8]?
+    }
+
+    /// One message of the history, as the model sees it.
+    public struct Turn: Sendable, Hashable {
+        public var inbound: Bool
+        public var text: String?
+        public var attachmentKinds: [String]
+    }
+
+    public var inboundID: MessageID
+    public var inboundText: String?
+    public var target: Target
+    public var agent: (id: AgentID, settings: AgentSettings)?
+    public var providers: [ProviderID: ProviderEntry]
+    /// The conversation up to and including the inbound message, oldest first.
+    public var history: [Turn]
+    /// Whether an answer to the inbound message is already stored.
+    public var answered: Bool
+}
+
+/// Where a message goes: its conversation's chat on its channel, with what the channel's
+/// connector needs to send.
+public struct SendTarget: Sendable {
+    public var conversationID: ConversationID
+    public var channelID: ChannelID
+    public var contactID: ContactID
+    public var chatExternalID: String
+    public var mode: Conversation.Mode
+    public var channelKind: String
+    /// Not deleted and enabled.
+    public var channelLive: Bool
+    /// `nil` when the channel is deleted.
+    public var sealedCredentials: [UInt8]?
+    /// The contact's id on the channel's platform, for platforms that carry it.
+    public var contactExternalID: String?
+}
+
+extension ReplyContext {
+    public typealias Target = SendTarget
+}
+
+/// What the sender reads before it delivers a stored outbound message.
+public struct SendContext: Sendable {
+    public var messageID: MessageID
+    public var text: String?
+    public var deliveryStatus: String?
+    public var aiGenerated: Bool
+    public var inReplyTo: MessageID?
+    public var target: SendTarget
+
+    public init(messageID: MessageID, text: String?, deliveryStatus: String?, aiGenerated: Bool, inReplyTo: MessageID?, target: SendTarget) {
+        self.messageID = messageID
+        self.text = text
+        self.deliveryStatus = deliveryStatus
+        self.aiGenerated = aiGenerated
+        self.inReplyTo = inReplyTo
+        self.target = target
+    }
+}
+
+/// One call made to a model provider while answering, for the `model_calls` record.
+public struct ModelCallRecord: Sendable, Hashable, Encodable {
+    public var providerID: ProviderID?
+    public var providerKind: String?
+    public var model: String
+    public var attempt: Int
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var usage: TokenCounts
+
+    public init(
+        providerID: ProviderID?, providerKind: String?, model: String, attempt: Int, errorCode: String?, errorMessage: String?,
+        usage: TokenCounts
+    ) {
+        self.providerID = providerID
+        self.providerKind = providerKind
+        self.model = model
+        self.attempt = attempt
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.usage = usage
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case providerID = "provider_id", providerKind = "provider_kind", model, attempt, errorCode = "error_code"
+        case errorMessage = "error_message", input, cachedInput = "cached_input", output, reasoning, latency = "latency_ms"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(providerID, forKey: .providerID)
+        try container.encodeIfPresent(providerKind, forKey: .providerKind)
+        try container.encode(model, forKey: .model)
+        try container.encode(attempt, forKey: .attempt)
+        try container.encodeIfPresent(errorCode, forKey: .errorCode)
+        try container.encodeIfPresent(errorMessage, forKey: .errorMessage)
+        try usage.encode(into: &container)
+    }
+}
+
+extension TokenCounts {
+    func encode(into container: inout KeyedEncodingContainer<ModelCallRecord.CodingKeys>) throws {
+        try container.encode(input, forKey: .input)
+        try container.encode(cachedInput, forKey: .cachedInput)
+        try container.encode(output, forKey: .output)
+        try container.encode(reasoning, forKey: .reasoning)
+        try container.encode(latencyMilliseconds, forKey: .latency)
+    }
+
+    var json: String {
+        #"{"input":\#(input),"cached_input":\#(cachedInput),"output":\#(output),"reasoning":\#(reasoning),"latency_ms":\#(latencyMilliseconds)}"#
+    }
+}
+
+/// The database side of the reply and send workers: one statement per step (the SQL
+/// functions of migration 0003), each ending its job fenced by the attempt that took it.
+public struct PostgresReplyStore: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func context(for job: ClaimedJob) async throws -> ReplyContext? {
+        guard let document = try await json(
+            "SELECT reply_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: ReplyDocument.self
+        ) else { return nil }
+        var providers: [ProviderID: ReplyContext.ProviderEntry] = [:]
+        for provider in document.providers {
+            providers[provider.id] = ReplyContext.ProviderEntry(
+                id: provider.id, name: provider.name, kind: ProviderKind(rawValue: provider.kind) ?? .local, baseURL: provider.baseURL,
+                sealedAPIKey: provider.apiKey.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { Array($0) }
+            )
+        }
+        return ReplyContext(
+            inboundID: MessageID(document.inbound.id), inboundText: document.inbound.text,
+            target: document.target, agent: document.agent.map { (AgentID($0.id), $0.settings) }, providers: providers,
+            history: document.history.map {
+                ReplyContext.Turn(inbound: $0.direction == "inbound", text: $0.text, attachmentKinds: $0.attachments.map(\.kind))
+            },
+            answered: document.answered
+        )
+    }
+
+    /// Stores the agent's answer with its usage and the calls made, marks the inbound
+    /// message answered and finishes the reply job — one statement — and answers the send
+    /// job it created already taken by `worker`, or `nil` when another attempt's answer
+    /// already stands.
+    public func storeAnswer(
+        _ job: ClaimedJob, context: ReplyContext, text: String, providerID: ProviderID, model: String, usage: TokenCounts,
+        calls: [ModelCallRecord], worker: String, now: Date, lease: Duration
+    ) async throws -> ClaimedJob? {
+        let logger = database.logger
+        let callsJSON = try Self.encode(calls)
+        let seconds = Double(lease.components.seconds)
+        return try await database.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT answer, send_job FROM store_answer(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)),
+                    \(context.inboundID.uuid), \(context.agent?.id.uuid), \(providerID.uuid), \(model), \(text), \(usage.json)::jsonb,
+                    \(callsJSON)::jsonb, \(worker), \(now), make_interval(secs => \(seconds)))
+                """,
+                logger: logger
+            )
+            for try await (answer, sendJob) in rows.decode((UUID, UUID).self) {
+                return ClaimedJob(id: JobID(sendJob), tenantID: job.tenantID, kind: .send, messageID: MessageID(answer), attempt: 1)
+            }
+            return nil
+        }
+    }
+
+    /// Ends a reply job without an answer: `done` (skipped, handed off), `failed`, or
+    /// `queued` again at `runAfter`; records the calls made, the inbound message's reply
+    /// status and error, and hands the conversation to a person when `handoffReason` is set.
+    public func settle(
+        _ job: ClaimedJob, context: ReplyContext, replyStatus: String?, error: String? = nil, handoffReason: String? = nil,
+        calls: [ModelCallRecord] = [], jobStatus: String = "done", runAfter: Date? = nil
+    ) async throws {
+        let logger = database.logger
+        let callsJSON = try Self.encode(calls)
+        try await database.withConnection { connection in
+            try await connection.perform(
+                """
+                SELECT settle_reply(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(context.inboundID.uuid),
+                    \(context.agent?.id.uuid), \(jobStatus), \(runAfter), \(replyStatus), \(error), \(handoffReason), \(callsJSON)::jsonb)
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    public func sendContext(for job: ClaimedJob) async throws -> SendContext? {
+        guard let document = try await json(
+            "SELECT send_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: SendDocument.self
+        ) else { return nil }
+        return SendContext(
+            messageID: MessageID(document.message.id), text: document.message.text, deliveryStatus: document.message.deliveryStatus,
+            aiGenerated: document.message.aiGenerated, inReplyTo: document.message.inReplyTo.map { MessageID($0) },
+            target: document.target
+        )
+    }
+
+    /// Records a send's outcome with its job: sent (the sent-marker), requeued for
+    /// `retryAt`, or failed for good when `retryAt` is `nil`.
+    public func recordSend(
+        _ job: ClaimedJob, sent: Bool, externalID: String? = nil, error: String? = nil, retryAt: Date? = nil, at time: Date
+    ) async throws {
+        let logger = database.logger
+        try await database.withConnection { connection in
+            try await connection.perform(
+                """
+                SELECT record_send(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(job.messageID.uuid), \(sent),
+                    \(externalID), \(error), \(retryAt), \(time))
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    // MARK: JSON documents
+
+    func json<Document: Decodable & Sendable>(_ query: PostgresQuery, as type: Document.Type) async throws -> Document? {
+        let logger = database.logger
+        let text = try await database.withConnection { connection -> String? in
+            for try await value in try await connection.query(query, logger: logger).decode(String?.self) { return value }
+            return nil
+        }
+        guard let text else { return nil }
+        return try JSONDecoder().decode(Document.self, from: Data(text.utf8))
+    }
+
+    static func encode(_ calls: [ModelCallRecord]) throws -> String {
+        String(decoding: try JSONEncoder().encode(calls), as: UTF8.self)
+    }
+}
+
+struct TargetDocument: Decodable {
+    struct Conversation: Decodable {
+        var id: UUID
+        var channelID: UUID
+        var contactID: UUID
+        var chatExternalID: String
+        var mode: String
+        enum CodingKeys: String, CodingKey {
+            case id, channelID = "channel_id", contactID = "contact_id", chatExternalID = "chat_external_id", mode
+        }
+    }
+
+    struct Channel: Decodable {
+        var kind: String
+        var live: Bool
+        var credentials: String?
+    }
+}
+
+extension SendTarget {
+    init(_ conversation: TargetDocument.Conversation, _ channel: TargetDocument.Channel, contactExternalID: String?) {
+        self.init(
+            conversationID: ConversationID(conversation.id), channelID: ChannelID(conversation.channelID),
+            contactID: ContactID(conversation.contactID), chatExternalID: conversation.chatExternalID,
+            mode: Conversation.Mode(rawValue: conversation.mode) ?? .ai, channelKind: channel.kind, channelLive: channel.live,
+            sealedCredentials: channel.credentials.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { Array($0) },
+            contactExternalID: contactExternalID
+        )
+    }
+}
+
+/// `reply_context(…)`'s answer.
+struct ReplyDocument: Decodable, Sendable {
+    struct Inbound: Decodable {
+        var id: UUID
+        var text: String?
+    }
+
+    struct AgentDocument: Decodable {
+        var id: UUID
+        var settings: AgentSettings
+
+        init(from decoder: any Decoder) throws {
+            enum Keys: String, CodingKey { case id }
+            id = try decoder.container(keyedBy: Keys.self).decode(UUID.self, forKey: .id)
+            settings = try AgentSettings(from: decoder)
+        }
+    }
+
+    struct ProviderDocument: Decodable {
+        var id: ProviderID
+        var name: String
+        var kind: String
+        var baseURL: String?
+        var apiKey: String?
+        enum CodingKeys: String, CodingKey { case id, name, kind, baseURL = "base_url", apiKey = "api_key" }
+    }
+
+    struct Turn: Decodable {
+        struct Attachment: Decodable { var kind: String }
+        var direction: String
+        var text: String?
+        var attachments: [Attachment]
+    }
+
+    var inbound: Inbound
+    var target: SendTarget
+    var answered: Bool
+    var agent: AgentDocument?
+    var providers: [ProviderDocument]
+    var history: [Turn]
+
+    enum CodingKeys: String, CodingKey {
+        case inbound, conversation, channel, contactExternalID = "contact_external_id", answered, agent, providers, history
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        inbound = try container.decode(Inbound.self, forKey: .inbound)
+        target = SendTarget(
+            try container.decode(TargetDocument.Conversation.self, forKey: .conversation),
+            try container.decode(TargetDocument.Channel.self, forKey: .channel),
+            contactExternalID: try container.decodeIfPresent(String.self, forKey: .contactExternalID)
+        )
+        answered = try container.decode(Bool.self, forKey: .answered)
+        agent = try container.decodeIfPresent(AgentDocument.self, forKey: .agent)
+        providers = try container.decode([ProviderDocument].self, forKey: .providers)
+        history = try container.decode([Turn].self, forKey: .history)
+    }
+}
+
+/// `send_context(…)`'s answer.
+struct SendDocument: Decodable, Sendable {
+    struct MessageDocument: Decodable {
+        var id: UUID
+        var text: String?
+        var deliveryStatus: String?
+        var aiGenerated: Bool
+        var inReplyTo: UUID?
+        enum CodingKeys: String, CodingKey {
+            case id, text, deliveryStatus = "delivery_status", aiGenerated = "ai_generated", inReplyTo = "in_reply_to"
+        }
+    }
+
+    var message: MessageDocument
+    var target: SendTarget
+
+    enum CodingKeys: String, CodingKey { case message, conversation, channel, contactExternalID = "contact_external_id" }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        message = try container.decode(MessageDocument.self, forKey: .message)
+        target = SendTarget(
+            try container.decode(TargetDocument.Conversation.self, forKey: .conversation),
+            try container.decode(TargetDocument.Channel.self, forKey: .channel),
+            contactExternalID: try container.decodeIfPresent(String.self, forKey: .contactExternalID)
+        )
+    }
+}
