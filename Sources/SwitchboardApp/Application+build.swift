@@ -4,6 +4,7 @@ public import Logging
 public import NIOCore
 import SwitchboardCore
 import SwitchboardPostgres
+public import SwitchboardProviders
 
 /// Builds the whole server. Production (`switchboard serve`) and every test call this one
 /// function; only the configuration differs.
@@ -25,6 +26,9 @@ public func buildApplication(
     routes: RouteIndex = RouteIndex(),
     connectors: ConnectorRegistry? = nil,
     http: AsyncHTTPOutboundClient = AsyncHTTPOutboundClient(),
+    providerTransport: AsyncHTTPProviderTransport? = nil,
+    modelRouter: ModelRouter = ModelRouter(),
+    jobPolicy: JobPolicy = JobPolicy(),
     now: @escaping @Sendable () -> Date = Date.init,
     onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
@@ -57,21 +61,34 @@ public func buildApplication(
         .add(middleware: TenantAuthMiddleware(store: store))
         .group(context: TenantRequestContext.self)
     dependencies.addTenantRoutes(to: tenantRoutes)
+    let egress = EgressPolicy(allowPrivate: configuration.egressAllowPrivate)
+    let agentStore = PostgresAgentStore(database: database)
+    ProviderRoutes(store: PostgresProviderStore(database: database), secrets: secrets, egress: egress).add(to: tenantRoutes)
+    AgentRoutes(store: agentStore).add(to: tenantRoutes)
     ChannelRoutes(
-        store: channelStore, cache: cache, connectors: connectors, secrets: secrets, http: http,
-        egress: EgressPolicy(allowPrivate: configuration.egressAllowPrivate), publicURL: configuration.publicURL,
+        store: channelStore, agents: agentStore, cache: cache, connectors: connectors, secrets: secrets, http: http,
+        egress: egress, publicURL: configuration.publicURL,
         effectivePublicURL: configuration.effectivePublicURL
     ).add(to: tenantRoutes)
     CRMRoutes(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
         deals: PostgresDealStore(database: database), channels: channelStore
     ).add(to: tenantRoutes)
+    var services = bootstrap.services + [http]
+    if configuration.workers > 0 {
+        let transport = providerTransport ?? AsyncHTTPProviderTransport(allowPrivate: configuration.egressAllowPrivate)
+        let processor = JobProcessor(
+            database: database, secrets: secrets, connectors: connectors, http: http, transport: transport, router: modelRouter,
+            policy: jobPolicy, now: now, logger: logger
+        )
+        services += [ProviderTransportService(transport: transport), JobWorkers(processor: processor, database: database, concurrency: configuration.workers, logger: logger)]
+    }
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
 
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
-        services: bootstrap.services + [http],
+        services: services,
         onServerRunning: onServerRunning,
         logger: logger
     )

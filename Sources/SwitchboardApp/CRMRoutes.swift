@@ -146,6 +146,35 @@ struct CRMRoutes: Sendable {
             let conversation = try await conversations.setStatus(context.tenantID, try Self.id(context, "conversation"), .open)
             return try JSONBody.response(Self.json(conversation))
         }
+        group.post("/conversations/{id}/handoff") { request, context in
+            let body = try await JSONBody.decode(HandoffBody.self, from: request, context: context)
+            let reason = try body.reason.map { try Validate.name($0, field: "reason", maximum: 200) } ?? "api"
+            let conversation = try await conversations.setMode(context.tenantID, try Self.id(context, "conversation"), .human, reason: reason)
+            context.logger.info("conversation handed off", metadata: ["conversation.id": "\(conversation.id)"])
+            return try JSONBody.response(Self.json(conversation))
+        }
+        group.post("/conversations/{id}/resume") { _, context in
+            let conversation = try await conversations.setMode(context.tenantID, try Self.id(context, "conversation"), .ai, reason: nil)
+            return try JSONBody.response(Self.json(conversation))
+        }
+        group.post("/conversations/{id}/messages") { request, context in
+            let body = try await JSONBody.decode(PersonMessageBody.self, from: request, context: context)
+            let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { throw SwitchboardError.invalid("text must not be empty", field: "text") }
+            guard text.count <= 20_000 else { throw SwitchboardError.invalid("text must be at most 20000 characters", field: "text") }
+            let message = try await conversations.postPersonMessage(context.tenantID, try Self.id(context, "conversation"), text: text)
+            return try JSONBody.response(Self.json(message), status: .accepted)
+        }
+    }
+
+    struct HandoffBody: RequestBody {
+        var reason: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case reason }
+    }
+
+    struct PersonMessageBody: RequestBody {
+        var text: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case text }
     }
 
     // MARK: Deals
@@ -278,6 +307,9 @@ struct CRMRoutes: Sendable {
             "created_at": .date(conversation.createdAt),
             "last_message_at": .date(conversation.lastMessageAt),
             "closed_at": .date(conversation.closedAt),
+            "mode": .string(conversation.mode.rawValue),
+            "handoff_reason": .string(conversation.handoffReason),
+            "handoff_at": .date(conversation.handoffAt),
         ])
     }
 
@@ -297,9 +329,23 @@ struct CRMRoutes: Sendable {
             }),
             "ai_generated": .bool(message.aiGenerated),
             "delivery_status": .string(message.deliveryStatus),
+            "delivery_error": .string(message.deliveryError),
             "sent_at": .date(message.sentAt),
             "created_at": .date(message.createdAt),
             "edited_at": .date(message.editedAt),
+            "in_reply_to": .id(message.inReplyTo),
+            "agent_id": .id(message.agentID),
+            "provider_id": .id(message.providerID),
+            "model": .string(message.model),
+            "usage": message.usage.map {
+                .object([
+                    "input_tokens": .integer(Int64($0.input)), "cached_input_tokens": .integer(Int64($0.cachedInput)),
+                    "output_tokens": .integer(Int64($0.output)), "reasoning_tokens": .integer(Int64($0.reasoning)),
+                    "latency_ms": .integer(Int64($0.latencyMilliseconds)),
+                ])
+            } ?? .null,
+            "reply_status": .string(message.replyStatus),
+            "reply_error": .string(message.replyError),
         ])
     }
 

@@ -10,6 +10,7 @@ import SwitchboardPostgres
 /// shown once in the answer that creates them.
 struct ChannelRoutes: Sendable {
     let store: PostgresChannelStore
+    let agents: PostgresAgentStore
     let cache: ChannelRouteCache
     let connectors: ConnectorRegistry
     let secrets: SecretBox
@@ -57,7 +58,7 @@ struct ChannelRoutes: Sendable {
                 throw SwitchboardError.invalid("kind must be one of \(connectors.kinds.joined(separator: ", "))", field: "kind")
             }
             let name = try Validate.name(body.name, field: "name")
-            try Self.checkAgent(body.agentID)
+            let agentID = try await checkAgent(body.agentID, tenant: context.tenantID)
             let prepared = try prepare(connector, body.credentials ?? [:])
             let id = ChannelID()
             // Talk to the platform before storing: a bad bot token is refused at creation.
@@ -66,7 +67,7 @@ struct ChannelRoutes: Sendable {
             }
             let sealed = try secrets.sealCredentials(prepared.stored, tenant: context.tenantID, channel: id)
             let channel = try await store.create(
-                context.tenantID, id: id, kind: body.kind, name: name, agentID: nil, sealedCredentials: sealed,
+                context.tenantID, id: id, kind: body.kind, name: name, agentID: agentID?.uuid, sealedCredentials: sealed,
                 credentialFields: prepared.stored.keys.sorted()
             )
             cache.invalidate(id)
@@ -86,7 +87,7 @@ struct ChannelRoutes: Sendable {
             let current = try await store.get(context.tenantID, id)
             var changes = ChannelChanges()
             if let name = body.name { changes.name = try Validate.name(name, field: "name") }
-            if let agent = body.agentID { try Self.checkAgent(agent); changes.agentID = .some(nil) }
+            if let agent = body.agentID { changes.agentID = .some(try await checkAgent(agent, tenant: context.tenantID)?.uuid) }
             changes.enabled = body.enabled
             var revealed: [String: String] = [:]
             if let submitted = body.credentials {
@@ -115,10 +116,13 @@ struct ChannelRoutes: Sendable {
         return id
     }
 
-    /// Agents arrive with the agents issue; until then no agent id names anything.
-    static func checkAgent(_ agentID: String?) throws {
-        guard let agentID else { return }
-        throw SwitchboardError(.notFound, "no agent \(agentID.prefix(64)) exists", field: "agent_id")
+    /// The agent a channel is to point at: one of the tenant's, or `not_found` naming the field.
+    func checkAgent(_ value: String?, tenant: TenantID) async throws -> AgentID? {
+        guard let value else { return nil }
+        guard let id = AgentID(value), try await agents.exists(tenant, id) else {
+            throw SwitchboardError(.notFound, "no agent \(value.prefix(64)) exists", field: "agent_id")
+        }
+        return id
     }
 
     func prepare(_ connector: any Connector, _ submitted: [String: String]) throws -> PreparedCredentials {

@@ -5,6 +5,7 @@ import Foundation
 enum JSONValue: Encodable, Sendable, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral {
     case string(String)
     case integer(Int64)
+    case number(Double)
     case bool(Bool)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -16,6 +17,7 @@ enum JSONValue: Encodable, Sendable, ExpressibleByStringLiteral, ExpressibleByBo
 
     static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
     static func integer(_ value: Int64?) -> JSONValue { value.map { .integer($0) } ?? .null }
+    static func number(_ value: Double?) -> JSONValue { value.map { .number($0) } ?? .null }
     static func date(_ value: Date?) -> JSONValue {
         value.map { .string($0.formatted(Date.ISO8601FormatStyle())) } ?? .null
     }
@@ -27,6 +29,7 @@ enum JSONValue: Encodable, Sendable, ExpressibleByStringLiteral, ExpressibleByBo
         switch self {
         case .string(let value): try container.encode(value)
         case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

@@ -5,6 +5,7 @@ public import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
+import SwitchboardProviders
 public import ServiceLifecycle
 
 /// Outbound HTTP for connectors, on AsyncHTTPClient: one shared client with timeouts, no
@@ -41,5 +42,16 @@ public final class AsyncHTTPOutboundClient: OutboundHTTPClient, Service {
     public func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+/// The model providers' transport as a Service, so its HTTP client shuts down with the
+/// app (the providers module stays free of ServiceLifecycle).
+struct ProviderTransportService: Service {
+    let transport: AsyncHTTPProviderTransport
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await transport.shutdown()
     }
 }

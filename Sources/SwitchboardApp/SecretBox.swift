@@ -45,3 +45,18 @@ public struct SecretBox: Sendable {
         return try JSONDecoder().decode([String: String].self, from: Data(plaintext))
     }
 }
+
+extension SecretBox {
+    /// The associated data of a provider's API key.
+    static func providerContext(_ tenant: TenantID, _ provider: ProviderID) -> String {
+        "provider:\(tenant):\(provider)"
+    }
+
+    func sealAPIKey(_ key: String, tenant: TenantID, provider: ProviderID) throws -> [UInt8] {
+        try seal(Array(key.utf8), context: Self.providerContext(tenant, provider))
+    }
+
+    func openAPIKey(_ sealed: [UInt8], tenant: TenantID, provider: ProviderID) throws -> String {
+        String(decoding: try open(sealed, context: Self.providerContext(tenant, provider)), as: UTF8.self)
+    }
+}

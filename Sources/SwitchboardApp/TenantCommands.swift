@@ -36,6 +36,25 @@ public enum TenantCommands {
             }
             cursor = page.nextCursor.flatMap(Cursor.init(encoded:))
         } while cursor != nil
-        return try await create(name: demoTenantName, trialCreditsMicros: 10 * Credits.microsPerCredit, database: database)
+        let created = try await create(name: demoTenantName, trialCreditsMicros: 10 * Credits.microsPerCredit, database: database)
+        try await demoAgent(TenantID(created.tenantID)!, database: database)
+        return created
+    }
+
+    /// The demo tenant's agent: the `local` provider answering from a short FAQ, so the
+    /// demo answers messages with no model provider at all (and hands off what it cannot).
+    static func demoAgent(_ tenant: TenantID, database: Database) async throws {
+        let provider = try await PostgresProviderStore(database: database).create(
+            tenant, id: ProviderID(), name: "FAQ (no model)", kind: .local, baseURL: nil, region: "local", sealedAPIKey: nil
+        )
+        _ = try await PostgresAgentStore(database: database).create(tenant, AgentSettings(
+            name: "Demo assistant", providerID: provider.id, model: "faq", systemPrompt: "",
+            handoffKeywords: ["operator", "оператор", "human"],
+            faq: [
+                FAQEntry(question: "What are your opening hours?", answer: "We are open every day, 9:00 to 21:00."),
+                FAQEntry(question: "How much is delivery?", answer: "Delivery in the city is free from 10,000 ₸; otherwise 1,000 ₸."),
+                FAQEntry(question: "Сколько стоит доставка?", answer: "Доставка по городу бесплатно от 10 000 ₸, иначе 1 000 ₸."),
+            ]
+        ))
     }
 }

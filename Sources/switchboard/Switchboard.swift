@@ -182,6 +182,9 @@ struct Demo: AsyncParsableCommand {
                             \(created.secret)
                         Try:
                             curl -s -H 'Authorization: Bearer \(created.secret)' \(base)/v1/tenant
+                            curl -s -H 'Authorization: Bearer \(created.secret)' \(base)/v1/agents
+                        The demo agent answers from a FAQ with no model provider: point a channel at it
+                        (see README.md, "A five-minute tour").
 
                         Stop with Ctrl-C.
 

@@ -18,15 +18,64 @@ final class RequestLog: Sendable {
         }
     }
 
-    private let entries = Mutex<[Entry]>([])
-    func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
-    var all: [Entry] { entries.withLock { $0 } }
+    private struct Waiter {
+        var count: Int
+        var method: String
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiter = 0
+
+        func calls(_ method: String) -> Int { entries.filter { $0.path.hasSuffix("/\(method)") }.count }
+    }
+
+    private let state = Mutex(State())
+
+    func append(_ entry: Entry) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.entries.append(entry)
+            let done = state.waiters.filter { state.calls($0.value.method) >= $0.value.count }
+            for id in done.keys { state.waiters[id] = nil }
+            return done.values.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    var all: [Entry] { state.withLock { $0.entries } }
+
+    /// The requests to one Bot API method (`sendMessage`).
+    func calls(_ method: String) -> [Entry] { all.filter { $0.path.hasSuffix("/\(method)") } }
+
+    /// Suspends until `count` requests to `method` have arrived, or the task is cancelled
+    /// (no polling, no sleeping); bound it with `within`.
+    func wait(for count: Int, _ method: String) async {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.calls(method) >= count || Task.isCancelled { return true }
+                    state.waiters[id] = Waiter(count: count, method: method, continuation: continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
+        }
+    }
 }
 
 /// A loopback Telegram Bot API: `POST /bot<token>/<method>` with the real answers —
 /// `getMe` and `setWebhook` succeed for `validToken`, anything else is Telegram's 401.
 func withFakeTelegram<Result: Sendable>(
-    validToken: String, _ body: @Sendable (_ base: String, _ log: RequestLog) async throws -> Result
+    validToken: String, sendStatus: @escaping @Sendable (_ attempt: Int) -> Int = { _ in 200 },
+    _ body: @Sendable (_ base: String, _ log: RequestLog) async throws -> Result
 ) async throws -> Result {
     let log = RequestLog()
     let router = Router()
@@ -40,11 +89,22 @@ func withFakeTelegram<Result: Sendable>(
         guard bot == "bot\(validToken)" else {
             return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"ok":false,"error_code":401,"description":"Unauthorized"}"#)))
         }
+        if method == "sendMessage" {
+            let status = sendStatus(log.calls("sendMessage").count)
+            if status != 200 {
+                let answer = status == 429
+                    ? #"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}"#
+                    : #"{"ok":false,"error_code":\#(status),"description":"Internal Server Error"}"#
+                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
+            }
+        }
         let result: String
         switch method {
         case "getMe": result = #"{"id":7001,"is_bot":true,"first_name":"ShopBot","username":"shop_bot"}"#
         case "setWebhook": result = "true"
-        default: result = #"{"message_id":1,"date":1763900000,"chat":{"id":1,"type":"private"}}"#
+        default:
+            let id = 1000 + log.calls(method).count
+            result = #"{"message_id":\#(id),"date":1763900000,"chat":{"id":1,"type":"private"}}"#
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"ok":true,"result":\#(result)}"#)))
     }
@@ -76,4 +136,26 @@ func serveLoopback<Result: Sendable>(
             throw error
         }
     }
+}
+
+/// A loopback Graph API for WhatsApp's Cloud API: `POST /{version}/{phone_number_id}/messages`
+/// answers as Meta does, with the wamid `wamid` for every message sent.
+func withFakeGraphAPI<Result: Sendable>(
+    wamid: String, _ body: @Sendable (_ base: String, _ log: RequestLog) async throws -> Result
+) async throws -> Result {
+    let log = RequestLog()
+    let router = Router()
+    router.post("/{version}/{phone}/{method}") { request, context -> Response in
+        let bytes = try await request.body.collect(upTo: 1 << 20)
+        let path = "/\(context.parameters.get("version") ?? "")/\(context.parameters.get("phone") ?? "")/\(context.parameters.get("method") ?? "")"
+        log.append(.init(method: "POST", path: path, body: Array(bytes.readableBytesView)))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        guard request.headers[.authorization] == "Bearer EAAG-test" else {
+            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}"#)))
+        }
+        let answer = #"{"messaging_product":"whatsapp","contacts":[{"input":"77011234567","wa_id":"77011234567"}],"messages":[{"id":"\#(wamid)"}]}"#
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+    return try await serveLoopback(router) { port in try await body("http://127.0.0.1:\(port)", log) }
 }

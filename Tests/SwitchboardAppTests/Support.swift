@@ -22,6 +22,8 @@ func testConfiguration(adminToken: String? = adminToken) async throws -> AppConf
         port: 0,
         adminToken: adminToken,
         masterKey: TestDatabase.masterKey,
+        // Workers take jobs across tenants: only the tests that own their database run them.
+        workers: 0,
         databasePoolSize: 4,
         migrateOnStart: false
     )

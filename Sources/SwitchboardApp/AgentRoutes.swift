@@ -1,0 +1,189 @@
+import Foundation
+import Hummingbird
+import Logging
+import SwitchboardCore
+import SwitchboardPostgres
+
+/// `/v1/agents`: what answers a channel's messages — a provider and model, the system
+/// prompt, how much history to send, fallbacks, handoff keywords and FAQ entries.
+struct AgentRoutes: Sendable {
+    let store: PostgresAgentStore
+
+    struct FallbackBody: Codable, Sendable {
+        var providerID: String
+        var model: String
+        enum CodingKeys: String, CodingKey { case providerID = "provider_id", model }
+    }
+
+    struct Body: RequestBody {
+        var name: String?
+        var providerID: String?
+        var model: String?
+        var systemPrompt: String?
+        var temperature: Double??
+        var maxOutputTokens: Int??
+        var historyMessages: Int?
+        var fallbacks: [FallbackBody]?
+        var handoffKeywords: [String]?
+        var faq: [FAQEntry]?
+        var outOfCreditsReply: String??
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
+            case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
+            case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            providerID = try container.decodeIfPresent(String.self, forKey: .providerID)
+            model = try container.decodeIfPresent(String.self, forKey: .model)
+            systemPrompt = try container.decodeIfPresent(String.self, forKey: .systemPrompt)
+            if container.contains(.temperature) { temperature = .some(try container.decodeIfPresent(Double.self, forKey: .temperature)) }
+            if container.contains(.maxOutputTokens) {
+                maxOutputTokens = .some(try container.decodeIfPresent(Int.self, forKey: .maxOutputTokens))
+            }
+            historyMessages = try container.decodeIfPresent(Int.self, forKey: .historyMessages)
+            fallbacks = try container.decodeIfPresent([FallbackBody].self, forKey: .fallbacks)
+            handoffKeywords = try container.decodeIfPresent([String].self, forKey: .handoffKeywords)
+            faq = try container.decodeIfPresent([FAQEntry].self, forKey: .faq)
+            if container.contains(.outOfCreditsReply) {
+                outOfCreditsReply = .some(try container.decodeIfPresent(String.self, forKey: .outOfCreditsReply))
+            }
+        }
+
+        /// Applies the fields this body names to `settings`, validating each.
+        func apply(to settings: inout AgentSettings) throws {
+            if let name { settings.name = try Validate.name(name, field: "name") }
+            if let providerID { settings.providerID = try AgentRoutes.providerID(providerID, field: "provider_id") }
+            if let model { settings.model = try Validate.name(model, field: "model") }
+            if let systemPrompt {
+                guard systemPrompt.count <= 100_000 else {
+                    throw SwitchboardError.invalid("system_prompt must be at most 100000 characters", field: "system_prompt")
+                }
+                settings.systemPrompt = systemPrompt
+            }
+            if let temperature {
+                if let value = temperature, !(0...2).contains(value) {
+                    throw SwitchboardError.invalid("temperature must be between 0 and 2", field: "temperature")
+                }
+                settings.temperature = temperature
+            }
+            if let maxOutputTokens {
+                if let value = maxOutputTokens, !(1...100_000).contains(value) {
+                    throw SwitchboardError.invalid("max_output_tokens must be between 1 and 100000", field: "max_output_tokens")
+                }
+                settings.maxOutputTokens = maxOutputTokens
+            }
+            if let historyMessages {
+                guard (1...200).contains(historyMessages) else {
+                    throw SwitchboardError.invalid("history_messages must be between 1 and 200", field: "history_messages")
+                }
+                settings.historyMessages = historyMessages
+            }
+            if let fallbacks {
+                guard fallbacks.count <= 5 else { throw SwitchboardError.invalid("at most 5 fallbacks", field: "fallbacks") }
+                settings.fallbacks = try fallbacks.enumerated().map { index, fallback in
+                    AgentFallback(
+                        providerID: try AgentRoutes.providerID(fallback.providerID, field: "fallbacks[\(index)].provider_id"),
+                        model: try Validate.name(fallback.model, field: "fallbacks[\(index)].model")
+                    )
+                }
+            }
+            if let handoffKeywords {
+                guard handoffKeywords.count <= 50 else {
+                    throw SwitchboardError.invalid("at most 50 handoff_keywords", field: "handoff_keywords")
+                }
+                settings.handoffKeywords = try handoffKeywords.enumerated().map { index, keyword in
+                    try Validate.name(keyword, field: "handoff_keywords[\(index)]", maximum: 100)
+                }
+            }
+            if let faq {
+                guard faq.count <= 500 else { throw SwitchboardError.invalid("at most 500 faq entries", field: "faq") }
+                settings.faq = try faq.enumerated().map { index, entry in
+                    FAQEntry(
+                        question: try Validate.name(entry.question, field: "faq[\(index)].question", maximum: 4000),
+                        answer: try Validate.name(entry.answer, field: "faq[\(index)].answer", maximum: 4000)
+                    )
+                }
+            }
+            if let outOfCreditsReply {
+                if let text = outOfCreditsReply {
+                    settings.outOfCreditsReply = try Validate.name(text, field: "out_of_credits_reply", maximum: 4000)
+                } else {
+                    settings.outOfCreditsReply = nil
+                }
+            }
+        }
+    }
+
+    func add(to group: RouterGroup<TenantRequestContext>) {
+        group.post("/agents") { request, context in
+            let body = try await JSONBody.decode(Body.self, from: request, context: context)
+            for (value, field) in [(body.name, "name"), (body.providerID, "provider_id"), (body.model, "model"), (body.systemPrompt, "system_prompt")]
+            where value == nil {
+                throw SwitchboardError.invalid("\(field) is required", field: field)
+            }
+            var settings = AgentSettings(name: "", providerID: ProviderID(), model: "", systemPrompt: "")
+            try body.apply(to: &settings)
+            let agent = try await store.create(context.tenantID, settings)
+            context.logger.info("agent created", metadata: ["agent.id": "\(agent.id)"])
+            return try JSONBody.response(Self.json(agent), status: .created)
+        }
+        group.get("/agents") { request, context in
+            let page = try await store.list(context.tenantID, page: try request.pageRequest())
+            return try JSONBody.response(JSONValue.object(["data": .array(page.data.map(Self.json)), "next_cursor": .string(page.nextCursor)]))
+        }
+        group.get("/agents/{id}") { _, context in
+            try JSONBody.response(Self.json(try await store.get(context.tenantID, try Self.agentID(context))))
+        }
+        group.patch("/agents/{id}") { request, context in
+            let id = try Self.agentID(context)
+            let body = try await JSONBody.decode(Body.self, from: request, context: context)
+            let agent = try await store.update(context.tenantID, id) { settings in try body.apply(to: &settings) }
+            return try JSONBody.response(Self.json(agent))
+        }
+        group.delete("/agents/{id}") { _, context in
+            let id = try Self.agentID(context)
+            try await store.delete(context.tenantID, id)
+            context.logger.info("agent deleted", metadata: ["agent.id": "\(id)"])
+            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+        }
+    }
+
+    static func agentID(_ context: TenantRequestContext) throws -> AgentID {
+        guard let id = context.parameters.get("id").flatMap({ AgentID($0) }) else { throw SwitchboardError.notFound("agent") }
+        return id
+    }
+
+    /// A provider id from a body: one that is not even an id names nothing, so it is
+    /// `not_found` like another tenant's.
+    static func providerID(_ value: String, field: String) throws -> ProviderID {
+        guard let id = ProviderID(value) else {
+            throw SwitchboardError(.notFound, "no provider \(value.prefix(64)) exists", field: field)
+        }
+        return id
+    }
+
+    static func json(_ agent: Agent) -> JSONValue {
+        .object([
+            "id": .string(agent.id.description),
+            "name": .string(agent.name),
+            "provider_id": .string(agent.providerID.description),
+            "model": .string(agent.model),
+            "system_prompt": .string(agent.systemPrompt),
+            "temperature": .number(agent.temperature),
+            "max_output_tokens": .integer(agent.maxOutputTokens.map(Int64.init)),
+            "history_messages": .integer(Int64(agent.historyMessages)),
+            "fallbacks": .array(agent.fallbacks.map {
+                .object(["provider_id": .string($0.providerID.description), "model": .string($0.model)])
+            }),
+            "handoff_keywords": .strings(agent.handoffKeywords),
+            "faq": .array(agent.faq.map { .object(["question": .string($0.question), "answer": .string($0.answer)]) }),
+            "out_of_credits_reply": .string(agent.outOfCreditsReply),
+            "created_at": .date(agent.createdAt),
+            "updated_at": .date(agent.updatedAt),
+        ])
+    }
+}

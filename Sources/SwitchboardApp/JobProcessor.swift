@@ -1,0 +1,298 @@
+public import ConnectorKit
+public import Foundation
+public import Logging
+public import SwitchboardCore
+public import SwitchboardPostgres
+public import SwitchboardProviders
+
+/// How the workers pace themselves.
+public struct JobPolicy: Sendable {
+    /// How long a taken job is its worker's before another may take it over.
+    public var lease: Duration = .seconds(120)
+    /// Reply jobs whose providers all failed are tried this often in all.
+    public var maximumReplyAttempts = 3
+    /// Sends are tried this often before the message is `failed`.
+    public var maximumSendAttempts = 5
+    /// The first retry's delay; each further one doubles it, up to `maximumBackoff`.
+    public var backoff: Duration = .seconds(2)
+    public var maximumBackoff: Duration = .seconds(300)
+    /// Whether a reply worker sends the answer it stored itself, at once (the default), or
+    /// leaves its send job to the queue's lease — as a worker that dies between storing and
+    /// sending does; tests stand for that process with `false`.
+    public var sendInline = true
+
+    public init() {}
+
+    func delay(after attempt: Int, hint: Duration? = nil) -> Duration {
+        let doubled = backoff * (1 << min(max(attempt - 1, 0), 16))
+        return max(min(doubled, maximumBackoff), hint ?? .zero)
+    }
+}
+
+/// Runs the outbox's jobs: a reply job asks the channel's agent for an answer and stores
+/// it with a send job; a send job delivers a stored message through its channel.
+///
+/// Every step ends in one transaction that also finishes the job, fenced by the attempt
+/// that took it: a worker that died is replaced by the next attempt after its lease, and
+/// a stored answer or a recorded send is never made twice.
+public struct JobProcessor: Sendable {
+    let jobs: PostgresJobStore
+    let replies: PostgresReplyStore
+    let secrets: SecretBox
+    let connectors: ConnectorRegistry
+    let http: any OutboundHTTPClient
+    let transport: any ProviderTransport
+    let router: ModelRouter
+    let policy: JobPolicy
+    let now: @Sendable () -> Date
+    let worker: String
+    let logger: Logger
+
+    public init(
+        database: Database, secrets: SecretBox, connectors: ConnectorRegistry, http: any OutboundHTTPClient,
+        transport: any ProviderTransport, router: ModelRouter = ModelRouter(), policy: JobPolicy = JobPolicy(),
+        now: @escaping @Sendable () -> Date = Date.init, worker: String = JobProcessor.defaultWorkerName(), logger: Logger
+    ) {
+        self.jobs = PostgresJobStore(database: database)
+        self.replies = PostgresReplyStore(database: database)
+        self.secrets = secrets
+        self.connectors = connectors
+        self.http = http
+        self.transport = transport
+        self.router = router
+        self.policy = policy
+        self.now = now
+        self.worker = worker
+        self.logger = logger
+    }
+
+    public static func defaultWorkerName() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+    }
+
+    /// Takes one ready job and runs it; false when none was ready. `onClaim` runs once a
+    /// job is taken, before it runs (the workers wake another worker there).
+    public func runNext(
+        kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases, onClaim: @Sendable () -> Void = {}
+    ) async throws -> Bool {
+        let claimed = try await jobs.claim(kinds: kinds, limit: 1, now: now(), lease: policy.lease, worker: worker)
+        guard let job = claimed.first else { return false }
+        onClaim()
+        await run(job)
+        return true
+    }
+
+    /// Runs ready jobs until none is left (tests, and the CLI's one-shot runs); answers
+    /// how many ran.
+    @discardableResult
+    public func drain(kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases) async throws -> Int {
+        var count = 0
+        while try await runNext(kinds: kinds) { count += 1 }
+        return count
+    }
+
+    /// Runs one taken job. Failures are recorded on the job, never thrown: a job that
+    /// cannot even record its failure is left to its lease and taken again.
+    public func run(_ job: ClaimedJob) async {
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(job.id)"
+        logger[metadataKey: "job.kind"] = "\(job.kind.rawValue)"
+        logger[metadataKey: "tenant.id"] = "\(job.tenantID)"
+        do {
+            switch job.kind {
+            case .reply: try await reply(job, logger: logger)
+            case .send: try await send(job, logger: logger)
+            }
+        } catch is JobLeaseLost {
+            logger.warning("job was taken over by a later attempt; its work stands")
+        } catch {
+            logger.error("job failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Reply
+
+    func reply(_ job: ClaimedJob, logger: Logger) async throws {
+        guard let context = try await replies.context(for: job) else {
+            try await jobs.retry(job, runAfter: .distantFuture, error: "the message no longer exists")
+            return
+        }
+        if context.answered {
+            try await replies.settle(job, context: context, replyStatus: nil)
+            return
+        }
+        guard let agent = context.agent, context.target.channelLive else {
+            try await replies.settle(job, context: context, replyStatus: "skipped", error: "the channel has no agent")
+            return
+        }
+        guard context.target.mode == .ai else {
+            try await replies.settle(job, context: context, replyStatus: "skipped", error: "a person is answering this conversation")
+            return
+        }
+        if agent.settings.asksForPerson(context.inboundText) {
+            try await replies.settle(job, context: context, replyStatus: "handed_off", handoffReason: "keyword")
+            logger.info("conversation handed off by keyword")
+            return
+        }
+        let chain = try targets(for: agent.settings, context: context, tenant: job.tenantID)
+        let request = ModelRequest(
+            model: agent.settings.model, systemPrompt: agent.settings.systemPrompt.isEmpty ? nil : agent.settings.systemPrompt,
+            messages: Self.history(context.history), maxOutputTokens: agent.settings.maxOutputTokens,
+            temperature: agent.settings.temperature
+        )
+        let kinds = context.providers.mapValues(\.kind)
+        let routed: RoutedResponse
+        do {
+            routed = try await router.complete(request, chain: chain)
+        } catch {
+            let calls = Self.records(error.attempts, kinds: kinds)
+            let reason = Self.describe(error.lastError)
+            if error.isRetryable, job.attempt < policy.maximumReplyAttempts {
+                let runAfter = now().addingTimeInterval(Self.seconds(policy.delay(after: job.attempt, hint: error.lastError.retryAfter)))
+                try await replies.settle(job, context: context, replyStatus: nil, error: reason, calls: calls, jobStatus: "queued", runAfter: runAfter)
+                logger.warning("no provider answered; the reply is retried later", metadata: ["error": "\(reason)"])
+            } else {
+                try await replies.settle(
+                    job, context: context, replyStatus: "failed", error: reason, handoffReason: "provider_error", calls: calls,
+                    jobStatus: "failed"
+                )
+                logger.error("no provider answered; the conversation goes to a person", metadata: ["error": "\(reason)"])
+            }
+            return
+        }
+        let calls = Self.records(routed.attempts, kinds: kinds)
+        let text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if routed.response.finishReason == .handoff || text.isEmpty {
+            try await replies.settle(job, context: context, replyStatus: "handed_off", handoffReason: "no_answer", calls: calls)
+            logger.info("conversation handed off: the agent had no answer")
+            return
+        }
+        guard let providerID = ProviderID(routed.providerID) else { throw SwitchboardError(.internalError, "unknown provider") }
+        let usage = routed.response.usage
+        let send = try await replies.storeAnswer(
+            job, context: context, text: text, providerID: providerID, model: routed.model,
+            usage: TokenCounts(
+                input: usage.input, cachedInput: usage.cachedInput, output: usage.output, reasoning: usage.reasoning,
+                latencyMilliseconds: Self.milliseconds(routed.response.latency)
+            ),
+            calls: calls, worker: worker, now: now(), lease: policy.lease
+        )
+        // The send job was stored already taken by this worker: send now, without a trip
+        // through the queue. Should this process die first, the lease runs out and
+        // another worker sends it.
+        if let send, policy.sendInline {
+            try await deliver(
+                send,
+                SendContext(messageID: send.messageID, text: text, deliveryStatus: "pending", aiGenerated: true, inReplyTo: context.inboundID, target: context.target),
+                logger: logger
+            )
+        }
+    }
+
+    /// The agent's provider, then its fallbacks, each with its key opened.
+    func targets(for agent: AgentSettings, context: ReplyContext, tenant: TenantID) throws -> [RouteTarget] {
+        let wanted = [(agent.providerID, agent.model)] + agent.fallbacks.map { ($0.providerID, $0.model) }
+        return try wanted.compactMap { id, model in
+            guard let provider = context.providers[id] else { return nil }
+            let key = try provider.sealedAPIKey.map { try secrets.openAPIKey($0, tenant: tenant, provider: id) }
+            let endpoint = ProviderEndpoint(kind: provider.kind, baseURL: provider.baseURL, apiKey: key)
+            return RouteTarget(providerID: id.description, provider: makeModelProvider(endpoint, faq: agent.faq, transport: transport), model: model)
+        }
+    }
+
+    /// The conversation as the model sees it: the person's messages as `user`, ours as
+    /// `assistant`; attachments without text named by their kind.
+    static func history(_ turns: [ReplyContext.Turn]) -> [ModelMessage] {
+        turns.compactMap { turn in
+            var text = turn.text ?? ""
+            if text.isEmpty, !turn.attachmentKinds.isEmpty {
+                text = turn.attachmentKinds.map { "[\($0)]" }.joined(separator: " ")
+            }
+            guard !text.isEmpty else { return nil }
+            return ModelMessage(role: turn.inbound ? .user : .assistant, text: text)
+        }
+    }
+
+    static func records(_ attempts: [ModelAttempt], kinds: [ProviderID: ProviderKind]) -> [ModelCallRecord] {
+        attempts.enumerated().map { index, attempt in
+            let id = ProviderID(attempt.providerID)
+            let usage = attempt.usage ?? .zero
+            return ModelCallRecord(
+                providerID: id, providerKind: id.flatMap { kinds[$0]?.rawValue }, model: attempt.model, attempt: index + 1,
+                errorCode: attempt.error?.kind.rawValue, errorMessage: attempt.error.map { String($0.message.prefix(500)) },
+                usage: TokenCounts(
+                    input: usage.input, cachedInput: usage.cachedInput, output: usage.output, reasoning: usage.reasoning,
+                    latencyMilliseconds: milliseconds(attempt.latency)
+                )
+            )
+        }
+    }
+
+    /// The failure as a person reading the conversation should see it.
+    static func describe(_ error: ModelProviderError) -> String {
+        let status = error.status.map { " (\($0))" } ?? ""
+        switch error.kind {
+        case .unauthorized: return "the model provider rejected its API key\(status)"
+        default: return "the model provider failed: \(error.kind.rawValue)\(status): \(error.message.prefix(300))"
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    // MARK: Send
+
+    func send(_ job: ClaimedJob, logger: Logger) async throws {
+        guard let context = try await replies.sendContext(for: job) else {
+            try await jobs.retry(job, runAfter: .distantFuture, error: "the message no longer exists")
+            return
+        }
+        try await deliver(job, context, logger: logger)
+    }
+
+    /// Delivers a stored message through its channel and records the outcome with its job.
+    func deliver(_ job: ClaimedJob, _ context: SendContext, logger: Logger) async throws {
+        // The sent-marker: a message recorded as sent is never sent again.
+        if let status = context.deliveryStatus, ["sent", "delivered", "read"].contains(status) {
+            try await replies.recordSend(job, sent: true, at: now())
+            return
+        }
+        let target = context.target
+        guard let sealed = target.sealedCredentials, target.channelLive, let connector = connectors[target.channelKind] else {
+            try await replies.recordSend(job, sent: false, error: "the channel was deleted or disabled", at: now())
+            return
+        }
+        let credentials = try secrets.openCredentials(sealed, tenant: job.tenantID, channel: target.channelID)
+        var extra = [
+            "conversation_id": target.conversationID.description,
+            "contact_id": target.contactID.description,
+            "ai_generated": context.aiGenerated ? "true" : "false",
+        ]
+        extra["contact_external_id"] = target.contactExternalID
+        extra["in_reply_to"] = context.inReplyTo?.description
+        let outbound = OutboundMessage(
+            chatExternalID: target.chatExternalID, text: context.text ?? "", idempotencyKey: context.messageID.description, context: extra
+        )
+        let receipt: SendReceipt
+        do {
+            receipt = try await connector.send(outbound, credentials: ChannelCredentials(credentials), http: http)
+        } catch {
+            let final = !error.retryable || job.attempt >= policy.maximumSendAttempts
+            let hint = error.retryAfter.map { Duration.seconds($0) }
+            let retryAt = final ? nil : now().addingTimeInterval(Self.seconds(policy.delay(after: job.attempt, hint: hint)))
+            try await replies.recordSend(job, sent: false, error: String(error.message.prefix(500)), retryAt: retryAt, at: now())
+            if final {
+                logger.error("send failed for good", metadata: ["error": "\(error.code)"])
+            } else {
+                logger.warning("send failed; retried later", metadata: ["error": "\(error.code)"])
+            }
+            return
+        }
+        try await replies.recordSend(job, sent: true, externalID: receipt.externalIDs.first, at: now())
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Hummingbird
+import Logging
+import SwitchboardCore
+import SwitchboardPostgres
+
+/// `/v1/providers`: the model providers a tenant's agents call. The API key is write-only:
+/// sealed at rest and never answered; answers say only whether one is set.
+struct ProviderRoutes: Sendable {
+    let store: PostgresProviderStore
+    let secrets: SecretBox
+    let egress: EgressPolicy
+
+    struct CreateBody: RequestBody {
+        var name: String
+        var kind: String
+        var baseURL: String?
+        var apiKey: String?
+        var region: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, kind, baseURL = "base_url", apiKey = "api_key", region
+        }
+    }
+
+    struct UpdateBody: RequestBody {
+        var name: String?
+        var baseURL: String??
+        var apiKey: String??
+        var region: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, baseURL = "base_url", apiKey = "api_key", region
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            region = try container.decodeIfPresent(String.self, forKey: .region)
+            if container.contains(.baseURL) { baseURL = .some(try container.decodeIfPresent(String.self, forKey: .baseURL)) }
+            if container.contains(.apiKey) { apiKey = .some(try container.decodeIfPresent(String.self, forKey: .apiKey)) }
+        }
+    }
+
+    func add(to group: RouterGroup<TenantRequestContext>) {
+        group.post("/providers") { request, context in
+            let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
+            guard let kind = ProviderKind(rawValue: body.kind) else {
+                throw SwitchboardError.invalid(
+                    "kind must be one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind"
+                )
+            }
+            let name = try Validate.name(body.name, field: "name")
+            let baseURL = try checkBaseURL(body.baseURL, kind: kind)
+            let region = try Self.region(body.region ?? (kind == .local ? "local" : nil))
+            let key = try Self.apiKey(body.apiKey, kind: kind)
+            if kind.needsAPIKey, key == nil {
+                throw SwitchboardError.invalid("api_key is required for \(kind.rawValue) providers", field: "api_key")
+            }
+            let id = ProviderID()
+            let sealed = try key.map { try secrets.sealAPIKey($0, tenant: context.tenantID, provider: id) }
+            let provider = try await store.create(
+                context.tenantID, id: id, name: name, kind: kind, baseURL: baseURL, region: region, sealedAPIKey: sealed
+            )
+            context.logger.info("provider created", metadata: ["provider.id": "\(id)", "provider.kind": "\(kind.rawValue)"])
+            return try JSONBody.response(Self.json(provider), status: .created)
+        }
+        group.get("/providers") { request, context in
+            let page = try await store.list(context.tenantID, page: try request.pageRequest())
+            return try JSONBody.response(JSONValue.object(["data": .array(page.data.map(Self.json)), "next_cursor": .string(page.nextCursor)]))
+        }
+        group.get("/providers/{id}") { _, context in
+            try JSONBody.response(Self.json(try await store.get(context.tenantID, try Self.providerID(context))))
+        }
+        group.patch("/providers/{id}") { request, context in
+            let id = try Self.providerID(context)
+            let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
+            let current = try await store.get(context.tenantID, id)
+            var changes = ProviderChanges()
+            if let name = body.name { changes.name = try Validate.name(name, field: "name") }
+            if let region = body.region { changes.region = try Self.region(region) }
+            if let baseURL = body.baseURL {
+                if baseURL == nil, current.kind.needsBaseURL {
+                    throw SwitchboardError.invalid("base_url is required for \(current.kind.rawValue) providers", field: "base_url")
+                }
+                changes.baseURL = .some(try checkBaseURL(baseURL, kind: current.kind))
+            }
+            if let submitted = body.apiKey {
+                if let key = try Self.apiKey(submitted, kind: current.kind) {
+                    changes.sealedAPIKey = .some(try secrets.sealAPIKey(key, tenant: context.tenantID, provider: id))
+                } else if current.kind.needsAPIKey {
+                    throw SwitchboardError.invalid("api_key is required for \(current.kind.rawValue) providers", field: "api_key")
+                } else {
+                    changes.sealedAPIKey = .some(nil)
+                }
+            }
+            return try JSONBody.response(Self.json(try await store.update(context.tenantID, id, changes)))
+        }
+        group.delete("/providers/{id}") { _, context in
+            let id = try Self.providerID(context)
+            try await store.delete(context.tenantID, id)
+            context.logger.info("provider deleted", metadata: ["provider.id": "\(id)"])
+            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+        }
+    }
+
+    static func providerID(_ context: TenantRequestContext) throws -> ProviderID {
+        guard let id = context.parameters.get("id").flatMap({ ProviderID($0) }) else { throw SwitchboardError.notFound("provider") }
+        return id
+    }
+
+    func checkBaseURL(_ value: String?, kind: ProviderKind) throws -> String? {
+        guard let value else {
+            if kind.needsBaseURL { throw SwitchboardError.invalid("base_url is required for \(kind.rawValue) providers", field: "base_url") }
+            return nil
+        }
+        guard kind != .local else { throw SwitchboardError.invalid("local providers take no base_url", field: "base_url") }
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard trimmed.count <= 2000 else { throw SwitchboardError.invalid("base_url must be at most 2000 characters", field: "base_url") }
+        try egress.check(trimmed, field: "base_url")
+        return trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
+    }
+
+    /// A region code for the sub-processor register: `us`, `eu`, `kz`, `us-east-1`.
+    static func region(_ value: String?) throws -> String {
+        guard let value else { throw SwitchboardError.invalid("region is required (where the provider processes data, e.g. us, eu, kz)", field: "region") }
+        let region = value.trimmingCharacters(in: .whitespaces).lowercased()
+        guard (1...64).contains(region.count), region.first != "-",
+              region.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" })
+        else {
+            throw SwitchboardError.invalid("region must be a short code of letters, digits and dashes, e.g. us, eu, kz", field: "region")
+        }
+        return region
+    }
+
+    static func apiKey(_ value: String?, kind: ProviderKind) throws -> String? {
+        guard let value else { return nil }
+        guard kind != .local else { throw SwitchboardError.invalid("local providers take no api_key", field: "api_key") }
+        let key = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...4096).contains(key.count), !key.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw SwitchboardError.invalid("api_key must be a single token without spaces", field: "api_key")
+        }
+        return key
+    }
+
+    static func json(_ provider: Provider) -> JSONValue {
+        .object([
+            "id": .string(provider.id.description),
+            "name": .string(provider.name),
+            "kind": .string(provider.kind.rawValue),
+            "base_url": .string(provider.baseURL ?? provider.kind.defaultBaseURL),
+            "region": .string(provider.region),
+            "has_api_key": .bool(provider.hasAPIKey),
+            "created_at": .date(provider.createdAt),
+            "updated_at": .date(provider.updatedAt),
+        ])
+    }
+}

@@ -1,0 +1,69 @@
+import ConnectorKit
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import SwitchboardApp
+import SwitchboardProvidersTesting
+import SwitchboardTestSupport
+import Testing
+
+@Suite("Answers through other channels: WhatsApp's Cloud API, with Meta's delivery status")
+struct AgentChannelTests {
+    @Test("a signed WhatsApp message is answered once through /{phone_number_id}/messages; the delivered status lands on the answer")
+    func whatsappAnswer() async throws {
+        let wamid = "wamid.HBgLNzcwMTEyMzQ1NjcVAgARGBI5RDEzQUZCQUQ1RjY4MzY1NzIA"
+        try await FakeModelServer.withServer { model in
+            try await withFakeGraphAPI(wamid: wamid) { graphBase, graph in
+                try await withAgentApp(telegramBase: "http://127.0.0.1:9", graphBase: graphBase) { client, harness in
+                    let tenant = try await createTenant(client)
+                    let provider = try await createProvider(
+                        client, key: tenant.key, ["name": "Gemini", "kind": "gemini", "base_url": model.geminiBase, "api_key": "g-key", "region": "eu"]
+                    )
+                    let agent = try await createAgent(
+                        client, key: tenant.key, ["name": "Shop", "provider_id": provider, "model": "gemini-2.5-flash", "system_prompt": "Be brief."]
+                    )
+                    let appSecret = "wa-app-secret-for-tests"
+                    let created = try await client.execute(
+                        uri: "/v1/channels", method: .post, headers: headers(bearer: tenant.key),
+                        body: json([
+                            "kind": "whatsapp", "name": "WA", "agent_id": agent,
+                            "credentials": [
+                                "phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": appSecret,
+                                "verify_token": "verify-me",
+                            ],
+                        ])
+                    ) { $0 }
+                    #expect(created.status == .created)
+                    let channel = try #require(try object(created)["id"] as? String)
+                    func signed(_ body: [UInt8]) -> HTTPFields {
+                        var fields = HTTPFields()
+                        fields[HTTPField.Name("X-Hub-Signature-256")!] = "sha256=" + Signature.hmacSHA256Hex(message: body, key: Array(appSecret.utf8))
+                        return fields
+                    }
+                    let message = try fixture("text")
+                    #expect(try await deliver(client, channel: channel, body: message, headers: signed(message)).status == .ok)
+                    #expect(try await harness.drain() == 1)
+
+                    let requests = await model.requests
+                    #expect(requests.map(\.api) == [.gemini])
+                    #expect(requests.first?.path == "/v1beta/models/gemini-2.5-flash:generateContent")
+                    let sends = graph.calls("messages")
+                    #expect(sends.count == 1)
+                    #expect(sends.first?.path.hasSuffix("/106540352242922/messages") == true)
+                    #expect(sends.first?.json["to"] == "77011234567")
+
+                    // Meta reports the answer delivered: the status finds it by its wamid.
+                    let status = try fixture("status_delivered")
+                    #expect(try await deliver(client, channel: channel, body: status, headers: signed(status)).status == .ok)
+                    let (_, messages) = try await conversationMessages(client, key: tenant.key)
+                    #expect(messages.count == 2)
+                    #expect(messages.last?["external_id"] as? String == wamid)
+                    #expect(messages.last?["delivery_status"] as? String == "delivered")
+                    #expect(try await harness.drain() == 0)
+                    #expect(graph.calls("messages").count == 1)
+                }
+            }
+        }
+    }
+}
