@@ -1,0 +1,284 @@
+// The agent benchmarks of issue #4, run by Benchmarks/bench-agents.sh on a release build.
+//
+//   switchboard-bench router [--requests N]
+//       The model router's added latency and throughput against a loopback OpenAI-style
+//       server that answers at once, next to calling that server directly (one HTTP POST
+//       through the same transport), at 1 and at 32 concurrent callers.
+//
+//   switchboard-bench e2e --server URL --admin TOKEN --fake-port P [--rate 500] [--duration 20]
+//       Delivery-to-send latency: serves a loopback OpenAI-style model and Telegram Bot API
+//       on `fake-port` (the server under test is started with its Telegram base there),
+//       sets up a tenant, provider, agent and Telegram channel over the API, posts signed
+//       deliveries at a fixed rate, and times each one from its POST to the sendMessage that
+//       carries its answer.
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardProviders
+import Synchronization
+
+@main
+struct AgentBench {
+    static func main() async throws {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String, _ fallback: String) -> String {
+            guard let index = arguments.firstIndex(of: "--\(name)"), index + 1 < arguments.count else { return fallback }
+            return arguments[index + 1]
+        }
+        switch arguments.first {
+        case "router":
+            try await RouterBench(requests: Int(option("requests", "20000"))!).run()
+        case "e2e":
+            try await EndToEndBench(
+                server: option("server", "http://127.0.0.1:18481"), admin: option("admin", "bench-admin-token"),
+                fakePort: Int(option("fake-port", "18490"))!, rate: Int(option("rate", "500"))!,
+                duration: Int(option("duration", "20"))!
+            ).run()
+        default:
+            print("usage: switchboard-bench router | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S]")
+        }
+    }
+}
+
+// MARK: The loopback fakes
+
+/// Answers Chat Completions at once ("reply to: <last user text>") and Telegram's
+/// sendMessage, noting when each text was sent.
+final class Fakes: Sendable {
+    let sent = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+            let messages = object?["messages"] as? [[String: Any]] ?? []
+            let last = messages.last?["content"] as? String ?? ""
+            let answer: [String: Any] = [
+                "id": "chatcmpl-bench", "object": "chat.completion", "created": 1_763_900_000, "model": object?["model"] ?? "m",
+                "choices": [["index": 0, "message": ["role": "assistant", "content": "reply to: \(last)"], "finish_reason": "stop"]],
+                "usage": ["prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25],
+            ]
+            return Self.json(try JSONSerialization.data(withJSONObject: answer))
+        }
+        router.post("/{bot}/{method}") { request, context -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            if context.parameters.get("method") == "sendMessage",
+               let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+               let text = object["text"] as? String {
+                let now = ContinuousClock.now
+                self.sent.withLock { $0[text] = now }
+            }
+            return Self.json(Data(#"{"ok":true,"result":{"message_id":1,"date":1763900000,"chat":{"id":1,"type":"private"}}}"#.utf8))
+        }
+        return router
+    }
+
+    static func json(_ data: Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+
+    /// Serves on `port` (0: any) while `body` runs; `body` gets the bound port.
+    func serve<Result: Sendable>(port: Int, _ body: @escaping @Sendable (Int) async throws -> Result) async throws -> Result {
+        var logger = Logger(label: "bench-fakes")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger
+        )
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let bound = await iterator.next() else { throw CancellationError() }
+            defer { Task { await group.triggerGracefulShutdown() } }
+            return try await body(bound)
+        }
+    }
+}
+
+// MARK: Statistics
+
+/// Shared counters and timestamps for the load's tasks.
+final class Tally: Sendable {
+    let next = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+    let posted = Mutex<[String: ContinuousClock.Instant]>([:])
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func format(_ value: Double) -> String { String(format: "%.3f", value) }
+
+// MARK: (a) the router
+
+struct RouterBench {
+    var requests: Int
+
+    func run() async throws {
+        let fakes = Fakes()
+        try await fakes.serve(port: 0) { port in
+            let transport = AsyncHTTPProviderTransport(allowPrivate: true)
+            let base = "http://127.0.0.1:\(port)/v1"
+            let provider = makeModelProvider(ProviderEndpoint(kind: .openaiCompatible, baseURL: base), faq: [], transport: transport)
+            let router = ModelRouter()
+            let chain = [RouteTarget(providerID: "bench", provider: provider, model: "bench-model")]
+            let request = ModelRequest(
+                model: "bench-model", systemPrompt: "You are a benchmark.", messages: [ModelMessage(role: .user, text: "Здравствуйте!")],
+                maxOutputTokens: 64
+            )
+            let body = Array(#"{"model":"bench-model","messages":[{"role":"system","content":"You are a benchmark."},{"role":"user","content":"Здравствуйте!"}],"max_tokens":64}"#.utf8)
+            let direct: @Sendable () async throws -> Void = {
+                let response = try await transport.send(
+                    ProviderHTTPRequest(url: "\(base)/chat/completions", headers: [("content-type", "application/json")], body: body),
+                    timeout: .seconds(10)
+                )
+                guard response.status == 200 else { throw ModelProviderError(.server, "status \(response.status)") }
+            }
+            let routed: @Sendable () async throws -> Void = { _ = try await router.complete(request, chain: chain) }
+
+            print("| path | concurrency | requests | throughput (req/s) | p50 (ms) | p99 (ms) |")
+            print("|---|---|---|---|---|---|")
+            var p50s: [String: Double] = [:]
+            for concurrency in [1, 32] {
+                for (name, call) in [("direct HTTP call to the fake", direct), ("ModelRouter → provider → fake", routed)] {
+                    _ = try await measure(call, concurrency: concurrency, count: min(2000, requests))  // warm-up
+                    let (throughput, latencies) = try await measure(call, concurrency: concurrency, count: requests)
+                    p50s["\(name)/\(concurrency)"] = percentile(latencies, 0.5)
+                    print("| \(name) | \(concurrency) | \(requests) | \(Int(throughput)) | \(format(percentile(latencies, 0.5))) | \(format(percentile(latencies, 0.99))) |")
+                }
+            }
+            for concurrency in [1, 32] {
+                let added = p50s["ModelRouter → provider → fake/\(concurrency)"]! - p50s["direct HTTP call to the fake/\(concurrency)"]!
+                print("added p50 latency at \(concurrency): \(format(added)) ms (target ≤ 1 ms)")
+            }
+            try await transport.shutdown()
+        }
+    }
+
+    func measure(_ call: @escaping @Sendable () async throws -> Void, concurrency: Int, count: Int) async throws -> (Double, [Double]) {
+        let tally = Tally()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var mine: [Double] = []
+                    while tally.next.add(1, ordering: .relaxed).oldValue < count {
+                        let began = clock.now
+                        try await call()
+                        mine.append(milliseconds(clock.now - began))
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let elapsed = milliseconds(clock.now - start) / 1000
+        return (Double(latencies.count) / elapsed, latencies.sorted())
+    }
+}
+
+// MARK: (b) delivery to send
+
+struct EndToEndBench {
+    var server: String
+    var admin: String
+    var fakePort: Int
+    var rate: Int
+    var duration: Int
+
+    func run() async throws {
+        let fakes = Fakes()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await fakes.serve(port: fakePort) { _ in
+            let key = try await post(client, "/admin/tenants", bearer: admin, ["name": "Bench"])["api_key"] as! String
+            let provider = try await post(client, "/v1/providers", bearer: key, [
+                "name": "instant", "kind": "openai_compatible", "base_url": "http://127.0.0.1:\(fakePort)/v1", "region": "local",
+            ])["id"] as! String
+            let agent = try await post(client, "/v1/agents", bearer: key, [
+                "name": "Bench", "provider_id": provider, "model": "bench-model", "system_prompt": "You are a benchmark.",
+                "history_messages": 4,
+            ])["id"] as! String
+            let channel = try await post(client, "/v1/channels", bearer: key, [
+                "kind": "telegram", "name": "bench", "agent_id": agent,
+                "credentials": ["bot_token": "7001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"],
+            ])
+            let channelID = channel["id"] as! String
+            let secret = (channel["credentials"] as! [String: String])["secret_token"]!
+
+            let total = rate * duration
+            let tally = Tally()
+            let clock = ContinuousClock()
+            let start = clock.now
+            let interval = Duration.seconds(1) / rate
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<total {
+                    // A fixed arrival rate, whatever the answers' latency (an open loop).
+                    try? await clock.sleep(until: start + interval * index)
+                    group.addTask {
+                        let text = "q\(index)"
+                        let update = #"{"update_id":\#(index + 1),"message":{"message_id":\#(index + 1),"date":\#(Int(Date().timeIntervalSince1970)),"from":{"id":\#(index % 5000 + 1),"is_bot":false,"first_name":"B"},"chat":{"id":\#(index % 5000 + 1),"type":"private","first_name":"B"},"text":"\#(text)"}}"#
+                        var request = HTTPClientRequest(url: "\(server)/hooks/\(channelID)")
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
+                        request.body = .bytes(ByteBuffer(string: update))
+                        let began = clock.now
+                        tally.posted.withLock { $0["reply to: \(text)"] = began }
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(30))
+                            _ = try await response.body.collect(upTo: 1 << 16)
+                            if response.status != .ok { tally.failures.add(1, ordering: .relaxed) }
+                        } catch {
+                            tally.failures.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+            }
+            // Let the last answers arrive.
+            for _ in 0..<100 {
+                if fakes.sent.withLock({ $0.count }) >= total { break }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            let sent = fakes.sent.withLock { $0 }
+            let starts = tally.posted.withLock { $0 }
+            let latencies = sent.compactMap { text, at in starts[text].map { milliseconds(at - $0) } }.sorted()
+            let achieved = Double(total) / (milliseconds(clock.now - start) / 1000)
+            print("| delivery → sendMessage | \(rate)/s for \(duration) s | \(total) deliveries, \(tally.failures.load(ordering: .relaxed)) failed, \(latencies.count) answered | p50 \(format(percentile(latencies, 0.5))) ms | p99 \(format(percentile(latencies, 0.99))) ms | max \(format(latencies.last ?? .nan)) ms | target p50 ≤ 20 ms, p99 ≤ 100 ms |")
+            _ = achieved
+        }
+        try await client.shutdown()
+    }
+
+    func post(_ client: HTTPClient, _ path: String, bearer: String, _ fields: [String: Any]) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: "\(server)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: fields)))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw ModelProviderError(.badRequest, "\(path): \(response.status.code) \(String(buffer: body))")
+        }
+        return try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as! [String: Any]
+    }
+}
