@@ -21,7 +21,7 @@ BENCH=${BENCH:-.build/release/switchboard-bench}
 echo "## (a) router"
 [ -n "${SKIP_ROUTER:-}" ] || "$BENCH" router --requests "${REQUESTS:-20000}"
 
-HOME_DIR=$(mktemp -d /tmp/switchboard-bench-XXXXXX)
+HOME_DIR=${BENCH_HOME:-$(mktemp -d /tmp/switchboard-bench-XXXXXX)}
 chmod 755 "$HOME_DIR"
 ADMIN=bench-admin-token
 export SWITCHBOARD_HOME=$HOME_DIR SWITCHBOARD_PORT=$PORT SWITCHBOARD_ADMIN_TOKEN=$ADMIN SWITCHBOARD_LOG_LEVEL=${LOG_LEVEL:-error}

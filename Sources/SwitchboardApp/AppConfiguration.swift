@@ -104,7 +104,7 @@ public struct AppConfiguration: Sendable {
         if let base = value("SWITCHBOARD_TELEGRAM_API_BASE") { telegramAPIBase = base }
         if let base = value("SWITCHBOARD_GRAPH_API_BASE") { graphAPIBase = base }
         if let allow = value("SWITCHBOARD_EGRESS_ALLOW_PRIVATE") { egressAllowPrivate = try Self.boolean(allow, "SWITCHBOARD_EGRESS_ALLOW_PRIVATE") }
-        if let workers = value("SWITCHBOARD_WORKERS") { self.workers = try Self.integer(workers, "SWITCHBOARD_WORKERS", 1...1024) }
+        if let workers = value("SWITCHBOARD_WORKERS") { self.workers = try Self.integer(workers, "SWITCHBOARD_WORKERS", 0...1024) }
         if let pool = value("SWITCHBOARD_DB_POOL") { databasePoolSize = try Self.integer(pool, "SWITCHBOARD_DB_POOL", 1...500) }
         if let timeout = value("SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS") {
             databaseAcquireTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
