@@ -20,6 +20,9 @@ public struct JobPolicy: Sendable {
     /// leaves its send job to the queue's lease — as a worker that dies between storing and
     /// sending does; tests stand for that process with `false`.
     public var sendInline = true
+    /// How often idle workers look for work that no notification announced (retries whose
+    /// time has come, leases that ran out, a notification lost with its connection).
+    public var pollInterval: Duration = .seconds(1)
 
     public init() {}
 

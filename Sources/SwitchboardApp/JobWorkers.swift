@@ -16,11 +16,11 @@ public final class JobWorkers: Service {
     let doorbell = Doorbell()
     let logger: Logger
 
-    public init(processor: JobProcessor, database: Database, concurrency: Int, pollInterval: Duration = .seconds(1), logger: Logger) {
+    public init(processor: JobProcessor, database: Database, concurrency: Int, logger: Logger) {
         self.processor = processor
         self.database = database
         self.concurrency = max(1, concurrency)
-        self.pollInterval = pollInterval
+        self.pollInterval = processor.policy.pollInterval
         self.logger = logger
     }
 

@@ -14,15 +14,21 @@ import Testing
 struct AgentFlowTests {
     @Test("end to end with live workers: a signed Telegram delivery gets exactly one sendMessage with the model's answer")
     func endToEndLiveWorkers() async throws {
+        // Workers that would poll only once an hour: only the notification can wake them.
+        let policy = {
+            var policy = JobPolicy()
+            policy.pollInterval = .seconds(3600)
+            return policy
+        }()
         try await FakeModelServer.withServer { model in
             try await withFakeTelegram(validToken: botToken) { telegramBase, telegram in
-                try await withAgentApp(telegramBase: telegramBase, workers: 2, .live) { client, harness in
+                try await withAgentApp(telegramBase: telegramBase, workers: 2, policy: policy, .live) { client, harness in
                     let setup = try await setUpAgent(client, model: model)
                     await model.enqueue(.answer("Доставка в Астану — 2 000 ₸, 2–3 дня."))
                     let delivered = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
                     #expect(delivered.status == .ok)
 
-                    // Woken by LISTEN/NOTIFY: nothing here drains the queue.
+                    // Woken by LISTEN/NOTIFY: nothing here drains the queue, and no worker polls.
                     try await within(.seconds(20)) { await telegram.wait(for: 1, "sendMessage") }
                     let requests = try await model.waitForRequests(count: 1)
                     let messages = try #require(requests.first?.json?["messages"]?.array)

@@ -76,7 +76,8 @@ struct AgentHarness: Sendable {
 /// Telegram Bot API at `telegramBase`, private egress allowed (the fakes are on loopback),
 /// and `workers` live workers (0: the test drains jobs itself).
 func withAgentApp<Result: Sendable>(
-    telegramBase: String, graphBase: String? = nil, workers: Int = 0, _ setup: TestingSetup = .router,
+    telegramBase: String, graphBase: String? = nil, workers: Int = 0, policy: JobPolicy = JobPolicy(),
+    _ setup: TestingSetup = .router,
     _ body: @Sendable (any TestClientProtocol, AgentHarness) async throws -> Result
 ) async throws -> Result {
     let database = try await TestDatabase.shared.migratedDatabase(prefix: "agents")
@@ -97,7 +98,7 @@ func withAgentApp<Result: Sendable>(
     )
     let app = buildApplication(
         configuration, bootstrap: bootstrap, logger: TestDatabase.logger, http: http, providerTransport: transport,
-        modelRouter: router, now: clock.now
+        modelRouter: router, jobPolicy: policy, now: clock.now
     )
     do {
         let result = try await app.test(setup) { client in try await body(client, harness) }
