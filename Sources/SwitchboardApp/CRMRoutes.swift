@@ -115,6 +115,12 @@ struct CRMRoutes: Sendable {
                 }
                 filter.status = value
             }
+            if let mode = query["mode"].map(String.init) {
+                guard let value = Conversation.Mode(rawValue: mode) else {
+                    throw SwitchboardError.invalid("mode must be ai or human", field: "mode")
+                }
+                filter.mode = value
+            }
             if let channel = query["channel_id"].map(String.init) {
                 // Another tenant's channel is not found, not an empty list.
                 guard let id = ChannelID(channel) else { throw SwitchboardError(.notFound, "channel not found", field: "channel_id") }

@@ -117,7 +117,7 @@ public struct JobProcessor: Sendable {
 
     func reply(_ job: ClaimedJob, logger: Logger) async throws {
         guard let context = try await replies.context(for: job) else {
-            try await jobs.retry(job, runAfter: .distantFuture, error: "the message no longer exists")
+            try await jobs.fail(job, error: "the message no longer exists")
             return
         }
         if context.answered {
@@ -252,7 +252,7 @@ public struct JobProcessor: Sendable {
 
     func send(_ job: ClaimedJob, logger: Logger) async throws {
         guard let context = try await replies.sendContext(for: job) else {
-            try await jobs.retry(job, runAfter: .distantFuture, error: "the message no longer exists")
+            try await jobs.fail(job, error: "the message no longer exists")
             return
         }
         try await deliver(job, context, logger: logger)

@@ -109,8 +109,13 @@ public struct ConversationFilter: Sendable {
     public var status: Conversation.Status?
     public var channelID: ChannelID?
     public var contactID: ContactID?
+    /// `human`: the conversations handed to a person (a team's inbox).
+    public var mode: Conversation.Mode?
 
-    public init(status: Conversation.Status? = nil, channelID: ChannelID? = nil, contactID: ContactID? = nil) {
+    public init(
+        status: Conversation.Status? = nil, channelID: ChannelID? = nil, contactID: ContactID? = nil, mode: Conversation.Mode? = nil
+    ) {
+        self.mode = mode
         self.status = status
         self.channelID = channelID
         self.contactID = contactID

@@ -38,6 +38,7 @@ public struct PostgresConversationStore: Sendable {
                   AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
                   AND (\(filter.channelID?.uuid)::uuid IS NULL OR channel_id = \(filter.channelID?.uuid))
                   AND (\(filter.contactID?.uuid)::uuid IS NULL OR contact_id = \(filter.contactID?.uuid))
+                  AND (\(filter.mode?.rawValue)::text IS NULL OR mode = \(filter.mode?.rawValue))
                   AND (\(after.micros)::int8 IS NULL OR (last_message_at, id) <
                        (timestamptz 'epoch' + \(after.micros)::int8 * interval '1 microsecond', \(after.id)::uuid))
                 ORDER BY last_message_at DESC, id DESC LIMIT \(page.limit + 1)

@@ -56,34 +56,23 @@ public struct PostgresJobStore: Sendable {
     /// Puts a job back in the queue to run again at `runAfter`; throws `JobLeaseLost`
     /// when a later attempt took it over.
     public func retry(_ job: ClaimedJob, runAfter: Date, error: String) async throws {
+        try await finish(job, status: "queued", runAfter: runAfter, error: error)
+    }
+
+    /// Ends a job that cannot be done (its message is gone), with the reason.
+    public func fail(_ job: ClaimedJob, error: String) async throws {
+        try await finish(job, status: "failed", runAfter: nil, error: error)
+    }
+
+    func finish(_ job: ClaimedJob, status: String, runAfter: Date?, error: String) async throws {
         let logger = database.logger
         try await database.withConnection { connection in
             try await connection.perform(
                 """
-                SELECT finish_job(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), 'queued', \(runAfter), \(error))
+                SELECT finish_job(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(status), \(runAfter), \(error))
                 """,
                 logger: logger
             )
-        }
-    }
-
-    /// Counts of queued and running jobs and the age of the oldest ready one, for metrics
-    /// and tests.
-    public func depth(now: Date) async throws -> (queued: Int, running: Int, oldestAge: Double) {
-        let logger = database.logger
-        return try await database.withWorker { connection in
-            let rows = try await connection.query(
-                """
-                SELECT count(*) FILTER (WHERE status = 'queued')::int, count(*) FILTER (WHERE status = 'running')::int,
-                       COALESCE(extract(epoch FROM \(now) - min(run_after) FILTER (WHERE status = 'queued' AND run_after <= \(now))), 0)::float8
-                FROM jobs WHERE status IN ('queued', 'running')
-                """,
-                logger: logger
-            )
-            for try await (queued, running, age) in rows.decode((Int32, Int32, Double).self) {
-                return (Int(queued), Int(running), age)
-            }
-            return (0, 0, 0)
         }
     }
 }

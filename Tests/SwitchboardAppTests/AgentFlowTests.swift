@@ -161,4 +161,23 @@ struct AgentFlowTests {
             }
         }
     }
+
+    @Test("a reply job whose message is gone ends failed, with the reason, and is not taken again")
+    func messageGone() async throws {
+        try await FakeModelServer.withServer { model in
+            try await withFakeTelegram(validToken: botToken) { telegramBase, telegram in
+                try await withAgentApp(telegramBase: telegramBase) { client, harness in
+                    let setup = try await setUpAgent(client, model: model)
+                    _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+                    #expect(try await harness.count("WITH gone AS (DELETE FROM messages RETURNING 1) SELECT count(*)::int FROM gone") == 1)
+                    #expect(try await harness.drain() == 1)
+                    harness.clock.advance(seconds: 86_400)
+                    #expect(try await harness.drain() == 0)
+                    #expect(try await harness.count("SELECT count(*)::int FROM jobs WHERE status = 'failed' AND last_error = 'the message no longer exists'") == 1)
+                    #expect(await model.requests.isEmpty)
+                    #expect(telegram.calls("sendMessage").isEmpty)
+                }
+            }
+        }
+    }
 }

@@ -26,6 +26,11 @@ struct AgentHandoffTests {
                     let handedOff = try await conversation(client, key: setup.tenant.key, id)
                     #expect(handedOff["mode"] as? String == "human")
                     #expect(handedOff["handoff_reason"] as? String == "keyword")
+                    // The team's inbox: conversations handed to a person.
+                    #expect(try await listData(client, "/v1/conversations?mode=human", key: setup.tenant.key).map { $0["id"] as? String } == [id])
+                    #expect(try await listData(client, "/v1/conversations?mode=ai", key: setup.tenant.key).isEmpty)
+                    let badMode = try await client.execute(uri: "/v1/conversations?mode=robot", method: .get, headers: headers(bearer: setup.tenant.key)) { $0 }
+                    try expectError(badMode, .badRequest, "invalid_request", field: "mode")
 
                     // While a person answers, new messages get no AI answer.
                     _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 2, messageID: 18, text: "Алло?"), headers: telegramHeaders(setup.secret))
