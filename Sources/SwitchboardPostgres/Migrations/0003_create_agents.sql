@@ -171,6 +171,25 @@ $fn$;
 -- Writes that end a job are fenced by its attempt: a stale attempt raises SQLSTATE SBL01
 -- and writes nothing.
 
+-- Where a conversation's messages go: the conversation, its channel (kind, whether it is
+-- live, the sealed credentials) and the contact's id on that channel's platform, as the
+-- keys `conversation`, `channel` and `contact_external_id` of a JSON object.
+CREATE FUNCTION message_target(p_tenant uuid, p_conversation uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $fn$
+    SELECT jsonb_build_object(
+        'conversation', jsonb_build_object(
+            'id', c.id, 'channel_id', c.channel_id, 'contact_id', c.contact_id, 'chat_external_id', c.chat_external_id,
+            'mode', c.mode),
+        'channel', jsonb_build_object(
+            'kind', ch.kind, 'live', ch.deleted_at IS NULL AND ch.enabled, 'credentials', encode(ch.credentials, 'base64')),
+        'contact_external_id', (
+            SELECT ci.external_id FROM contact_identities ci
+            WHERE ci.tenant_id = p_tenant AND ci.contact_id = c.contact_id AND ci.channel_kind = ch.kind
+            ORDER BY ci.created_at LIMIT 1))
+    FROM conversations c JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id
+    WHERE c.tenant_id = p_tenant AND c.id = p_conversation;
+$fn$;
+
 -- Everything a reply needs, as one JSON document (NULL when the message is gone).
 CREATE FUNCTION reply_context(p_tenant uuid, p_message uuid) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
@@ -190,24 +209,13 @@ BEGIN
     IF v_channel.agent_id IS NOT NULL THEN
         SELECT * INTO v_agent FROM agents a WHERE a.tenant_id = p_tenant AND a.id = v_channel.agent_id;
     END IF;
-    RETURN jsonb_build_object(
+    RETURN message_target(p_tenant, v_conversation.id) || jsonb_build_object(
         'inbound', jsonb_build_object('id', v_message.id, 'text', v_message.text),
-        'conversation', jsonb_build_object(
-            'id', v_conversation.id, 'channel_id', v_conversation.channel_id, 'contact_id', v_conversation.contact_id,
-            'chat_external_id', v_conversation.chat_external_id, 'mode', v_conversation.mode),
-        'channel', jsonb_build_object(
-            'kind', v_channel.kind, 'live', v_channel.deleted_at IS NULL AND v_channel.enabled,
-            'credentials', encode(v_channel.credentials, 'base64')),
-        'contact_external_id', (
-            SELECT ci.external_id FROM contact_identities ci
-            WHERE ci.tenant_id = p_tenant AND ci.contact_id = v_conversation.contact_id AND ci.channel_kind = v_channel.kind
-            ORDER BY ci.created_at LIMIT 1),
         'answered', EXISTS (SELECT 1 FROM messages a WHERE a.tenant_id = p_tenant AND a.in_reply_to = p_message AND a.ai_generated),
         'agent', CASE WHEN v_agent.id IS NULL THEN NULL ELSE to_jsonb(v_agent) - 'tenant_id' END,
         'providers', COALESCE((
             SELECT jsonb_agg(jsonb_build_object(
-                'id', p.id, 'name', p.name, 'kind', p.kind, 'base_url', p.base_url, 'region', p.region,
-                'created_at', p.created_at, 'updated_at', p.updated_at, 'api_key', encode(p.api_key, 'base64')))
+                'id', p.id, 'name', p.name, 'kind', p.kind, 'base_url', p.base_url, 'api_key', encode(p.api_key, 'base64')))
             FROM providers p
             WHERE p.tenant_id = p_tenant
               AND (p.id = v_agent.provider_id
@@ -315,31 +323,16 @@ CREATE FUNCTION send_context(p_tenant uuid, p_message uuid) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_message messages;
-    v_conversation conversations;
-    v_channel channels;
 BEGIN
     PERFORM set_config('app.tenant_id', p_tenant::text, true);
     SELECT * INTO v_message FROM messages m WHERE m.tenant_id = p_tenant AND m.id = p_message;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO v_conversation FROM conversations c WHERE c.tenant_id = p_tenant AND c.id = v_message.conversation_id;
-    SELECT * INTO v_channel FROM channels ch WHERE ch.tenant_id = p_tenant AND ch.id = v_conversation.channel_id;
-    RETURN jsonb_build_object(
+    RETURN message_target(p_tenant, v_message.conversation_id) || jsonb_build_object(
         'message', jsonb_build_object(
             'id', v_message.id, 'text', v_message.text, 'delivery_status', v_message.delivery_status,
-            'ai_generated', v_message.ai_generated, 'in_reply_to', v_message.in_reply_to),
-        'conversation', jsonb_build_object(
-            'id', v_conversation.id, 'channel_id', v_conversation.channel_id, 'contact_id', v_conversation.contact_id,
-            'chat_external_id', v_conversation.chat_external_id, 'mode', v_conversation.mode),
-        'channel', jsonb_build_object(
-            'kind', v_channel.kind, 'live', v_channel.deleted_at IS NULL AND v_channel.enabled,
-            'credentials', encode(v_channel.credentials, 'base64')),
-        'contact_external_id', (
-            SELECT ci.external_id FROM contact_identities ci
-            WHERE ci.tenant_id = p_tenant AND ci.contact_id = v_conversation.contact_id AND ci.channel_kind = v_channel.kind
-            ORDER BY ci.created_at LIMIT 1)
-    );
+            'ai_generated', v_message.ai_generated, 'in_reply_to', v_message.in_reply_to));
 END
 $fn$;
 
@@ -382,7 +375,7 @@ CREATE POLICY tenant_isolation ON model_calls
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON providers, agents, model_calls TO switchboard_app;
-GRANT EXECUTE ON FUNCTION claim_jobs(text[], integer, timestamptz, interval, text), reply_context(uuid, uuid),
+GRANT EXECUTE ON FUNCTION claim_jobs(text[], integer, timestamptz, interval, text), message_target(uuid, uuid), reply_context(uuid, uuid),
     finish_job(uuid, uuid, integer, text, timestamptz, text), record_model_calls(uuid, uuid, uuid, jsonb),
     store_answer(uuid, uuid, integer, uuid, uuid, uuid, text, text, jsonb, jsonb, text, timestamptz, interval),
     settle_reply(uuid, uuid, integer, uuid, uuid, text, timestamptz, text, text, text, jsonb), send_context(uuid, uuid),
