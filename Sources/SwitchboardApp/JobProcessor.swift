@@ -48,14 +48,19 @@ public struct JobProcessor: Sendable {
     let router: ModelRouter
     let policy: JobPolicy
     let now: @Sendable () -> Date
+    /// How the lease keeper waits between renewals (tests step it by hand).
+    let sleep: @Sendable (Duration) async throws -> Void
     let worker: String
     let logger: Logger
 
     public init(
         database: Database, secrets: SecretBox, connectors: ConnectorRegistry, http: any OutboundHTTPClient,
         transport: any ProviderTransport, router: ModelRouter = ModelRouter(), policy: JobPolicy = JobPolicy(),
-        now: @escaping @Sendable () -> Date = Date.init, worker: String = JobProcessor.defaultWorkerName(), logger: Logger
+        now: @escaping @Sendable () -> Date = Date.init,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        worker: String = JobProcessor.defaultWorkerName(), logger: Logger
     ) {
+        self.sleep = sleep
         self.jobs = PostgresJobStore(database: database)
         self.replies = PostgresReplyStore(database: database)
         self.secrets = secrets
@@ -85,8 +90,8 @@ public struct JobProcessor: Sendable {
         return true
     }
 
-    /// Runs ready jobs until none is left (tests, and the CLI's one-shot runs); answers
-    /// how many ran.
+    /// Runs ready jobs until none is left (tests drive the queue with it); answers how
+    /// many ran.
     @discardableResult
     public func drain(kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases) async throws -> Int {
         var count = 0
@@ -102,14 +107,32 @@ public struct JobProcessor: Sendable {
         logger[metadataKey: "job.kind"] = "\(job.kind.rawValue)"
         logger[metadataKey: "tenant.id"] = "\(job.tenantID)"
         do {
-            switch job.kind {
-            case .reply: try await reply(job, logger: logger)
-            case .send: try await send(job, logger: logger)
+            try await withLeaseKept(job) {
+                switch job.kind {
+                case .reply: try await reply(job, logger: logger)
+                case .send: try await send(job, logger: logger)
+                }
             }
         } catch is JobLeaseLost {
             logger.warning("job was taken over by a later attempt; its work stands")
         } catch {
             logger.error("job failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `body` while renewing the job's lease every third of it, so a slow provider
+    /// chain (three tries of a 60 s timeout, then the fallbacks) is not taken over by
+    /// another worker while this one still works; a process that dies stops renewing.
+    func withLeaseKept(_ job: ClaimedJob, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await sleep(policy.lease / 3)
+                    guard try await jobs.extendLease(job, until: now().addingTimeInterval(Self.seconds(policy.lease))) else { return }
+                }
+            }
+            defer { group.cancelAll() }
+            try await body()
         }
     }
 

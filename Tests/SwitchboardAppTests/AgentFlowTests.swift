@@ -180,4 +180,29 @@ struct AgentFlowTests {
             }
         }
     }
+
+    @Test("a worker renews its lease while a slow provider answers, so no other worker takes the job and calls again")
+    func leaseIsRenewedDuringSlowCalls() async throws {
+        try await FakeModelServer.withServer { model in
+            try await withFakeTelegram(validToken: botToken) { telegramBase, telegram in
+                try await withAgentApp(telegramBase: telegramBase) { client, harness in
+                    let setup = try await setUpAgent(client, model: model)
+                    await model.enqueue(.delayed(.milliseconds(1500), then: .answer("slow but sure")))
+                    _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+                    let heartbeat = SteppedSleep()
+                    let slow = harness.processor(worker: "slow", sleep: { try await heartbeat.sleep($0) })
+                    let running = Task { try await slow.drain(kinds: [.reply]) }
+                    try await model.waitForRequests(count: 1)
+                    // Long past the lease the claim set; the keeper renews it from this time.
+                    harness.clock.advance(seconds: 500)
+                    heartbeat.tick()
+                    await heartbeat.waitForSleepers(2)
+                    #expect(try await harness.processor(worker: "eager").drain(kinds: [.reply]) == 0)
+                    #expect(try await running.value == 1)
+                    #expect(await model.requests.count == 1)
+                    #expect(telegram.calls("sendMessage").map { $0.json["text"] } == ["slow but sure"])
+                }
+            }
+        }
+    }
 }

@@ -27,6 +27,70 @@ final class TestClock: Sendable {
     func advance(seconds: TimeInterval) { offset.withLock { $0 += seconds } }
 }
 
+/// A sleep the test steps by hand: each `sleep` call waits for one `tick()`, and
+/// `waitForSleepers(n)` returns once the n-th call has begun — so the test knows the work
+/// between two sleeps is done without waiting on a clock.
+final class SteppedSleep: Sendable {
+    private struct State {
+        var entered = 0
+        var ticks = 0
+        var sleepers: [Int: CheckedContinuation<Void, Never>] = [:]
+        var watchers: [(Int, CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Waits for a tick, or ends with `CancellationError` when its task is cancelled.
+    func sleep(_ duration: Duration) async throws {
+        let id = state.withLock { state -> Int in
+            state.entered += 1
+            return state.entered
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let (run, woken) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    let woken = state.watchers.filter { $0.0 <= state.entered }.map(\.1)
+                    state.watchers.removeAll { $0.0 <= state.entered }
+                    if state.ticks > 0 || Task.isCancelled {
+                        state.ticks = max(0, state.ticks - 1)
+                        return (true, woken)
+                    }
+                    state.sleepers[id] = continuation
+                    return (false, woken)
+                }
+                for watcher in woken { watcher.resume() }
+                if run { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.sleepers.removeValue(forKey: id) }?.resume()
+        }
+        try Task.checkCancellation()
+    }
+
+    func tick() {
+        let sleeper = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let first = state.sleepers.keys.min() else {
+                state.ticks += 1
+                return nil
+            }
+            return state.sleepers.removeValue(forKey: first)
+        }
+        sleeper?.resume()
+    }
+
+    /// Returns once the `count`-th sleep has begun.
+    func waitForSleepers(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.entered >= count { return true }
+                state.watchers.append((count, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
 /// The waits the model router asked for, recorded instead of slept.
 final class SleepLog: Sendable {
     private let value = Mutex<[Duration]>([])
@@ -47,13 +111,16 @@ struct AgentHarness: Sendable {
 
     /// A processor as a worker process would run one; `worker` names it, so two of them
     /// stand for two processes.
-    func processor(worker: String = "test-worker", sendInline: Bool = true) -> JobProcessor {
+    func processor(
+        worker: String = "test-worker", sendInline: Bool = true,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) -> JobProcessor {
         var policy = JobPolicy()
         policy.sendInline = sendInline
         return JobProcessor(
             database: bootstrap.database, secrets: SecretBox(masterKey: bootstrap.masterKey),
             connectors: ConnectorRegistry.standard(configuration, now: clock.now), http: http, transport: transport, router: router,
-            policy: policy, now: clock.now, worker: worker, logger: TestDatabase.logger
+            policy: policy, now: clock.now, sleep: sleep, worker: worker, logger: TestDatabase.logger
         )
     }
 
