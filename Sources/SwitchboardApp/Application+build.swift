@@ -41,6 +41,7 @@ public func buildApplication(
     let dependencies = RouteDependencies(
         store: store, database: bootstrap.database, metrics: metrics, expectedMigrations: bootstrap.expectedMigrations
     )
+    let idempotency = PostgresIdempotencyStore(database: database)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMiddleware(routes: routes, metrics: metrics))
 
@@ -56,9 +57,11 @@ public func buildApplication(
     ).add(to: router)
     dependencies.addOperatorRoutes(
         to: router.group("/admin").add(middleware: OperatorAuthMiddleware(token: configuration.adminToken))
+            .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { _ in .operator }, now: now))
     )
     let tenantRoutes = router.group("/v1")
         .add(middleware: TenantAuthMiddleware(store: store))
+        .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { $0.principal.map { .tenant($0.tenantID) } }, now: now))
         .group(context: TenantRequestContext.self)
     dependencies.addTenantRoutes(to: tenantRoutes)
     let egress = EgressPolicy(allowPrivate: configuration.egressAllowPrivate)

@@ -72,7 +72,9 @@ struct ChannelRoutes: Sendable {
             )
             cache.invalidate(id)
             context.logger.info("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(body.kind)"])
-            return try JSONBody.response(json(channel, revealed: prepared.revealOnce), status: .created)
+            return try prepared.revealOnce.isEmpty
+                ? JSONBody.response(json(channel), status: .created)
+                : JSONBody.secretResponse(json(channel, revealed: prepared.revealOnce), status: .created)
         }
         group.get("/channels") { request, context in
             let page = try await store.list(context.tenantID, page: try request.pageRequest())
@@ -100,7 +102,7 @@ struct ChannelRoutes: Sendable {
             }
             let channel = try await store.update(context.tenantID, id, changes)
             cache.invalidate(id)
-            return try JSONBody.response(json(channel, revealed: revealed))
+            return try revealed.isEmpty ? JSONBody.response(json(channel)) : JSONBody.secretResponse(json(channel, revealed: revealed))
         }
         group.delete("/channels/{id}") { _, context in
             let id = try Self.channelID(context)

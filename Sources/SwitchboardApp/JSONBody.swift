@@ -113,6 +113,15 @@ public enum JSONBody {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
+    /// A JSON response that carries a secret shown once (an API key, a generated channel
+    /// secret): `Cache-Control: no-store`, so neither caches nor Idempotency-Key replays
+    /// keep it.
+    static func secretResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        var response = try response(value, status: status)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase

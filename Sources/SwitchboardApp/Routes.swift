@@ -62,7 +62,7 @@ extension RouteDependencies {
             let secret = APIKeySecret(name: "default")
             let (tenant, _) = try await store.createTenant(name: name, trialCredits: Credits(micros: trial), firstKey: secret.stored)
             context.logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)"])
-            return try JSONBody.response(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created)
+            return try JSONBody.secretResponse(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created)
         }
         group.get("/tenants") { request, _ in
             let page = try await store.tenants(page: try request.pageRequest())
@@ -92,7 +92,7 @@ extension RouteDependencies {
             let secret = APIKeySecret(name: name)
             let key = try await store.createAPIKey(context.tenantID, secret.stored)
             context.logger.info("api key created", metadata: ["api_key.id": "\(key.id)"])
-            return try JSONBody.response(APIKeyResponse(key, secret: secret.secret), status: .created)
+            return try JSONBody.secretResponse(APIKeyResponse(key, secret: secret.secret), status: .created)
         }
         group.get("/api-keys") { request, context in
             let page = try await store.apiKeys(context.tenantID, page: try request.pageRequest())
