@@ -115,6 +115,8 @@ public struct JobProcessor: Sendable {
             }
         } catch is JobLeaseLost {
             logger.warning("job was taken over by a later attempt; its work stands")
+        } catch is CancellationError {
+            logger.info("job interrupted by shutdown; it is taken again when its lease runs out")
         } catch {
             logger.error("job failed", metadata: ["error": "\(error)"])
         }
