@@ -35,6 +35,11 @@ public protocol Connector: Sendable {
         _ message: OutboundMessage, credentials: ChannelCredentials, http: any OutboundHTTPClient
     ) async throws(ConnectorError) -> SendReceipt
 
+    /// Tells the platform an inbound event was received, where it waits for that (Telegram
+    /// keeps a pressed button spinning until `answerCallbackQuery`). `messageID` is the
+    /// event's `InboundEvent.messageID`; events that need nothing are ignored.
+    func acknowledge(messageID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError)
+
     /// Answers a platform's verification GET (Meta's `hub.challenge`): the body to answer
     /// 200 with, or `nil` when the platform has no such check (then the GET is 404).
     /// Throws `unauthorized` when the check fails.
@@ -43,6 +48,8 @@ public protocol Connector: Sendable {
 
 extension Connector {
     public func register(webhookURL: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) {}
+
+    public func acknowledge(messageID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) {}
 
     public func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
         nil

@@ -55,3 +55,25 @@ extension TelegramConnector {
         }
     }
 }
+
+extension TelegramConnector {
+    /// Answers a button press (`callback:<query id>`) with `answerCallbackQuery`, so the
+    /// user's button stops spinning; other messages need nothing.
+    public func acknowledge(
+        messageID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient
+    ) async throws(ConnectorError) {
+        guard messageID.hasPrefix("callback:") else { return }
+        guard let token = credentials["bot_token"], Self.isBotToken(token) else {
+            throw ConnectorError(.credentialsRejected, "the channel has no usable bot_token", field: "bot_token")
+        }
+        let call = try await call(
+            "answerCallbackQuery", body: AnswerCallbackQuery(callbackQueryID: String(messageID.dropFirst("callback:".count))),
+            token: token, http: http, result: Bool.self)
+        guard call.result != nil else { throw call.failure }
+    }
+
+    struct AnswerCallbackQuery: Encodable {
+        var callbackQueryID: String
+        enum CodingKeys: String, CodingKey { case callbackQueryID = "callback_query_id" }
+    }
+}

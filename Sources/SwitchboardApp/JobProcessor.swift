@@ -145,6 +145,7 @@ public struct JobProcessor: Sendable {
             try await jobs.fail(job, error: "the message no longer exists")
             return
         }
+        if job.attempt == 1 { await acknowledge(context, tenant: job.tenantID, logger: logger) }
         if context.answered {
             try await replies.settle(job, context: context, replyStatus: nil)
             return
@@ -214,6 +215,21 @@ public struct JobProcessor: Sendable {
                 SendContext(messageID: send.messageID, text: text, deliveryStatus: "pending", aiGenerated: true, inReplyTo: context.inboundID, target: context.target),
                 logger: logger
             )
+        }
+    }
+
+    /// Tells the platform the inbound message arrived where it waits for that (a pressed
+    /// Telegram button spins until answered), whoever answers it. Best effort: a failure
+    /// is logged, and the reply goes on.
+    func acknowledge(_ context: ReplyContext, tenant: TenantID, logger: Logger) async {
+        guard let externalID = context.inboundExternalID, let sealed = context.target.sealedCredentials,
+              let connector = connectors[context.target.channelKind]
+        else { return }
+        do {
+            let credentials = try secrets.openCredentials(sealed, tenant: tenant, channel: context.target.channelID)
+            try await connector.acknowledge(messageID: externalID, credentials: ChannelCredentials(credentials), http: http)
+        } catch {
+            logger.warning("the platform did not take the acknowledgement", metadata: ["error": "\(error)"])
         }
     }
 

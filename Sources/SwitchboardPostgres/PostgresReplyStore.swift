@@ -24,6 +24,8 @@ public struct ReplyContext: Sendable {
 
     public var inboundID: MessageID
     public var inboundText: String?
+    /// The platform's id of the inbound message (`callback:<id>` for a Telegram button press).
+    public var inboundExternalID: String?
     public var target: Target
     public var agent: (id: AgentID, settings: AgentSettings)?
     public var providers: [ProviderID: ProviderEntry]
@@ -149,6 +151,7 @@ public struct PostgresReplyStore: Sendable {
         }
         return ReplyContext(
             inboundID: MessageID(document.inbound.id), inboundText: document.inbound.text,
+            inboundExternalID: document.inbound.externalID,
             target: document.target, agent: document.agent.map { (AgentID($0.id), $0.settings) }, providers: providers,
             history: document.history.map {
                 ReplyContext.Turn(inbound: $0.direction == "inbound", text: $0.text, attachmentKinds: $0.attachments.map(\.kind))
@@ -285,6 +288,8 @@ struct ReplyDocument: Decodable, Sendable {
     struct Inbound: Decodable {
         var id: UUID
         var text: String?
+        var externalID: String?
+        enum CodingKeys: String, CodingKey { case id, text, externalID = "external_id" }
     }
 
     struct AgentDocument: Decodable {

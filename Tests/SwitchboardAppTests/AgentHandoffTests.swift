@@ -140,4 +140,37 @@ struct AgentHandoffTests {
             }
         }
     }
+
+    @Test("a pressed Telegram button is acknowledged (answerCallbackQuery), then answered, even when a person is answering")
+    func callbackQueryIsAcknowledged() async throws {
+        try await FakeModelServer.withServer { model in
+            try await withFakeTelegram(validToken: botToken) { telegramBase, telegram in
+                try await withAgentApp(telegramBase: telegramBase) { client, harness in
+                    let setup = try await setUpAgent(client, model: model)
+                    _ = try await deliver(client, channel: setup.channel.id, body: try fixture("callback_query"), headers: telegramHeaders(setup.secret))
+                    #expect(try await harness.drain() == 1)
+                    #expect(telegram.calls("answerCallbackQuery").map { $0.json["callback_query_id"] } == ["2231554443339900123"])
+                    #expect(telegram.calls("sendMessage").map { $0.json["text"] } == ["reply to: city:astana"])
+                    let order = telegram.all.map { $0.path.split(separator: "/").last.map(String.init) ?? "" }
+                    #expect(order == ["answerCallbackQuery", "sendMessage"])
+
+                    // Handed to a person: the button is still acknowledged, and nothing is sent.
+                    let (id, _) = try await conversationMessages(client, key: setup.tenant.key)
+                    _ = try await client.execute(uri: "/v1/conversations/\(id)/handoff", method: .post, headers: headers(bearer: setup.tenant.key)) { $0 }
+                    var second = try JSONSerialization.jsonObject(with: Data(try fixture("callback_query"))) as! [String: Any]
+                    second["update_id"] = 811000999
+                    var query = second["callback_query"] as! [String: Any]
+                    query["id"] = "2231554443339900999"
+                    second["callback_query"] = query
+                    _ = try await deliver(
+                        client, channel: setup.channel.id, body: Array(try JSONSerialization.data(withJSONObject: second)),
+                        headers: telegramHeaders(setup.secret)
+                    )
+                    #expect(try await harness.drain() == 1)
+                    #expect(telegram.calls("answerCallbackQuery").count == 2)
+                    #expect(telegram.calls("sendMessage").count == 1)
+                }
+            }
+        }
+    }
 }

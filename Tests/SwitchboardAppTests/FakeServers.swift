@@ -101,7 +101,7 @@ func withFakeTelegram<Result: Sendable>(
         let result: String
         switch method {
         case "getMe": result = #"{"id":7001,"is_bot":true,"first_name":"ShopBot","username":"shop_bot"}"#
-        case "setWebhook": result = "true"
+        case "setWebhook", "answerCallbackQuery": result = "true"
         default:
             let id = 1000 + log.calls(method).count
             result = #"{"message_id":\#(id),"date":1763900000,"chat":{"id":1,"type":"private"}}"#

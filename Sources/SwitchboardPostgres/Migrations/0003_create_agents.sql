@@ -210,7 +210,7 @@ BEGIN
         SELECT * INTO v_agent FROM agents a WHERE a.tenant_id = p_tenant AND a.id = v_channel.agent_id;
     END IF;
     RETURN message_target(p_tenant, v_conversation.id) || jsonb_build_object(
-        'inbound', jsonb_build_object('id', v_message.id, 'text', v_message.text),
+        'inbound', jsonb_build_object('id', v_message.id, 'text', v_message.text, 'external_id', v_message.external_id),
         'answered', EXISTS (SELECT 1 FROM messages a WHERE a.tenant_id = p_tenant AND a.in_reply_to = p_message AND a.ai_generated),
         'agent', CASE WHEN v_agent.id IS NULL THEN NULL ELSE to_jsonb(v_agent) - 'tenant_id' END,
         'providers', COALESCE((
