@@ -245,7 +245,8 @@ public struct JobProcessor: Sendable {
     }
 
     /// The conversation as the model sees it: the person's messages as `user`, ours as
-    /// `assistant`; attachments without text named by their kind.
+    /// `assistant`; attachments without text named by their kind; in a group, each
+    /// person's message prefixed with their name.
     static func history(_ turns: [ReplyContext.Turn]) -> [ModelMessage] {
         turns.compactMap { turn in
             var text = turn.text ?? ""
@@ -253,6 +254,7 @@ public struct JobProcessor: Sendable {
                 text = turn.attachmentKinds.map { "[\($0)]" }.joined(separator: " ")
             }
             guard !text.isEmpty else { return nil }
+            if let sender = turn.sender { text = "\(sender): \(text)" }
             return ModelMessage(role: turn.inbound ? .user : .assistant, text: text)
         }
     }

@@ -20,6 +20,8 @@ public struct ReplyContext: Sendable {
         public var inbound: Bool
         public var text: String?
         public var attachmentKinds: [String]
+        /// Who wrote it, in a group chat (`nil` in a direct chat and for our messages).
+        public var sender: String?
     }
 
     public var inboundID: MessageID
@@ -154,7 +156,9 @@ public struct PostgresReplyStore: Sendable {
             inboundExternalID: document.inbound.externalID,
             target: document.target, agent: document.agent.map { (AgentID($0.id), $0.settings) }, providers: providers,
             history: document.history.map {
-                ReplyContext.Turn(inbound: $0.direction == "inbound", text: $0.text, attachmentKinds: $0.attachments.map(\.kind))
+                ReplyContext.Turn(
+                    inbound: $0.direction == "inbound", text: $0.text, attachmentKinds: $0.attachments.map(\.kind), sender: $0.sender
+                )
             },
             answered: document.answered
         )
@@ -317,6 +321,7 @@ struct ReplyDocument: Decodable, Sendable {
         var direction: String
         var text: String?
         var attachments: [Attachment]
+        var sender: String?
     }
 
     var inbound: Inbound

@@ -205,4 +205,32 @@ struct AgentFlowTests {
             }
         }
     }
+
+    @Test("in a group chat the model is told who said what; in a direct chat it is not")
+    func groupSenders() async throws {
+        try await FakeModelServer.withServer { model in
+            try await withFakeTelegram(validToken: botToken) { telegramBase, _ in
+                try await withAgentApp(telegramBase: telegramBase) { client, harness in
+                    let setup = try await setUpAgent(client, model: model)
+                    let group = -100_200_300
+                    for (index, (user, name, text)) in [(601, "Dana", "Есть диваны?"), (602, "Arman", "А доставка?")].enumerated() {
+                        _ = try await deliver(
+                            client, channel: setup.channel.id,
+                            body: telegramUpdate(updateID: 700 + index, userID: user, chatID: group, messageID: 30 + index, text: text, name: name, chatType: "supergroup"),
+                            headers: telegramHeaders(setup.secret)
+                        )
+                        #expect(try await harness.drain() == 1)
+                    }
+                    let last = try #require(await model.requests.last?.json?["messages"]?.array)
+                    let turns = last.dropFirst().map { "\($0["role"]?.string ?? ""):\($0["content"]?.string ?? "")" }
+                    #expect(turns == ["user:Dana: Есть диваны?", "assistant:reply to: Dana: Есть диваны?", "user:Arman: А доставка?"])
+
+                    _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 800, text: "Привет"), headers: telegramHeaders(setup.secret))
+                    #expect(try await harness.drain() == 1)
+                    let direct = try #require(await model.requests.last?.json?["messages"]?.array)
+                    #expect(direct.last?["content"]?.string == "Привет")
+                }
+            }
+        }
+    }
 }

@@ -8,13 +8,16 @@ func fixture(_ name: String) throws -> [UInt8] {
 }
 
 /// A Telegram update with a fresh update_id and message text, built like the fixture.
-func telegramUpdate(updateID: Int, userID: Int = 520011223, chatID: Int? = nil, messageID: Int = 17, text: String, name: String = "Айгерим") -> [UInt8] {
+func telegramUpdate(
+    updateID: Int, userID: Int = 520011223, chatID: Int? = nil, messageID: Int = 17, text: String, name: String = "Айгерим",
+    chatType: String = "private"
+) -> [UInt8] {
     let object: [String: Any] = [
         "update_id": updateID,
         "message": [
             "message_id": messageID, "date": 1_763_900_000,
             "from": ["id": userID, "is_bot": false, "first_name": name],
-            "chat": ["id": chatID ?? userID, "first_name": name, "type": "private"],
+            "chat": ["id": chatID ?? userID, "first_name": name, "title": "Shop group", "type": chatType],
             "text": text,
         ] as [String: Any],
     ]

@@ -221,9 +221,15 @@ BEGIN
               AND (p.id = v_agent.provider_id
                    OR p.id IN (SELECT (f->>'provider_id')::uuid FROM jsonb_array_elements(v_agent.fallbacks) f))), '[]'),
         'history', COALESCE((
-            SELECT jsonb_agg(jsonb_build_object('direction', h.direction, 'text', h.text, 'attachments', h.attachments) ORDER BY h.seq)
+            SELECT jsonb_agg(jsonb_build_object('direction', h.direction, 'text', h.text, 'attachments', h.attachments,
+                                                'sender', h.sender) ORDER BY h.seq)
             FROM (
-                SELECT m.direction, m.text, m.attachments, m.seq FROM messages m
+                -- In a group the model is told who said what (the sender's name, else its id).
+                SELECT m.direction, m.text, m.attachments, m.seq,
+                       CASE WHEN v_conversation.chat_kind <> 'direct' AND m.direction = 'inbound' THEN
+                           (SELECT COALESCE(ct.display_name, ct.username, ct.id::text) FROM contacts ct
+                            WHERE ct.tenant_id = p_tenant AND ct.id = m.contact_id) END AS sender
+                FROM messages m
                 WHERE m.tenant_id = p_tenant AND m.conversation_id = v_conversation.id AND m.seq <= v_message.seq
                   AND COALESCE(m.delivery_status, '') <> 'failed'
                 ORDER BY m.seq DESC LIMIT COALESCE(v_agent.history_messages, 20)
