@@ -24,9 +24,6 @@ public final class JobWorkers: Service {
         self.logger = logger
     }
 
-    /// Wakes the workers of this process (after a commit that enqueued work, say).
-    public func wake() { doorbell.ring() }
-
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
