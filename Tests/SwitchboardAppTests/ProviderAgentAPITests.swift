@@ -162,4 +162,53 @@ struct ProviderAgentAPITests {
             }
         }
     }
+
+    @Test("another tenant's provider is not found by any route; a patch is validated and cannot drop a required key")
+    func providerTenancyAndPatch() async throws {
+        try await withApp { client in
+            let a = try await createTenant(client)
+            let b = try await createTenant(client)
+            let provider = try await createProvider(
+                client, key: a.key, ["name": "OpenAI", "kind": "openai", "api_key": "sk-a", "region": "us"]
+            )
+            for method in [HTTPRequest.Method.get, .patch, .delete] {
+                let response = try await client.execute(
+                    uri: "/v1/providers/\(provider)", method: method, headers: headers(bearer: b.key),
+                    body: method == .patch ? json(["name": "taken"]) : nil
+                ) { $0 }
+                try expectError(response, .notFound, "not_found")
+            }
+            let cases: [([String: Any], String)] = [
+                (["api_key": NSNull()], "api_key"),
+                (["region": "Not a region"], "region"),
+                (["base_url": "http://192.168.1.10/v1"], "base_url"),
+                (["kind": "anthropic"], "kind"),
+                (["name": ""], "name"),
+            ]
+            for (fields, field) in cases {
+                let response = try await client.execute(
+                    uri: "/v1/providers/\(provider)", method: .patch, headers: headers(bearer: a.key), body: json(fields)
+                ) { $0 }
+                try expectError(response, .badRequest, "invalid_request", field: field)
+            }
+            let renamed = try await client.execute(
+                uri: "/v1/providers/\(provider)", method: .patch, headers: headers(bearer: a.key),
+                body: json(["name": "OpenAI EU", "region": "eu", "api_key": "sk-rotated"])
+            ) { $0 }
+            #expect(renamed.status == .ok)
+            let body = try object(renamed)
+            #expect(body["name"] as? String == "OpenAI EU")
+            #expect(body["region"] as? String == "eu")
+            #expect(body["has_api_key"] as? Bool == true)
+            #expect(!String(buffer: renamed.body).contains("sk-rotated"))
+            // Another tenant's agent cannot be patched either, nor point at this provider.
+            let agent = try await createAgent(client, key: a.key, ["name": "Bot", "provider_id": provider, "model": "gpt-4o-mini", "system_prompt": ""])
+            let foreignPatch = try await client.execute(
+                uri: "/v1/agents/\(agent)", method: .patch, headers: headers(bearer: b.key), body: json(["name": "x"])
+            ) { $0 }
+            try expectError(foreignPatch, .notFound, "not_found")
+            let unchanged = try await client.execute(uri: "/v1/agents/\(agent)", method: .get, headers: headers(bearer: a.key)) { try object($0) }
+            #expect(unchanged["name"] as? String == "Bot")
+        }
+    }
 }
