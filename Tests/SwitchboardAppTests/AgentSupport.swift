@@ -261,3 +261,20 @@ struct TimeLimitExceeded: Error, CustomStringConvertible {
     var limit: Duration
     var description: String { "the awaited event did not come within \(limit)" }
 }
+
+/// The usual world of an agent test: a fake model server (answering `fallback` unless
+/// scripted), a fake Telegram Bot API (answering sends with `sendStatus`), and an app on a
+/// database of its own whose Telegram base is the fake.
+func withAgentWorld<Result: Sendable>(
+    model fallback: FakeModelBehaviour = .echo, sendStatus: @escaping @Sendable (_ attempt: Int) -> Int = { _ in 200 },
+    workers: Int = 0, policy: JobPolicy = JobPolicy(), _ setup: TestingSetup = .router,
+    _ body: @escaping @Sendable (FakeModelServer, RequestLog, any TestClientProtocol, AgentHarness) async throws -> Result
+) async throws -> Result {
+    try await FakeModelServer.withServer(default: fallback) { model in
+        try await withFakeTelegram(validToken: botToken, sendStatus: sendStatus) { telegramBase, telegram in
+            try await withAgentApp(telegramBase: telegramBase, workers: workers, policy: policy, setup) { client, harness in
+                try await body(model, telegram, client, harness)
+            }
+        }
+    }
+}
