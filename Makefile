@@ -18,7 +18,7 @@ run: build
 ## The whole test suite, against a real PostgreSQL (DATABASE_URL, or an embedded cluster).
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
-	$(SWIFT) test --skip-build --disable-xctest $(SWIFT_BUILD_FLAGS)
+	SWIFT=$(SWIFT) bash Deploy/test.sh $(SWIFT_BUILD_FLAGS)
 
 release: deps
 	$(SWIFT) build -c release
