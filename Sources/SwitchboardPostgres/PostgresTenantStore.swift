@@ -27,6 +27,8 @@ public struct PostgresTenantStore: TenantStore {
             let tenant = Tenant(id: tenantID, name: name, trialCredits: trialCredits, createdAt: createdAt)
             // The key belongs to the new tenant: scope the rest of the transaction to it.
             try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.description), true)", logger: logger)
+            // Its credit account opens with it, with the trial grant posted to the ledger.
+            try await connection.perform("SELECT credit_open_account(\(tenantID.uuid), \(trialCredits.micros))", logger: logger)
             let key = try await Self.insertKey(connection, tenantID, firstKey, logger: database.logger)
             return (tenant, key)
         }

@@ -1,0 +1,504 @@
+-- Credits: an account per tenant, an append-only ledger, holds, charge outcomes, prices.
+--
+-- Amounts are integer micro-credits. An account's balance and held amount change only in
+-- credit_apply(), together with the ledger entries that explain the change, under the
+-- account's row lock: balance = the sum of the entries' amounts, held = the sum of their
+-- held deltas = the open holds. The app role may read these tables and call the
+-- functions; it may not INSERT, UPDATE or DELETE a ledger row itself, and nobody may
+-- UPDATE or DELETE an entry (a trigger refuses it, whoever asks); entries leave only with
+-- their tenant (the off-boarding cascade).
+
+CREATE TABLE credit_accounts (
+    tenant_id uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    balance_micros bigint NOT NULL DEFAULT 0 CHECK (balance_micros >= 0),
+    held_micros bigint NOT NULL DEFAULT 0 CHECK (held_micros >= 0),
+    low_balance_threshold_micros bigint NOT NULL DEFAULT 0 CHECK (low_balance_threshold_micros >= 0),
+    -- Set while the balance is below the threshold: when it went there.
+    low_balance_since timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (held_micros <= balance_micros)
+);
+
+CREATE TABLE credit_entries (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    kind text NOT NULL CHECK (kind IN ('grant', 'trial', 'top_up', 'hold', 'capture', 'release', 'refund', 'expiry', 'adjustment')),
+    -- The change to the balance, and to the held amount.
+    amount_micros bigint NOT NULL,
+    held_delta_micros bigint NOT NULL DEFAULT 0,
+    balance_after_micros bigint NOT NULL CHECK (balance_after_micros >= 0),
+    held_after_micros bigint NOT NULL CHECK (held_after_micros >= 0),
+    reason text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 500),
+    -- The charge's idempotency key (or a top-up's), unique per tenant.
+    key text CHECK (char_length(key) BETWEEN 1 AND 300),
+    hold_id uuid,
+    -- What the entry is for: a job, a message, a request.
+    reference_kind text,
+    reference_id text,
+    agent_id uuid,
+    channel_id uuid,
+    message_id uuid,
+    provider_kind text,
+    model text,
+    input_tokens bigint,
+    cached_input_tokens bigint,
+    output_tokens bigint,
+    reasoning_tokens bigint,
+    -- A capture whose real cost exceeded its hold and the balance left: what could not be taken.
+    uncollected_micros bigint NOT NULL DEFAULT 0 CHECK (uncollected_micros >= 0),
+    -- Granted credits that lapse at this time (the expiry entry takes what is left of them).
+    expires_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, seq),
+    CHECK (kind NOT IN ('grant', 'trial', 'top_up', 'refund') OR amount_micros > 0),
+    CHECK (kind NOT IN ('capture', 'expiry') OR amount_micros <= 0)
+);
+CREATE UNIQUE INDEX credit_entries_id ON credit_entries (tenant_id, id);
+CREATE UNIQUE INDEX credit_entries_key ON credit_entries (tenant_id, key) WHERE key IS NOT NULL AND kind <> 'capture';
+CREATE UNIQUE INDEX credit_entries_one_trial ON credit_entries (tenant_id) WHERE kind = 'trial';
+CREATE INDEX credit_entries_time ON credit_entries (tenant_id, created_at);
+CREATE INDEX credit_entries_usage ON credit_entries (tenant_id, created_at) INCLUDE (amount_micros, model, agent_id, channel_id)
+    WHERE kind IN ('capture', 'refund');
+CREATE INDEX credit_entries_expiring ON credit_entries (expires_at) WHERE expires_at IS NOT NULL;
+
+-- A hold reserves credits for a provider call's worst case; it is captured (at the real
+-- cost, the rest released), released, or expired by the sweeper when its worker died.
+CREATE TABLE credit_holds (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    id uuid NOT NULL,
+    reference text NOT NULL CHECK (char_length(reference) BETWEEN 1 AND 300),
+    amount_micros bigint NOT NULL CHECK (amount_micros > 0),
+    status text NOT NULL CHECK (status IN ('open', 'captured', 'released', 'expired')),
+    captured_micros bigint,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    settled_at timestamptz,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, reference)
+);
+CREATE INDEX credit_holds_expiring ON credit_holds (expires_at) WHERE status = 'open';
+
+-- The outcome of each keyed charge: what a retry with the same key gets back. A refused
+-- charge keeps its key open: retried after a top-up, it is charged.
+CREATE TABLE credit_charges (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    key text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 300),
+    amount_micros bigint NOT NULL CHECK (amount_micros > 0),
+    outcome text NOT NULL CHECK (outcome IN ('charged', 'refused')),
+    entry_id uuid,
+    tries integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, key)
+);
+
+-- Prices in micro-credits per million tokens of each kind, and an optional fee per agent
+-- message: the platform's book (a reference table: no tenant in it), and tenants'
+-- overrides. `model` '*' prices every model of the kind that has no row of its own.
+CREATE TABLE prices (
+    provider_kind text NOT NULL CHECK (provider_kind IN ('openai', 'anthropic', 'gemini', 'openai_compatible', 'local')),
+    model text NOT NULL CHECK (char_length(model) BETWEEN 1 AND 200),
+    input_micros_per_million bigint NOT NULL CHECK (input_micros_per_million BETWEEN 0 AND 1000000000000),
+    cached_input_micros_per_million bigint NOT NULL CHECK (cached_input_micros_per_million BETWEEN 0 AND 1000000000000),
+    output_micros_per_million bigint NOT NULL CHECK (output_micros_per_million BETWEEN 0 AND 1000000000000),
+    reasoning_micros_per_million bigint NOT NULL CHECK (reasoning_micros_per_million BETWEEN 0 AND 1000000000000),
+    message_fee_micros bigint NOT NULL DEFAULT 0 CHECK (message_fee_micros BETWEEN 0 AND 1000000000000),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider_kind, model)
+);
+CREATE TABLE tenant_prices (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    LIKE prices INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+    PRIMARY KEY (tenant_id, provider_kind, model)
+);
+
+-- The platform price book: list prices of the providers (1 credit = 1 US dollar), so a
+-- tenant pays what the provider bills; the operator changes them over the operator API.
+-- A tenant's own openai_compatible server and the local FAQ cost nothing per token.
+INSERT INTO prices (provider_kind, model, input_micros_per_million, cached_input_micros_per_million,
+                    output_micros_per_million, reasoning_micros_per_million) VALUES
+    ('openai', '*', 2500000, 1250000, 10000000, 10000000),
+    ('openai', 'gpt-4o', 2500000, 1250000, 10000000, 10000000),
+    ('openai', 'gpt-4o-mini', 150000, 75000, 600000, 600000),
+    ('openai', 'gpt-4.1', 2000000, 500000, 8000000, 8000000),
+    ('openai', 'gpt-4.1-mini', 400000, 100000, 1600000, 1600000),
+    ('openai', 'o4-mini', 1100000, 275000, 4400000, 4400000),
+    ('anthropic', '*', 3000000, 300000, 15000000, 15000000),
+    ('anthropic', 'claude-sonnet-4-5', 3000000, 300000, 15000000, 15000000),
+    ('anthropic', 'claude-haiku-4-5', 1000000, 100000, 5000000, 5000000),
+    ('gemini', '*', 1250000, 312500, 10000000, 10000000),
+    ('gemini', 'gemini-2.5-pro', 1250000, 312500, 10000000, 10000000),
+    ('gemini', 'gemini-2.5-flash', 300000, 75000, 2500000, 2500000),
+    ('openai_compatible', '*', 0, 0, 0, 0),
+    ('local', '*', 0, 0, 0, 0);
+
+-- Nobody rewrites history: an entry is never updated, and deleted only with its tenant.
+CREATE FUNCTION credit_entries_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
+        RETURN OLD; -- the tenant's off-boarding cascade
+    END IF;
+    RAISE EXCEPTION 'the credit ledger is append-only: % of an entry refused', TG_OP USING ERRCODE = 'SBC02';
+END
+$fn$;
+CREATE TRIGGER credit_entries_append_only BEFORE UPDATE OR DELETE ON credit_entries
+    FOR EACH ROW EXECUTE FUNCTION credit_entries_append_only();
+CREATE TRIGGER credit_entries_no_truncate BEFORE TRUNCATE ON credit_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_entries_append_only();
+
+-- Applies ledger operations to one tenant's account, in order, under its row lock, and
+-- answers one result per operation (a JSON array). Every change to the balance or the
+-- held amount is an entry; the account is written once, at the end.
+--
+-- Operations (p_ops is a JSON array of objects with "op"):
+--   charge   {key, amount, reason, ...refs}   debit now; refused when the available
+--            balance (balance - held) is short. Keyed: a key already charged answers its
+--            first outcome ('duplicate'); a refused key is tried again.
+--   hold     {reference, amount, expires_at, reason}  reserve; refused when short. A
+--            reference already held answers that hold ('duplicate').
+--   capture  {hold_id, amount, reason, ...refs}  take the real cost from the hold (beyond
+--            it, from what is available; what cannot be taken is recorded as
+--            uncollected), release the rest.
+--   release  {hold_id, reason}  give the hold back. 'expire' does the same for the sweeper.
+--   credit   {kind: grant|trial|top_up|refund|adjustment, amount, reason, key?, expires_at?}
+--            add credits (an adjustment may be negative: refused when short).
+-- refs: reference_kind, reference_id, agent_id, channel_id, message_id, provider_kind,
+--       model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens.
+CREATE FUNCTION credit_apply(p_tenant uuid, p_ops jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+#variable_conflict use_column
+DECLARE
+    v_account credit_accounts;
+    v_balance bigint;
+    v_held bigint;
+    v_op jsonb;
+    v_kind text;
+    v_amount bigint;
+    v_results jsonb := '[]'::jsonb;
+    v_result jsonb;
+    v_charge credit_charges;
+    v_hold credit_holds;
+    v_entry uuid;
+    v_from_hold bigint;
+    v_extra bigint;
+    v_taken bigint;
+    v_changed boolean := false;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    SELECT * INTO v_account FROM credit_accounts a WHERE a.tenant_id = p_tenant FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'tenant % has no credit account', p_tenant USING ERRCODE = 'SBC01';
+    END IF;
+    v_balance := v_account.balance_micros;
+    v_held := v_account.held_micros;
+
+    FOR v_op IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
+        v_kind := v_op->>'op';
+        v_amount := (v_op->>'amount')::bigint;
+        v_result := NULL;
+        v_entry := NULL;
+
+        IF v_kind = 'charge' THEN
+            IF v_amount IS NULL OR v_amount <= 0 THEN
+                RAISE EXCEPTION 'a charge needs a positive amount' USING ERRCODE = '22023';
+            END IF;
+            v_charge := NULL;
+            SELECT * INTO v_charge FROM credit_charges c WHERE c.tenant_id = p_tenant AND c.key = v_op->>'key';
+            IF FOUND AND v_charge.amount_micros <> v_amount THEN
+                v_result := jsonb_build_object('outcome', 'key_reused', 'entry_id', v_charge.entry_id);
+            ELSIF FOUND AND v_charge.outcome = 'charged' THEN
+                UPDATE credit_charges c SET tries = c.tries + 1, updated_at = now() WHERE c.tenant_id = p_tenant AND c.key = v_charge.key;
+                v_result := jsonb_build_object('outcome', 'duplicate', 'entry_id', v_charge.entry_id);
+            ELSIF v_balance - v_held >= v_amount THEN
+                v_balance := v_balance - v_amount;
+                v_entry := gen_random_uuid();
+                INSERT INTO credit_entries (tenant_id, id, kind, amount_micros, balance_after_micros, held_after_micros, reason, key,
+                    reference_kind, reference_id, agent_id, channel_id, message_id, provider_kind, model,
+                    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens)
+                VALUES (p_tenant, v_entry, 'capture', -v_amount, v_balance, v_held, COALESCE(v_op->>'reason', 'charge'), v_op->>'key',
+                    v_op->>'reference_kind', v_op->>'reference_id', (v_op->>'agent_id')::uuid, (v_op->>'channel_id')::uuid,
+                    (v_op->>'message_id')::uuid, v_op->>'provider_kind', v_op->>'model', (v_op->>'input_tokens')::bigint,
+                    (v_op->>'cached_input_tokens')::bigint, (v_op->>'output_tokens')::bigint, (v_op->>'reasoning_tokens')::bigint);
+                INSERT INTO credit_charges AS c (tenant_id, key, amount_micros, outcome, entry_id)
+                SELECT p_tenant, v_op->>'key', v_amount, 'charged', v_entry WHERE v_op->>'key' IS NOT NULL
+                ON CONFLICT (tenant_id, key) DO UPDATE SET outcome = 'charged', entry_id = v_entry, tries = c.tries + 1, updated_at = now();
+                v_result := jsonb_build_object('outcome', 'charged', 'entry_id', v_entry);
+                v_changed := true;
+            ELSE
+                INSERT INTO credit_charges AS c (tenant_id, key, amount_micros, outcome)
+                SELECT p_tenant, v_op->>'key', v_amount, 'refused' WHERE v_op->>'key' IS NOT NULL
+                ON CONFLICT (tenant_id, key) DO UPDATE SET tries = c.tries + 1, updated_at = now();
+                v_result := jsonb_build_object('outcome', 'refused');
+            END IF;
+
+        ELSIF v_kind = 'hold' THEN
+            IF v_amount IS NULL OR v_amount <= 0 THEN
+                RAISE EXCEPTION 'a hold needs a positive amount' USING ERRCODE = '22023';
+            END IF;
+            SELECT * INTO v_hold FROM credit_holds h WHERE h.tenant_id = p_tenant AND h.reference = v_op->>'reference';
+            IF FOUND THEN
+                v_result := jsonb_build_object('outcome', 'duplicate', 'hold_id', v_hold.id, 'status', v_hold.status);
+            ELSIF v_balance - v_held >= v_amount THEN
+                v_held := v_held + v_amount;
+                INSERT INTO credit_holds (tenant_id, id, reference, amount_micros, status, expires_at)
+                VALUES (p_tenant, gen_random_uuid(), v_op->>'reference', v_amount, 'open', (v_op->>'expires_at')::timestamptz)
+                RETURNING * INTO v_hold;
+                v_entry := gen_random_uuid();
+                INSERT INTO credit_entries (tenant_id, id, kind, amount_micros, held_delta_micros, balance_after_micros, held_after_micros,
+                    reason, hold_id, reference_kind, reference_id, agent_id, channel_id, message_id)
+                VALUES (p_tenant, v_entry, 'hold', 0, v_amount, v_balance, v_held, COALESCE(v_op->>'reason', 'hold'), v_hold.id,
+                    v_op->>'reference_kind', v_op->>'reference_id', (v_op->>'agent_id')::uuid, (v_op->>'channel_id')::uuid,
+                    (v_op->>'message_id')::uuid);
+                v_result := jsonb_build_object('outcome', 'held', 'hold_id', v_hold.id, 'entry_id', v_entry);
+                v_changed := true;
+            ELSE
+                v_result := jsonb_build_object('outcome', 'refused');
+            END IF;
+
+        ELSIF v_kind = 'capture' THEN
+            IF v_amount IS NULL OR v_amount < 0 THEN
+                RAISE EXCEPTION 'a capture needs an amount of zero or more' USING ERRCODE = '22023';
+            END IF;
+            SELECT * INTO v_hold FROM credit_holds h WHERE h.tenant_id = p_tenant AND h.id = (v_op->>'hold_id')::uuid FOR UPDATE;
+            IF NOT FOUND THEN
+                v_result := jsonb_build_object('outcome', 'not_found');
+            ELSIF v_hold.status IN ('captured', 'released') THEN
+                v_result := jsonb_build_object('outcome', 'duplicate', 'status', v_hold.status);
+            ELSE
+                -- An open hold pays first; an expired one (its worker was presumed dead)
+                -- no longer holds anything, so the cost comes from what is available.
+                v_from_hold := CASE WHEN v_hold.status = 'open' THEN least(v_amount, v_hold.amount_micros) ELSE 0 END;
+                v_extra := v_amount - v_from_hold;
+                v_taken := least(v_extra, greatest(v_balance - v_held, 0));
+                IF v_from_hold + v_taken > 0 OR v_extra > 0 THEN
+                    v_balance := v_balance - v_from_hold - v_taken;
+                    v_held := v_held - v_from_hold;
+                    v_entry := gen_random_uuid();
+                    INSERT INTO credit_entries (tenant_id, id, kind, amount_micros, held_delta_micros, balance_after_micros,
+                        held_after_micros, reason, hold_id, uncollected_micros, reference_kind, reference_id, agent_id, channel_id,
+                        message_id, provider_kind, model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens)
+                    VALUES (p_tenant, v_entry, 'capture', -(v_from_hold + v_taken), -v_from_hold, v_balance, v_held,
+                        COALESCE(v_op->>'reason', 'capture'), v_hold.id, v_extra - v_taken, v_op->>'reference_kind',
+                        v_op->>'reference_id', (v_op->>'agent_id')::uuid, (v_op->>'channel_id')::uuid, (v_op->>'message_id')::uuid,
+                        v_op->>'provider_kind', v_op->>'model', (v_op->>'input_tokens')::bigint,
+                        (v_op->>'cached_input_tokens')::bigint, (v_op->>'output_tokens')::bigint, (v_op->>'reasoning_tokens')::bigint);
+                END IF;
+                IF v_hold.status = 'open' AND v_hold.amount_micros > v_from_hold THEN
+                    v_held := v_held - (v_hold.amount_micros - v_from_hold);
+                    INSERT INTO credit_entries (tenant_id, kind, amount_micros, held_delta_micros, balance_after_micros,
+                        held_after_micros, reason, hold_id)
+                    VALUES (p_tenant, 'release', 0, -(v_hold.amount_micros - v_from_hold), v_balance, v_held,
+                        'the rest of the hold after its capture', v_hold.id);
+                END IF;
+                UPDATE credit_holds h SET status = 'captured', captured_micros = v_from_hold + v_taken, settled_at = now()
+                WHERE h.tenant_id = p_tenant AND h.id = v_hold.id;
+                v_result := jsonb_build_object('outcome', 'captured', 'entry_id', v_entry, 'captured', v_from_hold + v_taken,
+                    'uncollected', v_extra - v_taken);
+                v_changed := true;
+            END IF;
+
+        ELSIF v_kind IN ('release', 'expire') THEN
+            SELECT * INTO v_hold FROM credit_holds h WHERE h.tenant_id = p_tenant AND h.id = (v_op->>'hold_id')::uuid FOR UPDATE;
+            IF NOT FOUND THEN
+                v_result := jsonb_build_object('outcome', 'not_found');
+            ELSIF v_hold.status <> 'open' THEN
+                v_result := jsonb_build_object('outcome', 'duplicate', 'status', v_hold.status);
+            ELSE
+                v_held := v_held - v_hold.amount_micros;
+                v_entry := gen_random_uuid();
+                INSERT INTO credit_entries (tenant_id, id, kind, amount_micros, held_delta_micros, balance_after_micros, held_after_micros,
+                    reason, hold_id)
+                VALUES (p_tenant, v_entry, 'release', 0, -v_hold.amount_micros, v_balance, v_held,
+                    COALESCE(v_op->>'reason', CASE WHEN v_kind = 'expire' THEN 'the hold expired: its worker did not finish' ELSE 'release' END),
+                    v_hold.id);
+                UPDATE credit_holds h SET status = CASE WHEN v_kind = 'expire' THEN 'expired' ELSE 'released' END, settled_at = now()
+                WHERE h.tenant_id = p_tenant AND h.id = v_hold.id;
+                v_result := jsonb_build_object('outcome', CASE WHEN v_kind = 'expire' THEN 'expired' ELSE 'released' END, 'entry_id', v_entry);
+                v_changed := true;
+            END IF;
+
+        ELSIF v_kind = 'credit' THEN
+            IF v_amount IS NULL OR v_amount = 0 OR (v_amount < 0 AND v_op->>'kind' <> 'adjustment') THEN
+                RAISE EXCEPTION 'a credit needs a positive amount' USING ERRCODE = '22023';
+            END IF;
+            SELECT e.id INTO v_entry FROM credit_entries e
+            WHERE e.tenant_id = p_tenant AND e.key = v_op->>'key' AND e.kind <> 'capture';
+            IF v_entry IS NOT NULL THEN
+                v_result := jsonb_build_object('outcome', 'duplicate', 'entry_id', v_entry);
+            ELSIF v_amount < 0 AND v_balance - v_held < -v_amount THEN
+                v_result := jsonb_build_object('outcome', 'refused');
+            ELSE
+                v_balance := v_balance + v_amount;
+                v_entry := gen_random_uuid();
+                INSERT INTO credit_entries (tenant_id, id, kind, amount_micros, balance_after_micros, held_after_micros, reason, key,
+                    reference_kind, reference_id, expires_at)
+                VALUES (p_tenant, v_entry, v_op->>'kind', v_amount, v_balance, v_held, COALESCE(v_op->>'reason', v_op->>'kind'),
+                    v_op->>'key', v_op->>'reference_kind', v_op->>'reference_id', (v_op->>'expires_at')::timestamptz);
+                v_result := jsonb_build_object('outcome', 'credited', 'entry_id', v_entry);
+                v_changed := true;
+            END IF;
+
+        ELSE
+            RAISE EXCEPTION 'unknown ledger operation %', v_kind USING ERRCODE = '22023';
+        END IF;
+
+        v_results := v_results || jsonb_build_array(v_result || jsonb_build_object('balance', v_balance, 'held', v_held));
+    END LOOP;
+
+    IF v_changed THEN
+        -- The conditional write: never below zero, never more held than there is.
+        UPDATE credit_accounts a SET balance_micros = v_balance, held_micros = v_held, updated_at = now(),
+            low_balance_since = CASE WHEN v_balance < a.low_balance_threshold_micros THEN COALESCE(a.low_balance_since, now()) END
+        WHERE a.tenant_id = p_tenant AND v_balance >= 0 AND v_held >= 0 AND v_held <= v_balance;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'the credit account of % would go below zero', p_tenant USING ERRCODE = 'SBC01';
+        END IF;
+    END IF;
+    RETURN v_results;
+END
+$fn$;
+
+-- Opens a tenant's account, with its trial grant when there is one.
+CREATE FUNCTION credit_open_account(p_tenant uuid, p_trial bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    INSERT INTO credit_accounts (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING;
+    IF p_trial > 0 THEN
+        PERFORM credit_apply(p_tenant, jsonb_build_array(jsonb_build_object(
+            'op', 'credit', 'kind', 'trial', 'amount', p_trial, 'reason', 'trial credits', 'key', 'trial')));
+    END IF;
+END
+$fn$;
+
+-- The low-balance threshold is the tenant's to set; it re-marks the account at once.
+CREATE FUNCTION credit_set_threshold(p_tenant uuid, p_threshold bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    UPDATE credit_accounts a SET low_balance_threshold_micros = p_threshold,
+        low_balance_since = CASE WHEN a.balance_micros < p_threshold THEN COALESCE(a.low_balance_since, now()) END
+    WHERE a.tenant_id = p_tenant;
+END
+$fn$;
+
+-- The sweeper: expires open holds whose time is past (their worker died or hung), at
+-- most p_limit of them, each tenant's under its account lock; answers how many.
+CREATE FUNCTION credit_expire_holds(p_now timestamptz, p_limit integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_tenant record;
+    v_count integer := 0;
+BEGIN
+    PERFORM set_config('app.worker', 'on', true);
+    FOR v_tenant IN
+        SELECT h.tenant_id, jsonb_agg(jsonb_build_object('op', 'expire', 'hold_id', h.id)) AS ops, count(*) AS n
+        FROM (SELECT tenant_id, id FROM credit_holds WHERE status = 'open' AND expires_at <= p_now
+              ORDER BY expires_at LIMIT p_limit) h
+        GROUP BY h.tenant_id ORDER BY h.tenant_id
+    LOOP
+        PERFORM credit_apply(v_tenant.tenant_id, v_tenant.ops);
+        v_count := v_count + v_tenant.n;
+    END LOOP;
+    RETURN v_count;
+END
+$fn$;
+
+-- The reply worker's last steps, with their ledger operations in the same statement: an
+-- answer stored captures its hold (or, when another attempt's answer stands, releases
+-- it); a reply settled without an answer releases its hold. p_reply_status other than
+-- 'answered' marks the inbound message (an out-of-credits reply is 'out_of_credits').
+CREATE FUNCTION store_answer_charged(
+    p_tenant uuid, p_job uuid, p_attempt integer, p_inbound uuid, p_agent uuid, p_provider uuid, p_model text, p_text text,
+    p_usage jsonb, p_calls jsonb, p_worker text, p_now timestamptz, p_lease interval, p_capture jsonb, p_hold uuid,
+    p_reply_status text
+) RETURNS TABLE (answer uuid, send_job uuid)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RETURN QUERY SELECT * FROM store_answer(p_tenant, p_job, p_attempt, p_inbound, p_agent, p_provider, p_model, p_text, p_usage,
+                                            p_calls, p_worker, p_now, p_lease);
+    IF FOUND THEN
+        IF p_capture IS NOT NULL THEN
+            PERFORM credit_apply(p_tenant, jsonb_build_array(p_capture));
+        END IF;
+        IF p_reply_status IS DISTINCT FROM 'answered' THEN
+            UPDATE messages m SET reply_status = p_reply_status WHERE m.tenant_id = p_tenant AND m.id = p_inbound;
+        END IF;
+    ELSIF p_hold IS NOT NULL THEN
+        PERFORM credit_apply(p_tenant, jsonb_build_array(jsonb_build_object(
+            'op', 'release', 'hold_id', p_hold, 'reason', 'another attempt answered this message')));
+    END IF;
+END
+$fn$;
+
+CREATE FUNCTION settle_reply_released(
+    p_tenant uuid, p_job uuid, p_attempt integer, p_inbound uuid, p_agent uuid, p_job_status text, p_run_after timestamptz,
+    p_reply_status text, p_error text, p_handoff text, p_calls jsonb, p_hold uuid
+) RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM settle_reply(p_tenant, p_job, p_attempt, p_inbound, p_agent, p_job_status, p_run_after, p_reply_status, p_error,
+                         p_handoff, p_calls);
+    IF p_hold IS NOT NULL THEN
+        PERFORM credit_apply(p_tenant, jsonb_build_array(jsonb_build_object(
+            'op', 'release', 'hold_id', p_hold, 'reason', 'no answer was charged')));
+    END IF;
+END
+$fn$;
+
+-- Accounts for the tenants that exist already, with their trial grants.
+INSERT INTO credit_accounts (tenant_id) SELECT id FROM tenants;
+SELECT credit_open_account(id, trial_credits_micros) FROM tenants WHERE trial_credits_micros > 0;
+
+ALTER TABLE credit_accounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE credit_accounts FORCE ROW LEVEL SECURITY;
+ALTER TABLE credit_entries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE credit_entries FORCE ROW LEVEL SECURITY;
+ALTER TABLE credit_holds ENABLE ROW LEVEL SECURITY;
+ALTER TABLE credit_holds FORCE ROW LEVEL SECURITY;
+ALTER TABLE credit_charges ENABLE ROW LEVEL SECURITY;
+ALTER TABLE credit_charges FORCE ROW LEVEL SECURITY;
+ALTER TABLE prices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE prices FORCE ROW LEVEL SECURITY;
+ALTER TABLE tenant_prices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenant_prices FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_isolation ON credit_accounts
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY operator_access ON credit_accounts FOR SELECT USING (current_setting('app.operator', true) = 'on');
+CREATE POLICY tenant_isolation ON credit_entries
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY operator_access ON credit_entries FOR SELECT USING (current_setting('app.operator', true) = 'on');
+CREATE POLICY tenant_isolation ON credit_holds
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY sweeper ON credit_holds FOR SELECT USING (current_setting('app.worker', true) = 'on');
+CREATE POLICY tenant_isolation ON credit_charges
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+-- Everyone reads the platform's prices, a tenant its own overrides; only the operator
+-- writes prices.
+CREATE POLICY everyone_reads ON prices FOR SELECT USING (true);
+CREATE POLICY operator_access ON prices
+    USING (current_setting('app.operator', true) = 'on')
+    WITH CHECK (current_setting('app.operator', true) = 'on');
+CREATE POLICY tenant_read ON tenant_prices FOR SELECT
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY operator_access ON tenant_prices
+    USING (current_setting('app.operator', true) = 'on')
+    WITH CHECK (current_setting('app.operator', true) = 'on');
+
+-- The app role reads the ledger; it writes it only through the functions above.
+REVOKE ALL ON credit_accounts, credit_entries, credit_holds, credit_charges FROM switchboard_app;
+GRANT SELECT ON credit_accounts, credit_entries, credit_holds, credit_charges TO switchboard_app;
+REVOKE ALL ON FUNCTION credit_apply(uuid, jsonb), credit_open_account(uuid, bigint), credit_set_threshold(uuid, bigint),
+    credit_expire_holds(timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION credit_apply(uuid, jsonb), credit_open_account(uuid, bigint), credit_set_threshold(uuid, bigint),
+    credit_expire_holds(timestamptz, integer) TO switchboard_app;
+GRANT EXECUTE ON FUNCTION
+    store_answer_charged(uuid, uuid, integer, uuid, uuid, uuid, text, text, jsonb, jsonb, text, timestamptz, interval, jsonb, uuid, text),
+    settle_reply_released(uuid, uuid, integer, uuid, uuid, text, timestamptz, text, text, text, jsonb, uuid) TO switchboard_app;
