@@ -7,17 +7,24 @@ import SwitchboardTestSupport
 
 /// Runs `body` with a running pool of the app role on the shared test database.
 func withAppDatabase<Result: Sendable>(
-    ownDatabase: Bool = false, _ body: @Sendable (Database) async throws -> Result
+    ownDatabase: Bool = false, connections: Int = 4, _ body: @Sendable (Database) async throws -> Result
+) async throws -> Result {
+    try await withAppDatabase(ownDatabase: ownDatabase, connections: connections) { database, _ in try await body(database) }
+}
+
+/// The same, with the owner's configuration too (for what only the migrating role may try).
+func withAppDatabase<Result: Sendable>(
+    ownDatabase: Bool = false, connections: Int = 4, _ body: @Sendable (Database, DatabaseConfiguration) async throws -> Result
 ) async throws -> Result {
     let owner = ownDatabase ? try await TestDatabase.shared.migratedDatabase() : try await TestDatabase.shared.sharedDatabase()
     let database = Database(
         configuration: owner.with(username: Migrator.appRole, password: TestDatabase.appRolePassword),
-        maximumConnections: 4, logger: TestDatabase.logger
+        maximumConnections: connections, logger: TestDatabase.logger
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.client.run() }
         defer { group.cancelAll() }
-        return try await body(database)
+        return try await body(database, owner)
     }
 }
 
