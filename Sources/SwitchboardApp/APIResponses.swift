@@ -7,12 +7,21 @@ struct TenantResponse: Encodable, Sendable {
     var name: String
     var trialCreditsMicros: Int64
     var createdAt: Date
+    /// The credit account, where the answer shows it (`GET /v1/tenant`, the operator's list).
+    var balanceMicros: Int64?
+    var heldMicros: Int64?
+    var lowBalance: Bool?
+    var lowBalanceThresholdMicros: Int64?
 
-    init(_ tenant: Tenant) {
+    init(_ tenant: Tenant, account: CreditAccount? = nil) {
         self.id = tenant.id.description
         self.name = tenant.name
         self.trialCreditsMicros = tenant.trialCredits.micros
         self.createdAt = tenant.createdAt
+        self.balanceMicros = account?.balance.micros
+        self.heldMicros = account?.held.micros
+        self.lowBalance = account?.isLow
+        self.lowBalanceThresholdMicros = account?.lowBalanceThreshold.micros
     }
 }
 

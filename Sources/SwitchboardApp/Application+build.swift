@@ -55,15 +55,17 @@ public func buildApplication(
         ), cache: cache, connectors: connectors,
         secrets: secrets, metrics: metrics, now: now
     ).add(to: router)
-    dependencies.addOperatorRoutes(
-        to: router.group("/admin").add(middleware: OperatorAuthMiddleware(token: configuration.adminToken))
-            .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { _ in .operator }, now: now))
-    )
+    let operatorRoutes = router.group("/admin").add(middleware: OperatorAuthMiddleware(token: configuration.adminToken))
+        .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { _ in .operator }, now: now))
+    dependencies.addOperatorRoutes(to: operatorRoutes)
+    let credits = CreditRoutes(ledger: PostgresCreditStore(database: database), tenants: store)
+    credits.addOperator(to: operatorRoutes)
     let tenantRoutes = router.group("/v1")
         .add(middleware: TenantAuthMiddleware(store: store))
         .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { $0.principal.map { .tenant($0.tenantID) } }, now: now))
         .group(context: TenantRequestContext.self)
     dependencies.addTenantRoutes(to: tenantRoutes)
+    credits.add(to: tenantRoutes)
     let egress = EgressPolicy(allowPrivate: configuration.egressAllowPrivate)
     let agentStore = PostgresAgentStore(database: database)
     ProviderRoutes(store: PostgresProviderStore(database: database), secrets: secrets, egress: egress).add(to: tenantRoutes)

@@ -23,6 +23,12 @@ public struct JobPolicy: Sendable {
     /// How often idle workers look for work that no notification announced (retries whose
     /// time has come, leases that ran out, a notification lost with its connection).
     public var pollInterval: Duration = .seconds(1)
+    /// How long a reply's credit hold outlives its start before the sweeper takes it for
+    /// the hold of a dead worker: longer than the slowest provider chain (three tries of a
+    /// 60 s timeout with backoff, for each fallback).
+    public var holdLifetime: Duration = .seconds(1800)
+    /// How often the sweeper looks for expired holds.
+    public var sweepInterval: Duration = .seconds(60)
 
     public init() {}
 
@@ -41,6 +47,7 @@ public struct JobPolicy: Sendable {
 public struct JobProcessor: Sendable {
     let jobs: PostgresJobStore
     let replies: PostgresReplyStore
+    let credits: PostgresCreditStore
     let secrets: SecretBox
     let connectors: ConnectorRegistry
     let http: any OutboundHTTPClient
@@ -63,6 +70,7 @@ public struct JobProcessor: Sendable {
         self.sleep = sleep
         self.jobs = PostgresJobStore(database: database)
         self.replies = PostgresReplyStore(database: database)
+        self.credits = PostgresCreditStore(database: database)
         self.secrets = secrets
         self.connectors = connectors
         self.http = http
@@ -166,10 +174,32 @@ public struct JobProcessor: Sendable {
         let chain = try targets(for: agent.settings, context: context, tenant: job.tenantID)
         let request = ModelRequest(
             model: agent.settings.model, systemPrompt: agent.settings.systemPrompt.isEmpty ? nil : agent.settings.systemPrompt,
-            messages: Self.history(context.history), maxOutputTokens: agent.settings.maxOutputTokens,
+            messages: Self.history(context.history), maxOutputTokens: agent.settings.maxOutputTokens ?? Agent.defaultMaxOutputTokens,
             temperature: agent.settings.temperature
         )
         let kinds = context.providers.mapValues(\.kind)
+
+        // Admission: hold the chain's worst case before any provider is called.
+        let prices = try await credits.priceBook(job.tenantID)
+        let reference = LedgerReference(
+            kind: "message", id: context.inboundID.description, agentID: agent.id, channelID: context.target.channelID,
+            messageID: context.inboundID
+        )
+        let worstCase = Self.worstCase(of: request, chain: chain, kinds: kinds, prices: prices)
+        var holdID: UUID?
+        if worstCase > .zero {
+            let held = try await credits.apply(job.tenantID, [.hold(
+                reference: "reply:\(job.messageID):\(job.attempt)", amount: worstCase,
+                expiresAt: now().addingTimeInterval(Self.seconds(policy.holdLifetime)), reason: "the worst case of a reply",
+                for: reference
+            )])[0]
+            guard held.outcome == .held || held.outcome == .duplicate, let id = held.holdID else {
+                try await outOfCredits(job, context: context, agent: agent.settings, needed: worstCase, logger: logger)
+                return
+            }
+            holdID = id
+        }
+
         let routed: RoutedResponse
         do {
             routed = try await router.complete(request, chain: chain)
@@ -178,12 +208,15 @@ public struct JobProcessor: Sendable {
             let reason = Self.describe(error.lastError)
             if error.isRetryable, job.attempt < policy.maximumReplyAttempts {
                 let runAfter = now().addingTimeInterval(Self.seconds(policy.delay(after: job.attempt, hint: error.lastError.retryAfter)))
-                try await replies.settle(job, context: context, replyStatus: nil, error: reason, calls: calls, jobStatus: "queued", runAfter: runAfter)
+                try await replies.settle(
+                    job, context: context, replyStatus: nil, error: reason, calls: calls, jobStatus: "queued", runAfter: runAfter,
+                    holdID: holdID
+                )
                 logger.warning("no provider answered; the reply is retried later", metadata: ["error": "\(reason)"])
             } else {
                 try await replies.settle(
                     job, context: context, replyStatus: "failed", error: reason, handoffReason: "provider_error", calls: calls,
-                    jobStatus: "failed"
+                    jobStatus: "failed", holdID: holdID
                 )
                 logger.error("no provider answered; the conversation goes to a person", metadata: ["error": "\(reason)"])
             }
@@ -191,30 +224,80 @@ public struct JobProcessor: Sendable {
         }
         let calls = Self.records(routed.attempts, kinds: kinds)
         let text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if routed.response.finishReason == .handoff || text.isEmpty {
-            try await replies.settle(job, context: context, replyStatus: "handed_off", handoffReason: "no_answer", calls: calls)
+        guard let providerID = ProviderID(routed.providerID) else { throw SwitchboardError(.internalError, "unknown provider") }
+        let usage = routed.response.usage
+        let tokens = TokenCounts(
+            input: usage.input, cachedInput: usage.cachedInput, output: usage.output, reasoning: usage.reasoning,
+            latencyMilliseconds: Self.milliseconds(routed.response.latency)
+        )
+        let handedOff = routed.response.finishReason == .handoff || text.isEmpty
+        let capture = holdID.map { hold in
+            let kind = kinds[providerID]
+            let price = kind.flatMap { prices.price(kind: $0, model: routed.model) }
+            var target = reference
+            target.providerKind = kind
+            target.model = routed.model
+            target.tokens = tokens
+            // The message fee is for an agent's message: a call that produced none pays its tokens only.
+            let cost = price?.cost(of: tokens, withMessageFee: !handedOff) ?? .zero
+            return LedgerOperation.capture(holdID: hold, amount: cost, reason: "reply by \(routed.model)", reference: target)
+        }
+        if handedOff {
+            try await replies.settle(
+                job, context: context, replyStatus: "handed_off", handoffReason: "no_answer", calls: calls, capture: capture, holdID: holdID
+            )
             logger.info("conversation handed off: the agent had no answer")
             return
         }
-        guard let providerID = ProviderID(routed.providerID) else { throw SwitchboardError(.internalError, "unknown provider") }
-        let usage = routed.response.usage
         let send = try await replies.storeAnswer(
-            job, context: context, text: text, providerID: providerID, model: routed.model,
-            usage: TokenCounts(
-                input: usage.input, cachedInput: usage.cachedInput, output: usage.output, reasoning: usage.reasoning,
-                latencyMilliseconds: Self.milliseconds(routed.response.latency)
-            ),
-            calls: calls, worker: worker, now: now(), lease: policy.lease
+            job, context: context, text: text, providerID: providerID, model: routed.model, usage: tokens,
+            calls: calls, worker: worker, now: now(), lease: policy.lease, capture: capture, holdID: holdID
         )
-        // The send job was stored already taken by this worker: send now, without a trip
-        // through the queue. Should this process die first, the lease runs out and
-        // another worker sends it.
-        if let send, policy.sendInline {
-            try await deliver(
-                send,
-                SendContext(messageID: send.messageID, text: text, deliveryStatus: "pending", aiGenerated: true, inReplyTo: context.inboundID, target: context.target),
-                logger: logger
+        try await deliverInline(send, text: text, context: context, logger: logger)
+    }
+
+    /// The send job a reply worker stored already taken by itself: sent now, without a trip
+    /// through the queue. Should this process die first, the lease runs out and another
+    /// worker sends it.
+    func deliverInline(_ send: ClaimedJob?, text: String, context: ReplyContext, logger: Logger) async throws {
+        guard let send, policy.sendInline else { return }
+        try await deliver(
+            send,
+            SendContext(messageID: send.messageID, text: text, deliveryStatus: "pending", aiGenerated: true, inReplyTo: context.inboundID, target: context.target),
+            logger: logger
+        )
+    }
+
+    /// The tenant's credits cannot cover the reply's worst case: no provider is called. The
+    /// agent's out-of-credits reply is sent when it has one; otherwise a person takes over.
+    func outOfCredits(_ job: ClaimedJob, context: ReplyContext, agent: AgentSettings, needed: Credits, logger: Logger) async throws {
+        logger.warning("credits ran out: no provider is called", metadata: ["credits.needed": "\(needed.micros)"])
+        guard let text = agent.outOfCreditsReply?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            try await replies.settle(
+                job, context: context, replyStatus: "handed_off", error: "the tenant's credits ran out", handoffReason: "out_of_credits"
             )
+            return
+        }
+        let send = try await replies.storeAnswer(
+            job, context: context, text: text, providerID: nil, model: nil,
+            usage: TokenCounts(input: 0, cachedInput: 0, output: 0, reasoning: 0, latencyMilliseconds: 0), calls: [], worker: worker,
+            now: now(), lease: policy.lease, replyStatus: "out_of_credits"
+        )
+        try await deliverInline(send, text: text, context: context, logger: logger)
+    }
+
+    /// The most the reply can cost: the dearest target of the chain at its worst case —
+    /// every prompt byte counted as a token (no tokenizer makes more tokens than UTF-8
+    /// bytes, plus a few per message for the framing) and every allowed output token.
+    static func worstCase(of request: ModelRequest, chain: [RouteTarget], kinds: [ProviderID: ProviderKind], prices: PriceBook) -> Credits {
+        let framing = 8
+        let promptBytes = request.messages.reduce(request.systemPrompt?.utf8.count ?? 0) { $0 + $1.text.utf8.count + framing } + framing
+        let output = request.maxOutputTokens ?? Agent.defaultMaxOutputTokens
+        return chain.reduce(Credits.zero) { dearest, target in
+            guard let kind = ProviderID(target.providerID).flatMap({ kinds[$0] }),
+                  let price = prices.price(kind: kind, model: target.model)
+            else { return dearest }
+            return max(dearest, price.worstCase(inputTokens: promptBytes, maxOutputTokens: output))
         }
     }
 

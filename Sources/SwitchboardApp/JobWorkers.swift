@@ -28,6 +28,7 @@ public final class JobWorkers: Service {
         try await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
+                group.addTask { await self.sweepHolds() }
                 for _ in 0..<self.concurrency {
                     group.addTask { await self.work() }
                 }
@@ -46,6 +47,22 @@ public final class JobWorkers: Service {
                 logger.warning("taking a job failed", metadata: ["error": "\(error)"])
             }
             await doorbell.wait(timeout: pollInterval)
+        }
+    }
+
+    /// The credit sweeper: releases the holds of workers that died between hold and capture
+    /// (any replica's), so their credits are not held for ever.
+    func sweepHolds() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: processor.policy.sweepInterval)
+                let expired = try await processor.credits.expireHolds(now: processor.now())
+                if expired > 0 { logger.warning("expired credit holds released", metadata: ["holds": "\(expired)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("sweeping credit holds failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -66,7 +66,10 @@ extension RouteDependencies {
         }
         group.get("/tenants") { request, _ in
             let page = try await store.tenants(page: try request.pageRequest())
-            return try JSONBody.response(ListResponse(data: page.data.map(TenantResponse.init), nextCursor: page.nextCursor))
+            let accounts = try await PostgresCreditStore(database: database).accounts(page.data.map(\.id))
+            return try JSONBody.response(ListResponse(
+                data: page.data.map { TenantResponse($0, account: accounts[$0.id]) }, nextCursor: page.nextCursor
+            ))
         }
     }
 }
@@ -84,7 +87,9 @@ struct CreateAPIKeyRequest: RequestBody {
 extension RouteDependencies {
     func addTenantRoutes(to group: RouterGroup<TenantRequestContext>) {
         group.get("/tenant") { _, context in
-            try JSONBody.response(TenantResponse(try await store.tenant(context.tenantID)))
+            let tenant = try await store.tenant(context.tenantID)
+            let account = try await PostgresCreditStore(database: database).account(context.tenantID)
+            return try JSONBody.response(TenantResponse(tenant, account: account))
         }
         group.post("/api-keys") { request, context in
             let body = try await JSONBody.decode(CreateAPIKeyRequest.self, from: request, context: context)

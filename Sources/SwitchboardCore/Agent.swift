@@ -67,6 +67,9 @@ public struct AgentFallback: Sendable, Hashable, Codable {
 @dynamicMemberLookup
 public struct Agent: Sendable, Hashable {
     public static let defaultHistoryMessages = 20
+    /// The output limit of an agent that sets none: every call carries a limit, so that
+    /// its worst-case cost — what the ledger holds before the call — is bounded.
+    public static let defaultMaxOutputTokens = 1024
 
     public var id: AgentID
     public var settings: AgentSettings

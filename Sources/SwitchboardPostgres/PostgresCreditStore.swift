@@ -94,10 +94,7 @@ public struct PostgresCreditStore: Sendable {
         return try await database.withTenant(tenant) { connection in
             let rows = try await connection.query(
                 """
-                SELECT id, seq, kind, amount_micros, held_delta_micros, balance_after_micros, held_after_micros, reason, hold_id,
-                       reference_kind, reference_id, agent_id, channel_id, message_id, provider_kind, model,
-                       input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, uncollected_micros, expires_at, created_at
-                FROM credit_entries
+                SELECT \(unescaped: Self.entryColumns) FROM credit_entries
                 WHERE tenant_id = \(tenant.uuid) AND (\(before)::int8 IS NULL OR seq < \(before)::int8)
                   AND (NOT \(filterKinds) OR kind = ANY(\(kindNames)))
                   AND (\(from)::timestamptz IS NULL OR created_at >= \(from)::timestamptz)
@@ -116,6 +113,26 @@ public struct PostgresCreditStore: Sendable {
             return Page(data: kept, nextCursor: next)
         }
     }
+
+    public func entry(_ tenant: TenantID, _ id: UUID) async throws -> LedgerEntry? {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.entryColumns) FROM credit_entries WHERE tenant_id = \(tenant.uuid) AND id = \(id)
+                """,
+                logger: logger
+            )
+            for try await row in rows { return try Self.entry(row) }
+            return nil
+        }
+    }
+
+    static let entryColumns = """
+        id, seq, kind, amount_micros, held_delta_micros, balance_after_micros, held_after_micros, reason, hold_id,
+        reference_kind, reference_id, agent_id, channel_id, message_id, provider_kind, model,
+        input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, uncollected_micros, expires_at, created_at
+        """
 
     /// What was spent in [from, to), by model, agent or channel: captures less refunds.
     public func usage(_ tenant: TenantID, from: Date, to: Date, by dimension: UsageDimension) async throws -> [UsageLine] {

@@ -168,19 +168,26 @@ public struct PostgresReplyStore: Sendable {
     /// message answered and finishes the reply job — one statement — and answers the send
     /// job it created already taken by `worker`, or `nil` when another attempt's answer
     /// already stands.
+    ///
+    /// In the same statement the ledger takes the answer's cost (`capture`), or releases
+    /// its hold when another attempt's answer stands; `replyStatus` other than `answered`
+    /// marks the inbound message (an out-of-credits reply).
     public func storeAnswer(
-        _ job: ClaimedJob, context: ReplyContext, text: String, providerID: ProviderID, model: String, usage: TokenCounts,
-        calls: [ModelCallRecord], worker: String, now: Date, lease: Duration
+        _ job: ClaimedJob, context: ReplyContext, text: String, providerID: ProviderID?, model: String?, usage: TokenCounts,
+        calls: [ModelCallRecord], worker: String, now: Date, lease: Duration, capture: LedgerOperation? = nil, holdID: UUID? = nil,
+        replyStatus: String = "answered"
     ) async throws -> ClaimedJob? {
         let logger = database.logger
         let callsJSON = try Self.encode(calls)
+        let captureJSON = try capture.map(PostgresCreditStore.encode)
         let seconds = Double(lease.components.seconds)
         return try await database.withConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT answer, send_job FROM store_answer(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)),
-                    \(context.inboundID.uuid), \(context.agent?.id.uuid), \(providerID.uuid), \(model), \(text), \(usage.json)::jsonb,
-                    \(callsJSON)::jsonb, \(worker), \(now), make_interval(secs => \(seconds)))
+                SELECT answer, send_job FROM store_answer_charged(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)),
+                    \(context.inboundID.uuid), \(context.agent?.id.uuid), \(providerID?.uuid), \(model), \(text), \(usage.json)::jsonb,
+                    \(callsJSON)::jsonb, \(worker), \(now), make_interval(secs => \(seconds)), \(captureJSON)::jsonb, \(holdID),
+                    \(replyStatus))
                 """,
                 logger: logger
             )
@@ -194,17 +201,23 @@ public struct PostgresReplyStore: Sendable {
     /// Ends a reply job without an answer: `done` (skipped, handed off), `failed`, or
     /// `queued` again at `runAfter`; records the calls made, the inbound message's reply
     /// status and error, and hands the conversation to a person when `handoffReason` is set.
+    ///
+    /// In the same statement the ledger takes what the calls cost (`capture`: a model that
+    /// answered nothing usable was still paid) or releases the hold.
     public func settle(
         _ job: ClaimedJob, context: ReplyContext, replyStatus: String?, error: String? = nil, handoffReason: String? = nil,
-        calls: [ModelCallRecord] = [], jobStatus: String = "done", runAfter: Date? = nil
+        calls: [ModelCallRecord] = [], jobStatus: String = "done", runAfter: Date? = nil, capture: LedgerOperation? = nil,
+        holdID: UUID? = nil
     ) async throws {
         let logger = database.logger
         let callsJSON = try Self.encode(calls)
+        let captureJSON = try capture.map(PostgresCreditStore.encode)
         try await database.withConnection { connection in
             try await connection.perform(
                 """
-                SELECT settle_reply(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(context.inboundID.uuid),
-                    \(context.agent?.id.uuid), \(jobStatus), \(runAfter), \(replyStatus), \(error), \(handoffReason), \(callsJSON)::jsonb)
+                SELECT settle_reply_charged(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(context.inboundID.uuid),
+                    \(context.agent?.id.uuid), \(jobStatus), \(runAfter), \(replyStatus), \(error), \(handoffReason), \(callsJSON)::jsonb,
+                    \(captureJSON)::jsonb, \(holdID))
                 """,
                 logger: logger
             )

@@ -16,7 +16,7 @@ struct AgentChannelTests {
         try await FakeModelServer.withServer { model in
             try await withFakeGraphAPI(wamid: wamid) { graphBase, graph in
                 try await withAgentApp(telegramBase: "http://127.0.0.1:9", graphBase: graphBase) { client, harness in
-                    let tenant = try await createTenant(client)
+                    let tenant = try await createTenant(client, trialMicros: 100_000_000)
                     let provider = try await createProvider(
                         client, key: tenant.key, ["name": "Gemini", "kind": "gemini", "base_url": model.geminiBase, "api_key": "g-key", "region": "eu"]
                     )

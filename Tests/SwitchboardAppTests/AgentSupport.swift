@@ -203,9 +203,9 @@ struct AgentSetup: Sendable {
 
 func setUpAgent(
     _ client: any TestClientProtocol, model server: FakeModelServer, agent extra: [String: Any] = [:],
-    provider: [String: Any]? = nil
+    provider: [String: Any]? = nil, trialMicros: Int64 = 100_000_000
 ) async throws -> AgentSetup {
-    let tenant = try await createTenant(client)
+    let tenant = try await createTenant(client, trialMicros: trialMicros)
     let providerID = try await createProvider(
         client, key: tenant.key,
         provider ?? ["name": "OpenAI", "kind": "openai", "base_url": server.openAIBase, "api_key": "sk-test-secret", "region": "us"]

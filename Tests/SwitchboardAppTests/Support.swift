@@ -82,8 +82,12 @@ func expectError(
 }
 
 /// Creates a tenant through the operator API; answers its id and first key.
-func createTenant(_ client: any TestClientProtocol, name: String = "Tenant \(UUID().uuidString.prefix(6))") async throws -> (id: String, key: String) {
-    try await client.execute(uri: "/admin/tenants", method: .post, headers: headers(bearer: adminToken), body: json(["name": name])) { response in
+func createTenant(
+    _ client: any TestClientProtocol, name: String = "Tenant \(UUID().uuidString.prefix(6))", trialMicros: Int64? = nil
+) async throws -> (id: String, key: String) {
+    var fields: [String: Any] = ["name": name]
+    fields["trial_credits_micros"] = trialMicros
+    return try await client.execute(uri: "/admin/tenants", method: .post, headers: headers(bearer: adminToken), body: json(fields)) { response in
         #expect(response.status == .created, "body: \(String(buffer: response.body))")
         let body = try object(response)
         let tenant = try #require(body["tenant"] as? [String: Any])

@@ -408,7 +408,8 @@ $fn$;
 
 -- The reply worker's last steps, with their ledger operations in the same statement: an
 -- answer stored captures its hold (or, when another attempt's answer stands, releases
--- it); a reply settled without an answer releases its hold. p_reply_status other than
+-- it); a reply settled without an answer captures what its calls cost (a model that
+-- answered nothing usable was still paid) or releases its hold. p_reply_status other than
 -- 'answered' marks the inbound message (an out-of-credits reply is 'out_of_credits').
 CREATE FUNCTION store_answer_charged(
     p_tenant uuid, p_job uuid, p_attempt integer, p_inbound uuid, p_agent uuid, p_provider uuid, p_model text, p_text text,
@@ -433,17 +434,19 @@ BEGIN
 END
 $fn$;
 
-CREATE FUNCTION settle_reply_released(
+CREATE FUNCTION settle_reply_charged(
     p_tenant uuid, p_job uuid, p_attempt integer, p_inbound uuid, p_agent uuid, p_job_status text, p_run_after timestamptz,
-    p_reply_status text, p_error text, p_handoff text, p_calls jsonb, p_hold uuid
+    p_reply_status text, p_error text, p_handoff text, p_calls jsonb, p_capture jsonb, p_hold uuid
 ) RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
     PERFORM settle_reply(p_tenant, p_job, p_attempt, p_inbound, p_agent, p_job_status, p_run_after, p_reply_status, p_error,
                          p_handoff, p_calls);
-    IF p_hold IS NOT NULL THEN
+    IF p_capture IS NOT NULL THEN
+        PERFORM credit_apply(p_tenant, jsonb_build_array(p_capture));
+    ELSIF p_hold IS NOT NULL THEN
         PERFORM credit_apply(p_tenant, jsonb_build_array(jsonb_build_object(
-            'op', 'release', 'hold_id', p_hold, 'reason', 'no answer was charged')));
+            'op', 'release', 'hold_id', p_hold, 'reason', 'no provider answered')));
     END IF;
 END
 $fn$;
@@ -501,4 +504,4 @@ GRANT EXECUTE ON FUNCTION credit_apply(uuid, jsonb), credit_open_account(uuid, b
     credit_expire_holds(timestamptz, integer) TO switchboard_app;
 GRANT EXECUTE ON FUNCTION
     store_answer_charged(uuid, uuid, integer, uuid, uuid, uuid, text, text, jsonb, jsonb, text, timestamptz, interval, jsonb, uuid, text),
-    settle_reply_released(uuid, uuid, integer, uuid, uuid, text, timestamptz, text, text, text, jsonb, uuid) TO switchboard_app;
+    settle_reply_charged(uuid, uuid, integer, uuid, uuid, text, timestamptz, text, text, text, jsonb, jsonb, uuid) TO switchboard_app;
