@@ -406,6 +406,11 @@ BEGIN
 END
 $fn$;
 
+-- An inbound message answered by the agent's out-of-credits reply says so.
+ALTER TABLE messages DROP CONSTRAINT messages_reply_status_check;
+ALTER TABLE messages ADD CONSTRAINT messages_reply_status_check
+    CHECK (reply_status IN ('answered', 'handed_off', 'skipped', 'failed', 'out_of_credits'));
+
 -- The reply worker's last steps, with their ledger operations in the same statement: an
 -- answer stored captures its hold (or, when another attempt's answer stands, releases
 -- it); a reply settled without an answer captures what its calls cost (a model that

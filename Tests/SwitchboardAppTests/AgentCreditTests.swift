@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import SwitchboardApp
+import SwitchboardProvidersTesting
+import SwitchboardTestSupport
+import Testing
+
+@Suite("Agents and credits: a hold before the call, the exact cost after it, nothing when credits run out")
+struct AgentCreditTests {
+    func ledger(_ client: any TestClientProtocol, _ key: String) async throws -> [[String: Any]] {
+        try await listData(client, "/v1/credits/ledger", key: key)
+    }
+
+    func account(_ client: any TestClientProtocol, _ key: String) async throws -> [String: Any] {
+        try await client.execute(uri: "/v1/credits", method: .get, headers: headers(bearer: key)) { try object($0) }
+    }
+
+    @Test("a reply is held for its worst case, then charged its exact cost in the answer's transaction; the rest is released")
+    func exactCharge() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
+            _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(telegram.calls("sendMessage").count == 1)
+            // The fake's usage in OpenAI's semantics: prompt 120 of which 20 cached,
+            // completion 45 of which 5 reasoning → 100 input, 20 cached, 40 output, 5
+            // reasoning. At gpt-4o-mini's prices (0.15, 0.075, 0.6, 0.6 credits per
+            // million): 15 + 1.5 + 24 + 3 = 43.5 micros, rounded up to 44.
+            let entries = try await ledger(client, setup.tenant.key)
+            #expect(entries.map { $0["kind"] as? String } == ["release", "capture", "hold", "trial"])
+            let capture = entries[1]
+            #expect(capture["amount_micros"] as? Int == -44)
+            #expect(capture["model"] as? String == "gpt-4o-mini")
+            #expect(capture["provider_kind"] as? String == "openai")
+            #expect(capture["agent_id"] as? String == setup.agentID)
+            #expect(capture["channel_id"] as? String == setup.channel.id)
+            #expect(capture["input_tokens"] as? Int == 100)
+            #expect(capture["cached_input_tokens"] as? Int == 20)
+            #expect(capture["output_tokens"] as? Int == 40)
+            #expect(capture["reasoning_tokens"] as? Int == 5)
+            let held = try #require(entries[2]["held_delta_micros"] as? Int)
+            #expect(held > 44)
+            #expect(entries[0]["held_delta_micros"] as? Int == -(held - 44))
+            let credits = try await account(client, setup.tenant.key)
+            #expect(credits["balance_micros"] as? Int == 1_000_000 - 44)
+            #expect(credits["held_micros"] as? Int == 0)
+            // Usage by model, agent and channel.
+            for (dimension, key) in [("model", "openai:gpt-4o-mini"), ("agent", setup.agentID), ("channel", setup.channel.id)] {
+                let usage = try await client.execute(
+                    uri: "/v1/credits/usage?group_by=\(dimension)", method: .get, headers: headers(bearer: setup.tenant.key)
+                ) { try object($0) }
+                let lines = try #require(usage["data"] as? [[String: Any]])
+                #expect(lines.count == 1)
+                #expect(lines.first?["key"] as? String == key)
+                #expect(lines.first?["spent_micros"] as? Int == 44)
+                #expect(lines.first?["charges"] as? Int == 1)
+                #expect(usage["total_micros"] as? Int == 44)
+            }
+        }
+    }
+
+    @Test("credits that cannot cover the worst case call no provider: the out-of-credits reply goes out; a top-up brings answers back")
+    func outOfCreditsReply() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(
+                client, model: model, agent: ["out_of_credits_reply": "Мы скоро ответим вам лично."], trialMicros: 10
+            )
+            _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(await model.requests.isEmpty)
+            #expect(telegram.calls("sendMessage").map { $0.json["text"] } == ["Мы скоро ответим вам лично."])
+            let (_, messages) = try await conversationMessages(client, key: setup.tenant.key)
+            #expect(messages.first?["reply_status"] as? String == "out_of_credits")
+            #expect(messages.last?["ai_generated"] as? Bool == true)
+            #expect(try await account(client, setup.tenant.key)["balance_micros"] as? Int == 10)
+            #expect(try await ledger(client, setup.tenant.key).map { $0["kind"] as? String } == ["trial"])
+
+            let topUp = try await client.execute(
+                uri: "/admin/tenants/\(setup.tenant.id)/credits", method: .post, headers: headers(bearer: adminToken),
+                body: json(["amount_micros": 5_000_000, "reason": "top-up"])
+            ) { $0 }
+            #expect(topUp.status == .created)
+            _ = try await deliver(
+                client, channel: setup.channel.id, body: telegramUpdate(updateID: 900, messageID: 90, text: "А теперь?"), headers: telegramHeaders(setup.secret)
+            )
+            #expect(try await harness.drain() == 1)
+            #expect(await model.requests.count == 1)
+            #expect(telegram.calls("sendMessage").last?.json["text"] == "reply to: А теперь?")
+        }
+    }
+
+    @Test("without an out-of-credits reply the conversation goes to a person, and no provider is called")
+    func outOfCreditsHandoff() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model, trialMicros: 0)
+            _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(await model.requests.isEmpty)
+            #expect(telegram.calls("sendMessage").isEmpty)
+            let (id, messages) = try await conversationMessages(client, key: setup.tenant.key)
+            #expect(messages.first?["reply_status"] as? String == "handed_off")
+            let handedOff = try await conversation(client, key: setup.tenant.key, id)
+            #expect(handedOff["mode"] as? String == "human")
+            #expect(handedOff["handoff_reason"] as? String == "out_of_credits")
+        }
+    }
+
+    @Test("a provider that refuses the key charges nothing: the hold is released with the failure")
+    func failureReleases() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let setup = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
+            await model.enqueue(.status(401))
+            _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(try await ledger(client, setup.tenant.key).map { $0["kind"] as? String } == ["release", "hold", "trial"])
+            let credits = try await account(client, setup.tenant.key)
+            #expect(credits["balance_micros"] as? Int == 1_000_000)
+            #expect(credits["held_micros"] as? Int == 0)
+        }
+    }
+
+    @Test("a retried reply holds again under its new attempt, and the answer is charged once")
+    func retryChargesOnce() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
+            await model.enqueue(.status(500), .status(500), .status(500))
+            _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            harness.clock.advance(seconds: 60)
+            #expect(try await harness.drain() == 1)
+            #expect(telegram.calls("sendMessage").count == 1)
+            let kinds = try await ledger(client, setup.tenant.key).map { $0["kind"] as? String }
+            #expect(kinds == ["release", "capture", "hold", "release", "hold", "trial"])
+            #expect(try await account(client, setup.tenant.key)["balance_micros"] as? Int == 1_000_000 - 44)
+        }
+    }
+}
