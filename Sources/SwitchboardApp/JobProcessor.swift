@@ -48,6 +48,8 @@ public struct JobProcessor: Sendable {
     let jobs: PostgresJobStore
     let replies: PostgresReplyStore
     let credits: PostgresCreditStore
+    /// Holds go through group commit: a busy tenant's many workers share its row lock.
+    let ledger: LedgerBatcher
     let secrets: SecretBox
     let connectors: ConnectorRegistry
     let http: any OutboundHTTPClient
@@ -71,6 +73,7 @@ public struct JobProcessor: Sendable {
         self.jobs = PostgresJobStore(database: database)
         self.replies = PostgresReplyStore(database: database)
         self.credits = PostgresCreditStore(database: database)
+        self.ledger = LedgerBatcher(store: credits)
         self.secrets = secrets
         self.connectors = connectors
         self.http = http
@@ -188,11 +191,11 @@ public struct JobProcessor: Sendable {
         let worstCase = Self.worstCase(of: request, chain: chain, kinds: kinds, prices: prices)
         var holdID: UUID?
         if worstCase > .zero {
-            let held = try await credits.apply(job.tenantID, [.hold(
+            let held = try await ledger.apply(job.tenantID, .hold(
                 reference: "reply:\(job.messageID):\(job.attempt)", amount: worstCase,
                 expiresAt: now().addingTimeInterval(Self.seconds(policy.holdLifetime)), reason: "the worst case of a reply",
                 for: reference
-            )])[0]
+            ))
             guard held.outcome == .held || held.outcome == .duplicate, let id = held.holdID else {
                 try await outOfCredits(job, context: context, agent: agent.settings, needed: worstCase, logger: logger)
                 return

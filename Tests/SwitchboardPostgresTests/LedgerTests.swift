@@ -109,6 +109,44 @@ struct LedgerTests {
         }
     }
 
+    @Test("the same storm through the batcher: batches applied in order under the lock give the same exact outcome")
+    func batchedStorm() async throws {
+        try await withAppDatabase(ownDatabase: true, connections: 8) { database in
+            let cost: Int64 = 1_000
+            let id = try await tenant(database, trial: 250 * cost + 500)
+            let other = try await tenant(database, trial: 10 * cost)
+            let batcher = LedgerBatcher(store: PostgresCreditStore(database: database), maximumBatch: 64)
+            let keys = (0..<900).map { "charge-\($0)" } + (0..<100).map { "charge-\($0)" }
+            let results = try await withThrowingTaskGroup(of: (String, LedgerResult).self) { group in
+                for key in keys.shuffled() {
+                    group.addTask {
+                        (key, try await batcher.apply(id, .charge(key: key, amount: Credits(micros: cost), reason: "storm")))
+                    }
+                }
+                // A bad operation in the same batches fails alone; another tenant's charges go on.
+                group.addTask {
+                    do {
+                        _ = try await batcher.apply(id, .charge(key: "bad", amount: Credits(micros: -1), reason: "bad"))
+                        return ("bad", LedgerResult(outcome: .charged, balance: .zero, held: .zero))
+                    } catch {
+                        return ("bad", LedgerResult(outcome: .refused, balance: .zero, held: .zero))
+                    }
+                }
+                group.addTask {
+                    ("other", try await batcher.apply(other, .charge(key: "o", amount: Credits(micros: cost), reason: "other")))
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let charged = results.filter { $0.1.outcome == .charged && $0.0.hasPrefix("charge-") }
+            #expect(Set(charged.map(\.0)).count == 250)
+            #expect(charged.count == 250)
+            #expect(results.first { $0.0 == "bad" }?.1.outcome == .refused)
+            #expect(results.first { $0.0 == "other" }?.1.outcome == .charged)
+            #expect(try await expectInvariants(database, id).balance == Credits(micros: 500))
+            #expect(try await expectInvariants(database, other).balance == Credits(micros: 9 * cost))
+        }
+    }
+
     @Test("a hold reserves, its capture takes the real cost and releases the rest; beyond the balance nothing goes below zero")
     func holds() async throws {
         try await withAppDatabase { database in
