@@ -143,6 +143,9 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardProviders",
+                "SwitchboardPostgres",
+                "SwitchboardApp",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

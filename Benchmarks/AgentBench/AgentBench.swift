@@ -5,6 +5,9 @@
 //       server that answers at once, next to calling that server directly (one HTTP POST
 //       through the same transport), at 1 and at 32 concurrent callers.
 //
+//   switchboard-bench ledger [--connections 32] [--duration 10] [--tenants 100]
+//       Charges per second (issue #5): see LedgerBench.swift.
+//
 //   switchboard-bench e2e --server URL --admin TOKEN --fake-port P [--rate 500] [--duration 20]
 //       Delivery-to-send latency: serves a loopback OpenAI-style model and Telegram Bot API
 //       on `fake-port` (the server under test is started with its Telegram base there),
@@ -35,6 +38,11 @@ struct AgentBench {
         switch arguments.first {
         case "router":
             try await RouterBench(requests: Int(option("requests", "20000"))!).run()
+        case "ledger":
+            try await LedgerBench(
+                connections: Int(option("connections", "32"))!, duration: .seconds(Int(option("duration", "10"))!),
+                tenantCount: Int(option("tenants", "100"))!
+            ).run()
         case "e2e":
             try await EndToEndBench(
                 server: option("server", "http://127.0.0.1:18481"), admin: option("admin", "bench-admin-token"),
@@ -42,7 +50,7 @@ struct AgentBench {
                 duration: Int(option("duration", "20"))!
             ).run()
         default:
-            print("usage: switchboard-bench router | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S]")
+            print("usage: switchboard-bench router | ledger [--connections N] [--duration S] [--tenants N] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S]")
         }
     }
 }
