@@ -51,13 +51,16 @@ public final class JobWorkers: Service {
     }
 
     /// The credit sweeper: releases the holds of workers that died between hold and capture
-    /// (any replica's), so their credits are not held for ever.
+    /// (any replica's), so their credits are not held for ever, and takes what is left of
+    /// granted credits past their expiry.
     func sweepHolds() async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: processor.policy.sweepInterval)
                 let expired = try await processor.credits.expireHolds(now: processor.now())
                 if expired > 0 { logger.warning("expired credit holds released", metadata: ["holds": "\(expired)"]) }
+                let grants = try await processor.credits.expireGrants(now: processor.now())
+                if grants > 0 { logger.info("granted credits expired", metadata: ["grants": "\(grants)"]) }
             } catch is CancellationError {
                 return
             } catch {

@@ -236,6 +236,15 @@ public struct PostgresCreditStore: Sendable {
     }
 
     /// The platform's rows when `platform`, and `tenant`'s.
+    /// Takes what is left of granted credits past their expiry, soonest-expiring credits
+    /// counted as spent first; answers how many grants expired in full.
+    public func expireGrants(now: Date, limit: Int = 100) async throws -> Int {
+        let logger = database.logger
+        return try await database.withWorker { connection in
+            try await connection.integer("SELECT credit_expire_grants(\(now), \(Int32(limit)))", logger: logger)
+        }
+    }
+
     static func prices(_ connection: PostgresConnection, platform: Bool, tenant: TenantID?, logger: Logger) async throws -> [Price] {
         let rows = try await connection.query(
             """

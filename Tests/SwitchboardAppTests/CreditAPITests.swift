@@ -74,9 +74,15 @@ struct CreditAPITests {
             #expect(account["balance_micros"] as? Int == 50_000_000)
             #expect(account["held_micros"] as? Int == 0)
             #expect(account["available_micros"] as? Int == 50_000_000)
+            let promotion = try await topUp(
+                client, tenant.id, body: #"{"amount_micros": 1000, "reason": "promotion", "kind": "grant", "expires_at": "2099-01-01T00:00:00Z"}"#
+            )
+            #expect(promotion.status == .created)
+            #expect(try object(promotion)["kind"] as? String == "grant")
+            #expect(try object(promotion)["expires_at"] as? String == "2099-01-01T00:00:00Z")
             let listed = try await client.execute(uri: "/admin/tenants?limit=200", method: .get, headers: admin()) { try object($0) }
             let row = try #require((listed["data"] as? [[String: Any]])?.first { $0["id"] as? String == tenant.id })
-            #expect(row["balance_micros"] as? Int == 50_000_000)
+            #expect(row["balance_micros"] as? Int == 50_001_000)
         }
     }
 

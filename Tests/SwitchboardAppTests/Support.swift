@@ -16,7 +16,7 @@ let adminToken = "test-admin-token"
 /// The configuration of an app on the shared, already migrated test database.
 func testConfiguration(adminToken: String? = adminToken) async throws -> AppConfiguration {
     let owner = try await TestDatabase.shared.sharedDatabase()
-    return AppConfiguration(
+    var configuration = AppConfiguration(
         databaseURL: owner.url,
         home: FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-app-tests"),
         port: 0,
@@ -27,6 +27,10 @@ func testConfiguration(adminToken: String? = adminToken) async throws -> AppConf
         databasePoolSize: 4,
         migrateOnStart: false
     )
+    // Hundreds of tests share two cores: a request may wait for a connection longer than a
+    // server would let it. (The database-fault tests set their own short timeout.)
+    configuration.databaseAcquireTimeout = .seconds(30)
+    return configuration
 }
 
 /// Builds the application exactly as production does, and runs `body` against it.

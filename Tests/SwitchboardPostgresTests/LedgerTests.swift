@@ -210,6 +210,49 @@ struct LedgerTests {
         }
     }
 
+    @Test("granted credits expire by an expiry entry; spending draws on the soonest-expiring credits first; held credits wait")
+    func grantExpiry() async throws {
+        try await withAppDatabase(ownDatabase: true) { database in
+            let id = try await tenant(database, trial: 0)
+            let ledger = PostgresCreditStore(database: database)
+            let start = Date()
+            func grant(_ amount: Int64, expiresIn seconds: TimeInterval, _ key: String) async throws {
+                let result = try await ledger.apply(id, [.credit(
+                    kind: .grant, amount: Credits(micros: amount), reason: "promotion", key: key, expiresAt: start.addingTimeInterval(seconds)
+                )])
+                #expect(result[0].outcome == .credited)
+            }
+            // Two grants, the later-expiring one first; a permanent top-up; a charge of 1,500.
+            try await grant(1_000, expiresIn: 200, "late")
+            try await grant(1_000, expiresIn: 100, "soon")
+            _ = try await ledger.apply(id, [.credit(kind: .topUp, amount: Credits(micros: 500), reason: "top-up")])
+            _ = try await ledger.apply(id, [.charge(key: "spend", amount: Credits(micros: 1_500), reason: "spend")])
+            #expect(try await ledger.expireGrants(now: start.addingTimeInterval(50)) == 0)
+            // The soon grant was spent first, in full: nothing of it is left to expire.
+            #expect(try await ledger.expireGrants(now: start.addingTimeInterval(101)) == 0)
+            #expect(try await expectInvariants(database, id).balance == Credits(micros: 1_000))
+            // A hold on what is left keeps the held part from expiring until it is released.
+            let hold = try await ledger.apply(id, [.hold(
+                reference: "h", amount: Credits(micros: 800), expiresAt: start.addingTimeInterval(3_600), reason: "call"
+            )])[0]
+            // Of the late grant 500 are left (1,500 spent: 1,000 of soon, 500 of late); the
+            // 800 held leave 200 available, which expire now.
+            #expect(try await ledger.expireGrants(now: start.addingTimeInterval(201)) == 0)
+            var account = try await expectInvariants(database, id)
+            #expect(account.balance == Credits(micros: 800))
+            #expect(account.held == Credits(micros: 800))
+            _ = try await ledger.apply(id, [.release(holdID: try #require(hold.holdID), reason: "done")])
+            #expect(try await ledger.expireGrants(now: start.addingTimeInterval(202)) == 1)
+            account = try await expectInvariants(database, id)
+            // What remains is the permanent top-up.
+            #expect(account.balance == Credits(micros: 500))
+            let expiries = try await ledger.entries(id, page: PageRequest(), kinds: [.expiry]).data
+            #expect(expiries.map(\.amount.micros) == [-300, -200])
+            #expect(try await ledger.expireGrants(now: start.addingTimeInterval(10_000)) == 0)
+            #expect(try await expectInvariants(database, id).balance == Credits(micros: 500))
+        }
+    }
+
     @Test("the app role cannot write the ledger, and nobody can rewrite or delete an entry; the tenant's deletion takes them")
     func appendOnly() async throws {
         try await withAppDatabase { database, owner in

@@ -19,7 +19,7 @@ func withAppDatabase<Result: Sendable>(
     let owner = ownDatabase ? try await TestDatabase.shared.migratedDatabase() : try await TestDatabase.shared.sharedDatabase()
     let database = Database(
         configuration: owner.with(username: Migrator.appRole, password: TestDatabase.appRolePassword),
-        maximumConnections: connections, logger: TestDatabase.logger
+        maximumConnections: connections, acquireTimeout: .seconds(30), logger: TestDatabase.logger
     )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.client.run() }

@@ -15,6 +15,8 @@ CREATE TABLE credit_accounts (
     low_balance_threshold_micros bigint NOT NULL DEFAULT 0 CHECK (low_balance_threshold_micros >= 0),
     -- Set while the balance is below the threshold: when it went there.
     low_balance_since timestamptz,
+    -- The last entry the expiry sweeper has accounted in credit_lots.
+    lots_seq bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
     CHECK (held_micros <= balance_micros)
 );
@@ -78,6 +80,17 @@ CREATE TABLE credit_holds (
     UNIQUE (tenant_id, reference)
 );
 CREATE INDEX credit_holds_expiring ON credit_holds (expires_at) WHERE status = 'open';
+
+-- Granted credits that expire, and what is left of each. Spending draws on the credits
+-- that expire soonest first (credits without an expiry last); the sweeper works this out
+-- from the ledger when a lot falls due, so charges never touch this table.
+CREATE TABLE credit_lots (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    entry_seq bigint NOT NULL,
+    expires_at timestamptz NOT NULL,
+    remaining_micros bigint NOT NULL CHECK (remaining_micros >= 0),
+    PRIMARY KEY (tenant_id, entry_seq)
+);
 
 -- The outcome of each keyed charge: what a retry with the same key gets back. A refused
 -- charge keeps its key open: retried after a top-up, it is charged.
@@ -319,6 +332,20 @@ BEGIN
                 v_changed := true;
             END IF;
 
+        ELSIF v_kind = 'expire_credits' THEN
+            -- What is left of an expired grant leaves the balance; never what is held.
+            v_amount := least(v_amount, greatest(v_balance - v_held, 0));
+            IF v_amount > 0 THEN
+                v_balance := v_balance - v_amount;
+                v_entry := gen_random_uuid();
+                INSERT INTO credit_entries (tenant_id, id, kind, amount_micros, balance_after_micros, held_after_micros, reason,
+                    reference_kind, reference_id)
+                VALUES (p_tenant, v_entry, 'expiry', -v_amount, v_balance, v_held, COALESCE(v_op->>'reason', 'granted credits expired'),
+                    'entry', v_op->>'reference_id');
+                v_changed := true;
+            END IF;
+            v_result := jsonb_build_object('outcome', 'expired', 'entry_id', v_entry, 'captured', v_amount);
+
         ELSIF v_kind = 'credit' THEN
             IF v_amount IS NULL OR v_amount = 0 OR (v_amount < 0 AND v_op->>'kind' <> 'adjustment') THEN
                 RAISE EXCEPTION 'a credit needs a positive amount' USING ERRCODE = '22023';
@@ -456,6 +483,85 @@ BEGIN
 END
 $fn$;
 
+-- The expiry sweeper: for each tenant with a grant past its expiry (at most p_limit
+-- tenants), under the account lock (so every entry of the tenant is committed), brings
+-- credit_lots up to date with the entries since the last run — a grant with an expiry
+-- opens a lot; a debit draws on the open lots, soonest expiry first — then takes what is
+-- left of each expired lot by an `expiry` entry (never what is held: that waits for the
+-- next run). Answers how many lots expired.
+CREATE FUNCTION credit_expire_grants(p_now timestamptz, p_limit integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_tenant uuid;
+    v_account credit_accounts;
+    v_grant record;
+    v_lot record;
+    v_previous bigint;
+    v_last bigint;
+    v_debit bigint;
+    v_take bigint;
+    v_result jsonb;
+    v_count integer := 0;
+BEGIN
+    PERFORM set_config('app.worker', 'on', true);
+    FOR v_tenant IN
+        SELECT DISTINCT e.tenant_id FROM credit_entries e
+        WHERE e.expires_at IS NOT NULL AND e.expires_at <= p_now AND e.amount_micros > 0
+          AND NOT EXISTS (SELECT 1 FROM credit_lots l WHERE l.tenant_id = e.tenant_id AND l.entry_seq = e.seq AND l.remaining_micros = 0)
+        ORDER BY 1 LIMIT p_limit
+    LOOP
+        PERFORM set_config('app.tenant_id', v_tenant::text, true);
+        SELECT * INTO v_account FROM credit_accounts a WHERE a.tenant_id = v_tenant FOR UPDATE;
+        v_previous := v_account.lots_seq;
+        SELECT COALESCE(max(e.seq), v_previous) INTO v_last FROM credit_entries e WHERE e.tenant_id = v_tenant;
+        -- Walk the grants with an expiry since the last run; the debits between two of them
+        -- (summed: charges never touch the lots) draw on the lots open at that time.
+        FOR v_grant IN
+            SELECT e.seq, e.amount_micros, e.expires_at FROM credit_entries e
+            WHERE e.tenant_id = v_tenant AND e.seq > v_previous AND e.seq <= v_last AND e.amount_micros > 0 AND e.expires_at IS NOT NULL
+            UNION ALL SELECT v_last + 1, 0, NULL
+            ORDER BY 1
+        LOOP
+            SELECT COALESCE(-sum(e.amount_micros), 0) INTO v_debit FROM credit_entries e
+            WHERE e.tenant_id = v_tenant AND e.seq > v_previous AND e.seq < v_grant.seq AND e.amount_micros < 0 AND e.kind <> 'expiry';
+            FOR v_lot IN
+                SELECT l.entry_seq, l.remaining_micros FROM credit_lots l
+                WHERE l.tenant_id = v_tenant AND l.remaining_micros > 0 ORDER BY l.expires_at, l.entry_seq
+            LOOP
+                EXIT WHEN v_debit = 0;
+                v_take := least(v_debit, v_lot.remaining_micros);
+                UPDATE credit_lots l SET remaining_micros = l.remaining_micros - v_take
+                WHERE l.tenant_id = v_tenant AND l.entry_seq = v_lot.entry_seq;
+                v_debit := v_debit - v_take;
+            END LOOP;
+            IF v_grant.expires_at IS NOT NULL THEN
+                INSERT INTO credit_lots (tenant_id, entry_seq, expires_at, remaining_micros)
+                VALUES (v_tenant, v_grant.seq, v_grant.expires_at, v_grant.amount_micros);
+            END IF;
+            v_previous := v_grant.seq;
+        END LOOP;
+        FOR v_lot IN
+            SELECT l.entry_seq, l.remaining_micros FROM credit_lots l
+            WHERE l.tenant_id = v_tenant AND l.remaining_micros > 0 AND l.expires_at <= p_now ORDER BY l.expires_at, l.entry_seq
+        LOOP
+            v_result := credit_apply(v_tenant, jsonb_build_array(jsonb_build_object(
+                'op', 'expire_credits', 'amount', v_lot.remaining_micros, 'reference_id', v_lot.entry_seq::text)))->0;
+            v_take := (v_result->>'captured')::bigint;
+            UPDATE credit_lots l SET remaining_micros = l.remaining_micros - v_take
+            WHERE l.tenant_id = v_tenant AND l.entry_seq = v_lot.entry_seq;
+            IF v_take = v_lot.remaining_micros THEN
+                v_count := v_count + 1;
+            END IF;
+        END LOOP;
+        -- Under the account lock nothing else was written: every entry is accounted for
+        -- (the expiry entries just written are not debits of the lots).
+        UPDATE credit_accounts a SET lots_seq = (SELECT max(e.seq) FROM credit_entries e WHERE e.tenant_id = v_tenant)
+        WHERE a.tenant_id = v_tenant;
+    END LOOP;
+    RETURN v_count;
+END
+$fn$;
+
 -- Accounts for the tenants that exist already, with their trial grants.
 INSERT INTO credit_accounts (tenant_id) SELECT id FROM tenants;
 SELECT credit_open_account(id, trial_credits_micros) FROM tenants WHERE trial_credits_micros > 0;
@@ -466,6 +572,8 @@ ALTER TABLE credit_entries ENABLE ROW LEVEL SECURITY;
 ALTER TABLE credit_entries FORCE ROW LEVEL SECURITY;
 ALTER TABLE credit_holds ENABLE ROW LEVEL SECURITY;
 ALTER TABLE credit_holds FORCE ROW LEVEL SECURITY;
+ALTER TABLE credit_lots ENABLE ROW LEVEL SECURITY;
+ALTER TABLE credit_lots FORCE ROW LEVEL SECURITY;
 ALTER TABLE credit_charges ENABLE ROW LEVEL SECURITY;
 ALTER TABLE credit_charges FORCE ROW LEVEL SECURITY;
 ALTER TABLE prices ENABLE ROW LEVEL SECURITY;
@@ -485,6 +593,11 @@ CREATE POLICY tenant_isolation ON credit_holds
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
 CREATE POLICY sweeper ON credit_holds FOR SELECT USING (current_setting('app.worker', true) = 'on');
+CREATE POLICY tenant_isolation ON credit_lots
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY sweeper ON credit_entries FOR SELECT USING (current_setting('app.worker', true) = 'on');
+CREATE POLICY sweeper ON credit_lots FOR SELECT USING (current_setting('app.worker', true) = 'on');
 CREATE POLICY tenant_isolation ON credit_charges
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
@@ -501,12 +614,12 @@ CREATE POLICY operator_access ON tenant_prices
     WITH CHECK (current_setting('app.operator', true) = 'on');
 
 -- The app role reads the ledger; it writes it only through the functions above.
-REVOKE ALL ON credit_accounts, credit_entries, credit_holds, credit_charges FROM switchboard_app;
-GRANT SELECT ON credit_accounts, credit_entries, credit_holds, credit_charges TO switchboard_app;
+REVOKE ALL ON credit_accounts, credit_entries, credit_holds, credit_charges, credit_lots FROM switchboard_app;
+GRANT SELECT ON credit_accounts, credit_entries, credit_holds, credit_charges, credit_lots TO switchboard_app;
 REVOKE ALL ON FUNCTION credit_apply(uuid, jsonb), credit_open_account(uuid, bigint), credit_set_threshold(uuid, bigint),
-    credit_expire_holds(timestamptz, integer) FROM PUBLIC;
+    credit_expire_holds(timestamptz, integer), credit_expire_grants(timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION credit_apply(uuid, jsonb), credit_open_account(uuid, bigint), credit_set_threshold(uuid, bigint),
-    credit_expire_holds(timestamptz, integer) TO switchboard_app;
+    credit_expire_holds(timestamptz, integer), credit_expire_grants(timestamptz, integer) TO switchboard_app;
 GRANT EXECUTE ON FUNCTION
     store_answer_charged(uuid, uuid, integer, uuid, uuid, uuid, text, text, jsonb, jsonb, text, timestamptz, interval, jsonb, uuid, text),
     settle_reply_charged(uuid, uuid, integer, uuid, uuid, text, timestamptz, text, text, text, jsonb, jsonb, uuid) TO switchboard_app;
