@@ -28,20 +28,6 @@ struct CreditRoutes: Sendable {
             lowBalanceThresholdMicros = account.lowBalanceThreshold.micros
             lowBalanceSince = account.lowBalanceSince
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(balanceMicros, forKey: .balanceMicros)
-            try container.encode(heldMicros, forKey: .heldMicros)
-            try container.encode(availableMicros, forKey: .availableMicros)
-            try container.encode(lowBalance, forKey: .lowBalance)
-            try container.encode(lowBalanceThresholdMicros, forKey: .lowBalanceThresholdMicros)
-            try container.encode(lowBalanceSince, forKey: .lowBalanceSince)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case balanceMicros, heldMicros, availableMicros, lowBalance, lowBalanceThresholdMicros, lowBalanceSince
-        }
     }
 
     struct EntryResponse: Encodable, Sendable {
@@ -125,21 +111,6 @@ struct CreditRoutes: Sendable {
             var cachedInputTokens: Int64
             var outputTokens: Int64
             var reasoningTokens: Int64
-
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(key, forKey: .key)
-                try container.encode(charges, forKey: .charges)
-                try container.encode(spentMicros, forKey: .spentMicros)
-                try container.encode(inputTokens, forKey: .inputTokens)
-                try container.encode(cachedInputTokens, forKey: .cachedInputTokens)
-                try container.encode(outputTokens, forKey: .outputTokens)
-                try container.encode(reasoningTokens, forKey: .reasoningTokens)
-            }
-
-            enum CodingKeys: String, CodingKey {
-                case key, charges, spentMicros, inputTokens, cachedInputTokens, outputTokens, reasoningTokens
-            }
         }
 
         var groupBy: String
