@@ -48,6 +48,7 @@ public struct JobProcessor: Sendable {
     let jobs: PostgresJobStore
     let replies: PostgresReplyStore
     let credits: PostgresCreditStore
+    let privacy: PostgresPrivacyStore
     /// Holds go through group commit: a busy tenant's many workers share its row lock.
     let ledger: LedgerBatcher
     let secrets: SecretBox
@@ -73,6 +74,7 @@ public struct JobProcessor: Sendable {
         self.jobs = PostgresJobStore(database: database)
         self.replies = PostgresReplyStore(database: database)
         self.credits = PostgresCreditStore(database: database)
+        self.privacy = PostgresPrivacyStore(database: database)
         self.ledger = LedgerBatcher(store: credits)
         self.secrets = secrets
         self.connectors = connectors
@@ -169,15 +171,52 @@ public struct JobProcessor: Sendable {
             try await replies.settle(job, context: context, replyStatus: "skipped", error: "a person is answering this conversation")
             return
         }
+        // The contact's rights and the tenant's policy come before any processing.
+        let (privacyContext, regions) = try await privacy.context(job.tenantID, conversation: context.target.conversationID)
+            ?? (PrivacyContext(), [:])
+        if privacyContext.restricted {
+            try await replies.settle(
+                job, context: context, replyStatus: "skipped", error: "the contact is restricted: its data is kept, not processed"
+            )
+            return
+        }
+        if !privacyContext.allows(.aiProcessing) {
+            try await replies.settle(
+                job, context: context, replyStatus: "handed_off", error: "the contact withdrew consent to AI processing",
+                handoffReason: "consent_withdrawn"
+            )
+            logger.info("conversation handed off: no consent to AI processing")
+            return
+        }
         if agent.settings.asksForPerson(context.inboundText) {
             try await replies.settle(job, context: context, replyStatus: "handed_off", handoffReason: "keyword")
             logger.info("conversation handed off by keyword")
             return
         }
-        let chain = try targets(for: agent.settings, context: context, tenant: job.tenantID)
+        let chain = try targets(
+            for: agent.settings, context: context, tenant: job.tenantID,
+            allowed: { id in regions[id].map(privacyContext.mayReach(region:)) ?? false }
+        )
+        guard !chain.isEmpty else {
+            let reason = privacyContext.allows(.crossBorder)
+                ? "no provider of the agent is in a region the tenant's policy allows"
+                : "the contact did not consent to cross-border transfer and no provider of the agent is in \(privacyContext.policy.homeRegion)"
+            try await replies.settle(
+                job, context: context, replyStatus: "failed", error: reason, handoffReason: "region_policy", jobStatus: "failed"
+            )
+            logger.warning("no provider may receive this conversation", metadata: ["reason": "\(reason)"])
+            return
+        }
+        // Identifiers are masked before they leave, the same one the same way throughout
+        // the conversation; the answer gets them back for the person reading it.
+        var redactor = PIIRedactor()
+        var messages = Self.history(context.history)
+        if privacyContext.policy.redactPII {
+            messages = messages.map { ModelMessage(role: $0.role, text: redactor.redact($0.text)) }
+        }
         let request = ModelRequest(
             model: agent.settings.model, systemPrompt: agent.settings.systemPrompt.isEmpty ? nil : agent.settings.systemPrompt,
-            messages: Self.history(context.history), maxOutputTokens: agent.settings.maxOutputTokens ?? Agent.defaultMaxOutputTokens,
+            messages: messages, maxOutputTokens: agent.settings.maxOutputTokens ?? Agent.defaultMaxOutputTokens,
             temperature: agent.settings.temperature
         )
         let kinds = context.providers.mapValues(\.kind)
@@ -226,7 +265,10 @@ public struct JobProcessor: Sendable {
             return
         }
         let calls = Self.records(routed.attempts, kinds: kinds)
-        let text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        for (placeholder, original) in redactor.replacements {
+            text = text.replacingOccurrences(of: placeholder, with: original)
+        }
         guard let providerID = ProviderID(routed.providerID) else { throw SwitchboardError(.internalError, "unknown provider") }
         let usage = routed.response.usage
         let tokens = TokenCounts(
@@ -252,6 +294,7 @@ public struct JobProcessor: Sendable {
             logger.info("conversation handed off: the agent had no answer")
             return
         }
+        if let label = privacyContext.policy.aiLabel { text += "\n\n" + label }
         let send = try await replies.storeAnswer(
             job, context: context, text: text, providerID: providerID, model: routed.model, usage: tokens,
             calls: calls, worker: worker, now: now(), lease: policy.lease, capture: capture, holdID: holdID
@@ -319,11 +362,14 @@ public struct JobProcessor: Sendable {
         }
     }
 
-    /// The agent's provider, then its fallbacks, each with its key opened.
-    func targets(for agent: AgentSettings, context: ReplyContext, tenant: TenantID) throws -> [RouteTarget] {
+    /// The agent's provider, then its fallbacks, each with its key opened; only those
+    /// `allowed` (by region) for this conversation.
+    func targets(
+        for agent: AgentSettings, context: ReplyContext, tenant: TenantID, allowed: (ProviderID) -> Bool = { _ in true }
+    ) throws -> [RouteTarget] {
         let wanted = [(agent.providerID, agent.model)] + agent.fallbacks.map { ($0.providerID, $0.model) }
         return try wanted.compactMap { id, model in
-            guard let provider = context.providers[id] else { return nil }
+            guard let provider = context.providers[id], allowed(id) else { return nil }
             let key = try provider.sealedAPIKey.map { try secrets.openAPIKey($0, tenant: tenant, provider: id) }
             let endpoint = ProviderEndpoint(kind: provider.kind, baseURL: provider.baseURL, apiKey: key)
             return RouteTarget(providerID: id.description, provider: makeModelProvider(endpoint, faq: agent.faq, transport: transport), model: model)
@@ -382,6 +428,11 @@ public struct JobProcessor: Sendable {
     func send(_ job: ClaimedJob, logger: Logger) async throws {
         guard let context = try await replies.sendContext(for: job) else {
             try await jobs.fail(job, error: "the message no longer exists")
+            return
+        }
+        if let (privacyContext, _) = try await privacy.context(job.tenantID, conversation: context.target.conversationID),
+           privacyContext.restricted {
+            try await replies.recordSend(job, sent: false, error: "the contact is restricted: nothing is sent", at: now())
             return
         }
         try await deliver(job, context, logger: logger)

@@ -122,13 +122,13 @@ struct ProviderRoutes: Sendable {
     }
 
     /// A region code for the sub-processor register: `us`, `eu`, `kz`, `us-east-1`.
-    static func region(_ value: String?) throws -> String {
-        guard let value else { throw SwitchboardError.invalid("region is required (where the provider processes data, e.g. us, eu, kz)", field: "region") }
+    static func region(_ value: String?, field: String = "region") throws -> String {
+        guard let value else { throw SwitchboardError.invalid("\(field) is required (where the provider processes data, e.g. us, eu, kz)", field: field) }
         let region = value.trimmingCharacters(in: .whitespaces).lowercased()
         guard (1...64).contains(region.count), region.first != "-",
               region.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" })
         else {
-            throw SwitchboardError.invalid("region must be a short code of letters, digits and dashes, e.g. us, eu, kz", field: "region")
+            throw SwitchboardError.invalid("\(field) must be a short code of letters, digits and dashes, e.g. us, eu, kz", field: field)
         }
         return region
     }

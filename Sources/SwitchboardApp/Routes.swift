@@ -64,6 +64,12 @@ extension RouteDependencies {
             context.logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)"])
             return try JSONBody.secretResponse(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created)
         }
+        group.delete("/tenants/{id}") { _, context in
+            guard let id = context.parameters.get("id").flatMap({ TenantID($0) }) else { throw SwitchboardError.notFound("tenant") }
+            try await store.deleteTenant(id)
+            context.logger.notice("tenant off-boarded: every row deleted", metadata: ["tenant.id": "\(id)"])
+            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+        }
         group.get("/tenants") { request, _ in
             let page = try await store.tenants(page: try request.pageRequest())
             let accounts = try await PostgresCreditStore(database: database).accounts(page.data.map(\.id))

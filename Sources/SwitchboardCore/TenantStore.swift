@@ -7,6 +7,8 @@ public protocol TenantStore: Sendable {
     func tenants(page: PageRequest) async throws -> Page<Tenant>
     /// The tenant's own profile.
     func tenant(_ tenant: TenantID) async throws -> Tenant
+    /// Off-boards a tenant: every row of it is deleted, in one transaction. Not found → 404.
+    func deleteTenant(_ tenant: TenantID) async throws
     /// Adds a key to the tenant.
     func createAPIKey(_ tenant: TenantID, _ key: NewAPIKey) async throws -> APIKey
     /// The tenant's keys, active and revoked, oldest first.

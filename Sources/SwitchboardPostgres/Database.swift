@@ -35,10 +35,24 @@ public struct Database: Sendable {
         _ tenant: TenantID,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await transaction { connection in
+        // An audited request's first committed transaction carries its journal entry.
+        let intent = Audit.intent.flatMap { $0.tenant == tenant && !$0.isWritten ? $0 : nil }
+        let result = try await transaction { connection in
             try await connection.query("SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
-            return try await body(connection)
+            let result = try await body(connection)
+            if let intent {
+                try await connection.query(
+                    """
+                    SELECT audit_append(\(tenant.uuid), \(intent.actor), \(intent.action), \(intent.subjectKind), \(intent.subjectID),
+                                        '{}'::jsonb)
+                    """,
+                    logger: logger
+                )
+            }
+            return result
         }
+        intent?.markWritten()
+        return result
     }
 
     /// Runs `body` in a transaction of the operator API: it may see every tenant's row of

@@ -67,6 +67,22 @@ public struct PostgresTenantStore: TenantStore {
         }
     }
 
+    /// Deletes the tenant row — its foreign keys cascade to every table that has one — and
+    /// the rows of the tables that hold a tenant's id without a foreign key (the job queue,
+    /// idempotency keys), all in one transaction.
+    public func deleteTenant(_ tenant: TenantID) async throws {
+        let logger = database.logger
+        try await database.withOperator { connection in
+            try await connection.query("SELECT set_config('app.tenant_id', \(tenant.description), true)", logger: logger)
+            try await connection.query("DELETE FROM jobs WHERE tenant_id = \(tenant.uuid)", logger: logger)
+            try await connection.query("DELETE FROM idempotency_keys WHERE scope = \(tenant.uuid)", logger: logger)
+            let deleted = try await connection.integer(
+                "WITH gone AS (DELETE FROM tenants WHERE id = \(tenant.uuid) RETURNING 1) SELECT count(*)::int FROM gone", logger: logger
+            )
+            guard deleted == 1 else { throw SwitchboardError.notFound("tenant") }
+        }
+    }
+
     public func createAPIKey(_ tenant: TenantID, _ key: NewAPIKey) async throws -> APIKey {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in

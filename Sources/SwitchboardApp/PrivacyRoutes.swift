@@ -1,0 +1,175 @@
+import Foundation
+import Hummingbird
+import Logging
+import SwitchboardCore
+import SwitchboardPostgres
+
+/// Data-protection routes (PRIVACY.md): the tenant's policy, consents, restriction,
+/// subject requests, and the audit journal with its verification.
+struct PrivacyRoutes: Sendable {
+    let privacy: PostgresPrivacyStore
+    let journal: PostgresAuditStore
+
+    struct PolicyBody: RequestBody {
+        struct Retention: Decodable {
+            var conversationDays: Int?
+            var logDays: Int?
+            var ledgerYears: Int?
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case conversationDays = "conversation_days", logDays = "log_days", ledgerYears = "ledger_years"
+            }
+        }
+
+        var retention: Retention?
+        var redactPII: Bool?
+        var allowedRegions: [String]?
+        var homeRegion: String?
+        var aiLabel: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case retention, redactPII = "redact_pii", allowedRegions = "allowed_regions", homeRegion = "home_region", aiLabel = "ai_label"
+        }
+
+        func policy() throws -> PrivacyPolicy {
+            var policy = PrivacyPolicy.standard
+            if let days = retention?.conversationDays {
+                guard (1...3650).contains(days) else {
+                    throw SwitchboardError.invalid("retention.conversation_days must be from 1 to 3650, or null", field: "retention.conversation_days")
+                }
+                policy.conversationDays = days
+            }
+            if let days = retention?.logDays {
+                guard (1...3650).contains(days) else {
+                    throw SwitchboardError.invalid("retention.log_days must be from 1 to 3650", field: "retention.log_days")
+                }
+                policy.logDays = days
+            }
+            if let years = retention?.ledgerYears {
+                guard (1...10).contains(years) else {
+                    throw SwitchboardError.invalid("retention.ledger_years must be from 1 to 10", field: "retention.ledger_years")
+                }
+                policy.ledgerYears = years
+            }
+            policy.redactPII = redactPII ?? false
+            if let regions = allowedRegions {
+                guard regions.count <= 50 else { throw SwitchboardError.invalid("allowed_regions has too many entries", field: "allowed_regions") }
+                policy.allowedRegions = try regions.map { try ProviderRoutes.region($0, field: "allowed_regions") }
+            }
+            if let home = homeRegion { policy.homeRegion = try ProviderRoutes.region(home, field: "home_region") }
+            if let label = aiLabel { policy.aiLabel = try Validate.name(label, field: "ai_label", maximum: 200) }
+            return policy
+        }
+    }
+
+    struct ConsentBody: RequestBody {
+        var purpose: String
+        var granted: Bool
+        var source: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case purpose, granted, source }
+    }
+
+    static func render(_ policy: PrivacyPolicy) -> JSONValue {
+        .object([
+            "retention": .object([
+                "conversation_days": .integer(policy.conversationDays.map(Int64.init)),
+                "log_days": .integer(Int64(policy.logDays)), "ledger_years": .integer(Int64(policy.ledgerYears)),
+            ]),
+            "redact_pii": .bool(policy.redactPII),
+            "allowed_regions": policy.allowedRegions.map(JSONValue.strings) ?? .null,
+            "home_region": .string(policy.homeRegion),
+            "ai_label": .string(policy.aiLabel),
+        ])
+    }
+
+    static func render(_ consent: Consent) -> JSONValue {
+        .object([
+            "id": .string(consent.id.uuidString.lowercased()), "contact_id": .string(consent.contactID.description),
+            "purpose": .string(consent.purpose.rawValue), "granted": .bool(consent.granted), "source": .string(consent.source),
+            "recorded_at": .date(consent.recordedAt),
+        ])
+    }
+
+    func add(to group: RouterGroup<TenantRequestContext>) {
+        group.get("/privacy/policy") { _, context in
+            try JSONBody.response(Self.render(try await privacy.policy(context.tenantID)))
+        }
+        group.put("/privacy/policy") { request, context in
+            let policy = try await JSONBody.decode(PolicyBody.self, from: request, context: context).policy()
+            try await privacy.setPolicy(context.tenantID, policy)
+            return try JSONBody.response(Self.render(policy))
+        }
+        group.post("/contacts/{id}/consents") { request, context in
+            let contact = try Self.contactID(context)
+            let body = try await JSONBody.decode(ConsentBody.self, from: request, context: context)
+            guard let purpose = ConsentPurpose(rawValue: body.purpose) else {
+                throw SwitchboardError.invalid(
+                    "purpose must be one of \(ConsentPurpose.allCases.map(\.rawValue).joined(separator: ", "))", field: "purpose"
+                )
+            }
+            let source = try Validate.name(body.source, field: "source", maximum: 200)
+            let consent = try await privacy.recordConsent(context.tenantID, contact: contact, purpose: purpose, granted: body.granted, source: source)
+            return try JSONBody.response(Self.render(consent), status: .created)
+        }
+        group.get("/contacts/{id}/consents") { _, context in
+            let consents = try await privacy.consents(context.tenantID, contact: try Self.contactID(context))
+            var current: [String: JSONValue] = [:]
+            for purpose in ConsentPurpose.allCases {
+                current[purpose.rawValue] = .bool(consents.first { $0.purpose == purpose }?.granted ?? true)
+            }
+            return try JSONBody.response(JSONValue.object(["current": .object(current), "data": .array(consents.map(Self.render))]))
+        }
+        for (path, restricted) in [("/contacts/{id}/restrict", true), ("/contacts/{id}/unrestrict", false)] {
+            group.post(RouterPath(path)) { _, context in
+                let contact = try Self.contactID(context)
+                let since = try await privacy.setRestricted(context.tenantID, contact: contact, restricted)
+                return try JSONBody.response(JSONValue.object([
+                    "id": .string(contact.description), "restricted": .bool(since != nil),
+                    "restricted_at": .date(since),
+                ]))
+            }
+        }
+        group.get("/privacy/requests") { request, context in
+            let page = try await privacy.requests(context.tenantID, page: try request.pageRequest())
+            return try JSONBody.response(JSONValue.object([
+                "data": .array(page.data.map { request in
+                    .object([
+                        "id": .string(request.id.uuidString.lowercased()), "kind": .string(request.kind.rawValue),
+                        "contact_id": .string(request.contactID.description), "requested_at": .date(request.requestedAt),
+                        "completed_at": .date(request.completedAt),
+                    ])
+                }),
+                "next_cursor": .string(page.nextCursor),
+            ]))
+        }
+        group.get("/audit-log") { request, context in
+            let query = request.uri.queryParameters
+            let kind = query["subject_kind"].map(String.init)
+            let subject = query["subject_id"].map(String.init)
+            let page = try await journal.entries(context.tenantID, page: try request.pageRequest(), subjectKind: kind, subjectID: subject)
+            return try JSONBody.response(JSONValue.object([
+                "data": .array(page.data.map { entry in
+                    .object([
+                        "seq": .integer(entry.sequence), "at": .date(entry.at), "actor": .string(entry.actor),
+                        "action": .string(entry.action), "subject_kind": .string(entry.subjectKind), "subject_id": .string(entry.subjectID),
+                        "hash": .string(entry.hash),
+                    ])
+                }),
+                "next_cursor": .string(page.nextCursor),
+            ]))
+        }
+        group.get("/audit-log/verify") { _, context in
+            let verification = try await journal.verify(context.tenantID)
+            return try JSONBody.response(JSONValue.object([
+                "intact": .bool(verification.isIntact), "checked": .integer(verification.checked),
+                "broken_at_seq": .integer(verification.brokenAt),
+            ]))
+        }
+    }
+
+    static func contactID(_ context: TenantRequestContext) throws -> ContactID {
+        guard let id = context.parameters.get("id").flatMap({ ContactID($0) }) else { throw SwitchboardError.notFound("contact") }
+        return id
+    }
+}

@@ -1,0 +1,206 @@
+-- Data protection (PRIVACY.md): the tenant's policy, consents per contact and purpose,
+-- restriction, the record of subject requests, and the audit journal.
+
+-- The tenant's instructions to its processor. Absent row = the defaults below.
+CREATE TABLE privacy_policies (
+    tenant_id uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    -- Conversations are deleted this many days after their last message (NULL: kept).
+    conversation_days integer CHECK (conversation_days BETWEEN 1 AND 3650),
+    log_days integer NOT NULL DEFAULT 180 CHECK (log_days BETWEEN 1 AND 3650),
+    ledger_years integer NOT NULL DEFAULT 5 CHECK (ledger_years BETWEEN 1 AND 10),
+    redact_pii boolean NOT NULL DEFAULT false,
+    -- Provider regions data may go to (NULL: any).
+    allowed_regions text[],
+    -- The tenant's own region: where a contact who withdrew cross-border consent may be processed.
+    home_region text NOT NULL DEFAULT 'kz' CHECK (home_region ~ '^[a-z]{2}(-[a-z0-9]+)*$'),
+    -- A visible label added to AI answers (NULL: none).
+    ai_label text CHECK (char_length(ai_label) BETWEEN 1 AND 200),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Consent per contact and purpose, as given and withdrawn: the latest row is in force.
+-- Without any row a purpose is allowed (the tenant, the controller, chose the legal
+-- basis); a withdrawal takes effect for what follows.
+CREATE TABLE consents (
+    tenant_id uuid NOT NULL,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    contact_id uuid NOT NULL,
+    purpose text NOT NULL CHECK (purpose IN ('ai_processing', 'marketing', 'cross_border', 'voice')),
+    granted boolean NOT NULL,
+    source text NOT NULL CHECK (char_length(source) BETWEEN 1 AND 200),
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX consents_current ON consents (tenant_id, contact_id, purpose, recorded_at DESC);
+
+-- Restricted (blocked): kept, not processed — no AI answers, no sends.
+ALTER TABLE contacts ADD COLUMN restricted_at timestamptz;
+
+-- Subject requests and when they were done. contact_id stays after an erasure: a random
+-- id that no longer points at anyone.
+CREATE TABLE privacy_requests (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    kind text NOT NULL CHECK (kind IN ('access', 'rectification', 'restriction', 'unrestriction', 'erasure', 'consent')),
+    contact_id uuid NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    completed_at timestamptz,
+    details jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX privacy_requests_listing ON privacy_requests (tenant_id, requested_at, id);
+
+-- The audit journal: who read or changed personal data, what, when. Append-only, one hash
+-- chain per tenant: each entry's hash covers its fields and the previous entry's hash, so
+-- an edited, removed or reordered entry breaks every hash after it. Details name fields
+-- and counts, never values: the journal holds no personal data of its own.
+CREATE TABLE audit_log (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    subject_kind text NOT NULL,
+    subject_id text,
+    details jsonb NOT NULL DEFAULT '{}',
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+);
+CREATE INDEX audit_log_subject ON audit_log (tenant_id, subject_kind, subject_id);
+CREATE TABLE audit_heads (
+    tenant_id uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    seq bigint NOT NULL,
+    hash bytea NOT NULL
+);
+
+-- The hash of one entry: SHA-256 over the previous hash and the entry's fields, each
+-- length-prefixed so no two field lists run together the same.
+CREATE FUNCTION audit_hash(p_prev bytea, p_tenant uuid, p_seq bigint, p_at timestamptz, p_actor text, p_action text,
+                           p_subject_kind text, p_subject_id text, p_details jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT sha256(p_prev || convert_to(
+        (SELECT string_agg(length(f)::text || ':' || f, '|' ORDER BY n)
+         FROM unnest(ARRAY[p_tenant::text, p_seq::text, to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), p_actor,
+                           p_action, p_subject_kind, COALESCE(p_subject_id, ''), p_details::text]) WITH ORDINALITY AS t(f, n)),
+        'UTF8'));
+$fn$;
+
+-- Appends one entry to the tenant's chain, in the caller's transaction; answers its seq.
+CREATE FUNCTION audit_append(p_tenant uuid, p_actor text, p_action text, p_subject_kind text, p_subject_id text, p_details jsonb)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_head audit_heads;
+    v_at timestamptz := date_trunc('microseconds', clock_timestamp());
+    v_hash bytea;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (p_tenant, 0, '\x'::bytea) ON CONFLICT DO NOTHING;
+    SELECT * INTO v_head FROM audit_heads h WHERE h.tenant_id = p_tenant FOR UPDATE;
+    v_hash := audit_hash(v_head.hash, p_tenant, v_head.seq + 1, v_at, p_actor, p_action, p_subject_kind, p_subject_id,
+                         COALESCE(p_details, '{}'));
+    INSERT INTO audit_log (tenant_id, seq, at, actor, action, subject_kind, subject_id, details, prev_hash, hash)
+    VALUES (p_tenant, v_head.seq + 1, v_at, p_actor, p_action, p_subject_kind, p_subject_id, COALESCE(p_details, '{}'), v_head.hash, v_hash);
+    UPDATE audit_heads h SET seq = v_head.seq + 1, hash = v_hash WHERE h.tenant_id = p_tenant;
+    RETURN v_head.seq + 1;
+END
+$fn$;
+
+-- Walks the tenant's chain from the start; answers the first entry whose hash or link
+-- does not hold (NULL when the whole chain holds) and how many entries were checked.
+CREATE FUNCTION audit_verify(p_tenant uuid, OUT broken_seq bigint, OUT checked bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_entry audit_log;
+    v_prev bytea := '\x'::bytea;
+    v_expected bigint := 1;
+    v_head audit_heads;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    checked := 0;
+    FOR v_entry IN SELECT * FROM audit_log a WHERE a.tenant_id = p_tenant ORDER BY a.seq LOOP
+        IF v_entry.seq <> v_expected OR v_entry.prev_hash <> v_prev
+           OR v_entry.hash <> audit_hash(v_entry.prev_hash, v_entry.tenant_id, v_entry.seq, v_entry.at, v_entry.actor, v_entry.action,
+                                         v_entry.subject_kind, v_entry.subject_id, v_entry.details) THEN
+            broken_seq := v_expected;
+            RETURN;
+        END IF;
+        v_prev := v_entry.hash;
+        v_expected := v_expected + 1;
+        checked := checked + 1;
+    END LOOP;
+    -- Entries cut off the end: the head remembers how far the chain went.
+    SELECT * INTO v_head FROM audit_heads h WHERE h.tenant_id = p_tenant;
+    IF FOUND AND (v_head.seq <> checked OR v_head.hash <> v_prev) THEN
+        broken_seq := checked + 1;
+    END IF;
+END
+$fn$;
+
+CREATE FUNCTION audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
+        RETURN OLD; -- the tenant's off-boarding cascade
+    END IF;
+    RAISE EXCEPTION 'the audit journal is append-only: % refused', TG_OP USING ERRCODE = 'SBA01';
+END
+$fn$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+-- What the reply and send workers must honour for one conversation's contact: the
+-- restriction, the consents in force, the tenant's policy, its providers' regions.
+CREATE FUNCTION privacy_context(p_tenant uuid, p_conversation uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $fn$
+    SELECT jsonb_build_object(
+        'restricted', c.restricted_at IS NOT NULL,
+        'consents', COALESCE((SELECT jsonb_object_agg(x.purpose, x.granted) FROM (
+            SELECT DISTINCT ON (k.purpose) k.purpose, k.granted FROM consents k
+            WHERE k.tenant_id = p_tenant AND k.contact_id = c.id ORDER BY k.purpose, k.recorded_at DESC, k.id) x), '{}'::jsonb),
+        'policy', COALESCE((SELECT jsonb_build_object('redact_pii', p.redact_pii, 'allowed_regions', to_jsonb(p.allowed_regions),
+                                                      'home_region', p.home_region, 'ai_label', p.ai_label)
+                            FROM privacy_policies p WHERE p.tenant_id = p_tenant),
+                           jsonb_build_object('redact_pii', false, 'allowed_regions', NULL, 'home_region', 'kz', 'ai_label', NULL)),
+        'regions', COALESCE((SELECT jsonb_object_agg(p.id, p.region) FROM providers p WHERE p.tenant_id = p_tenant), '{}'::jsonb))
+    FROM conversations v JOIN contacts c ON c.tenant_id = v.tenant_id AND c.id = v.contact_id
+    WHERE v.tenant_id = p_tenant AND v.id = p_conversation;
+$fn$;
+
+ALTER TABLE privacy_policies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE privacy_policies FORCE ROW LEVEL SECURITY;
+ALTER TABLE consents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE consents FORCE ROW LEVEL SECURITY;
+ALTER TABLE privacy_requests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE privacy_requests FORCE ROW LEVEL SECURITY;
+ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
+ALTER TABLE audit_heads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit_heads FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON privacy_policies
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY tenant_isolation ON consents
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY tenant_isolation ON privacy_requests
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY tenant_isolation ON audit_log
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY tenant_isolation ON audit_heads
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+
+-- Consents are recorded, never rewritten; the journal is written only by audit_append.
+REVOKE UPDATE, DELETE ON consents FROM switchboard_app;
+REVOKE ALL ON audit_log, audit_heads FROM switchboard_app;
+GRANT SELECT ON audit_log TO switchboard_app;
+REVOKE ALL ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid), privacy_context(uuid, uuid)
+    TO switchboard_app;

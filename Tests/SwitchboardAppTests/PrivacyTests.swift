@@ -1,0 +1,210 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import SwitchboardApp
+import SwitchboardPostgres
+import SwitchboardProvidersTesting
+import SwitchboardTestSupport
+import Testing
+
+@Suite("Data protection: the audit journal, consents, restriction, regions, redaction, the policy")
+struct PrivacyTests {
+    func post(_ client: any TestClientProtocol, _ uri: String, key: String, _ body: [String: Any]? = nil) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: headers(bearer: key), body: body.map(json)) { $0 }
+    }
+
+    func policy(_ client: any TestClientProtocol, key: String, _ body: [String: Any]) async throws -> TestResponse {
+        try await client.execute(uri: "/v1/privacy/policy", method: .put, headers: headers(bearer: key), body: json(body)) { $0 }
+    }
+
+    @Test("reads and changes of a contact are journaled by their API key in one hash chain; verify finds an edited entry")
+    func auditJournal() async throws {
+        try await withApp { client in
+            let seeded = try await seededTenant(client, senders: [(555_101, "Dana")])
+            let key = seeded.tenant.key
+            let contact = try #require(try await listData(client, "/v1/contacts", key: key).first?["id"] as? String)
+            #expect(try await client.execute(uri: "/v1/contacts/\(contact)", method: .get, headers: headers(bearer: key)) { $0 }.status == .ok)
+            #expect(try await client.execute(
+                uri: "/v1/contacts/\(contact)", method: .patch, headers: headers(bearer: key), body: json(["email": "dana@example.kz"])
+            ) { $0 }.status == .ok)
+            #expect(try await post(client, "/v1/contacts/\(contact)/notes", key: key, ["body": "prefers calls"]).status == .created)
+            // A failed change is not journaled as done.
+            let bad = try await client.execute(
+                uri: "/v1/contacts/\(contact)", method: .patch, headers: headers(bearer: key), body: json(["bogus": 1])
+            ) { $0 }
+            #expect(bad.status == .badRequest)
+
+            let entries = try await listData(client, "/v1/audit-log?subject_kind=contact&subject_id=\(contact)", key: key)
+            #expect(entries.map { $0["action"] as? String } == [
+                "POST /v1/contacts/{id}/notes", "PATCH /v1/contacts/{id}", "GET /v1/contacts/{id}",
+            ])
+            #expect(entries.allSatisfy { ($0["actor"] as? String)?.hasPrefix("api_key:") == true })
+            #expect(!String(describing: entries).contains("dana@example.kz"), "the journal holds no values")
+            let all = try await listData(client, "/v1/audit-log", key: key)
+            #expect(all.count == 4, "the list of contacts is journaled too")
+            var verify = try await client.execute(uri: "/v1/audit-log/verify", method: .get, headers: headers(bearer: key)) { try object($0) }
+            #expect(verify["intact"] as? Bool == true)
+            #expect(verify["checked"] as? Int == 4)
+
+            // Someone with the database's keys edits an entry behind the API's back.
+            let owner = try await TestDatabase.shared.sharedDatabase()
+            try await PostgresAdministration.withConnection(owner, logger: TestDatabase.logger) { connection in
+                try await connection.query("SET session_replication_role = replica", logger: TestDatabase.logger)
+                try await connection.query(
+                    "UPDATE audit_log SET action = 'GET /v1/nothing' WHERE tenant_id = \(UUID(uuidString: seeded.tenant.id)!) AND seq = 2",
+                    logger: TestDatabase.logger
+                )
+            }
+            verify = try await client.execute(uri: "/v1/audit-log/verify", method: .get, headers: headers(bearer: key)) { try object($0) }
+            #expect(verify["intact"] as? Bool == false)
+            #expect(verify["broken_at_seq"] as? Int == 2)
+
+            // Another tenant sees none of it.
+            let other = try await createTenant(client)
+            #expect(try await listData(client, "/v1/audit-log", key: other.key).isEmpty)
+            let theirs = try await client.execute(uri: "/v1/audit-log/verify", method: .get, headers: headers(bearer: other.key)) { try object($0) }
+            #expect(theirs["intact"] as? Bool == true)
+        }
+    }
+
+    @Test("a contact who withdraws consent to AI processing gets a person; a restricted contact gets no answer and no send")
+    func consentAndRestriction() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, messageID: 1, text: "Привет"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            let contact = try #require(try await listData(client, "/v1/contacts", key: key).first?["id"] as? String)
+
+            let withdrawn = try await post(client, "/v1/contacts/\(contact)/consents", key: key, ["purpose": "ai_processing", "granted": false, "source": "chat: asked for a person"])
+            #expect(withdrawn.status == .created)
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 2, messageID: 2, text: "Ещё вопрос"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(await model.requests.count == 1)
+            let (conversationID, messages) = try await conversationMessages(client, key: key)
+            #expect(messages.last?["reply_status"] as? String == "handed_off")
+            #expect(try await conversation(client, key: key, conversationID)["handoff_reason"] as? String == "consent_withdrawn")
+            let consents = try await client.execute(uri: "/v1/contacts/\(contact)/consents", method: .get, headers: headers(bearer: key)) { try object($0) }
+            #expect((consents["current"] as? [String: Any])?["ai_processing"] as? Bool == false)
+            #expect((consents["current"] as? [String: Any])?["marketing"] as? Bool == true)
+
+            // Restricted: a person's answer is not sent either.
+            let restricted = try await post(client, "/v1/contacts/\(contact)/restrict", key: key)
+            #expect(try object(restricted)["restricted"] as? Bool == true)
+            #expect(try await post(client, "/v1/conversations/\(conversationID)/messages", key: key, ["text": "Здравствуйте, это Алия"]).status == .accepted)
+            #expect(try await harness.drain() == 1)
+            #expect(telegram.calls("sendMessage").count == 1, "only the first answer, from before")
+            let lifted = try await post(client, "/v1/contacts/\(contact)/unrestrict", key: key)
+            #expect(try object(lifted)["restricted"] as? Bool == false)
+
+            let kinds = try await listData(client, "/v1/privacy/requests", key: key).map { $0["kind"] as? String }
+            #expect(kinds == ["unrestriction", "restriction", "consent"])
+            for (uri, body) in [
+                ("/v1/contacts/\(contact)/consents", ["purpose": "telepathy", "granted": true, "source": "x"] as [String: Any]),
+                ("/v1/contacts/\(contact)/consents", ["purpose": "marketing", "granted": "yes", "source": "x"]),
+                ("/v1/contacts/\(contact)/consents", ["purpose": "marketing", "granted": true, "source": ""]),
+            ] {
+                #expect(try await post(client, uri, key: key, body).status == .badRequest, "\(body)")
+            }
+            let other = try await createTenant(client)
+            try expectError(try await post(client, "/v1/contacts/\(contact)/restrict", key: other.key), .notFound, "not_found")
+            try expectError(
+                try await post(client, "/v1/contacts/\(contact)/consents", key: other.key, ["purpose": "marketing", "granted": true, "source": "x"]),
+                .notFound, "not_found"
+            )
+        }
+    }
+
+    @Test("allowed regions: a provider outside them is never called, a fallback inside them answers; with none the message says why")
+    func regions() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            #expect(try await policy(client, key: key, ["allowed_regions": ["eu", "kz"]]).status == .ok)
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, messageID: 1, text: "Привет"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(await model.requests.isEmpty)
+            let (_, messages) = try await conversationMessages(client, key: key)
+            #expect(messages.first?["reply_status"] as? String == "failed")
+            #expect((messages.first?["reply_error"] as? String)?.contains("region") == true)
+
+            let eu = try await createProvider(
+                client, key: key, ["name": "EU", "kind": "openai_compatible", "base_url": model.openAIBase, "region": "eu"]
+            )
+            #expect(try await client.execute(
+                uri: "/v1/agents/\(setup.agentID)", method: .patch, headers: headers(bearer: key),
+                body: json(["fallbacks": [["provider_id": eu, "model": "eu-model"]]])
+            ) { $0 }.status == .ok)
+            _ = try await client.execute(uri: "/v1/conversations/\(try await conversationMessages(client, key: key).id)/resume", method: .post, headers: headers(bearer: key)) { $0 }
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 2, messageID: 2, text: "Ещё раз"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(await model.requests.map { $0.json?["model"]?.string } == ["eu-model"])
+            #expect(telegram.calls("sendMessage").count == 1)
+        }
+    }
+
+    @Test("with redact_pii, IINs, phones, emails and card numbers never reach the provider; the answer has them back; the AI label is added")
+    func redaction() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            #expect(try await policy(client, key: key, ["redact_pii": true, "ai_label": "Ответ ИИ"]).status == .ok)
+            let iin = Self.validIIN()
+            let text = "ИИН \(iin), тел. +7 701 123 45 67, почта dana@example.kz, карта 4111 1111 1111 1111"
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, messageID: 1, text: text), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            let sent = String(decoding: try #require(await model.requests.first?.body), as: UTF8.self)
+            for secret in [iin, "701 123 45 67", "dana@example.kz", "4111 1111 1111 1111"] {
+                #expect(!sent.contains(secret), "\(secret) reached the provider")
+            }
+            let answer = try #require(telegram.calls("sendMessage").first?.json["text"] ?? nil)
+            #expect(answer == "reply to: \(text)\n\nОтвет ИИ")
+        }
+    }
+
+    @Test("the policy answers its defaults, takes a whole new one, and refuses what it cannot hold naming the field")
+    func policyRoute() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            let initial = try await client.execute(uri: "/v1/privacy/policy", method: .get, headers: headers(bearer: tenant.key)) { try object($0) }
+            #expect(initial["redact_pii"] as? Bool == false)
+            #expect((initial["retention"] as? [String: Any])?["log_days"] as? Int == 180)
+            #expect(initial["allowed_regions"] is NSNull)
+            let set = try await policy(client, key: tenant.key, [
+                "retention": ["conversation_days": 365, "log_days": 90, "ledger_years": 6], "redact_pii": true, "allowed_regions": ["KZ"],
+                "home_region": "kz", "ai_label": "AI",
+            ])
+            #expect(set.status == .ok)
+            let read = try await client.execute(uri: "/v1/privacy/policy", method: .get, headers: headers(bearer: tenant.key)) { try object($0) }
+            #expect((read["retention"] as? [String: Any])?["conversation_days"] as? Int == 365)
+            #expect(read["allowed_regions"] as? [String] == ["kz"])
+            #expect(read["ai_label"] as? String == "AI")
+            for (body, field) in [
+                (["retention": ["conversation_days": 0]] as [String: Any], "retention.conversation_days"),
+                (["retention": ["ledger_years": 50]], "retention.ledger_years"),
+                (["allowed_regions": ["no such region!"]], "allowed_regions"),
+                (["home_region": ""], "home_region"),
+                (["redact_pii": "yes"], "redact_pii"),
+                (["tenant_id": "x"], "tenant_id"),
+            ] {
+                try expectError(try await policy(client, key: tenant.key, body), .badRequest, "invalid_request", field: field)
+            }
+        }
+    }
+
+    /// A Kazakh IIN with a valid checksum.
+    static func validIIN() -> String {
+        while true {
+            var digits = [9, 0, 0, 1, 0, 1, 3] + (0..<4).map { _ in Int.random(in: 0...9) }
+            var check = zip(digits, 1...11).reduce(0) { $0 + $1.0 * $1.1 } % 11
+            if check == 10 {
+                check = zip(digits, [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]).reduce(0) { $0 + $1.0 * $1.1 } % 11
+            }
+            guard check != 10 else { continue }
+            digits.append(check)
+            return digits.map(String.init).joined()
+        }
+    }
+}
