@@ -130,6 +130,23 @@ struct PrivacyRoutes: Sendable {
                 ]))
             }
         }
+        group.delete("/contacts/{id}") { _, context in
+            let contact = try Self.contactID(context)
+            let removed = try await privacy.erase(context.tenantID, contact: contact)
+            context.logger.notice("contact erased", metadata: ["contact.id": "\(contact)"])
+            return try JSONBody.response(JSONValue.object([
+                "id": .string(contact.description), "erased": true,
+                "removed": .object(removed.mapValues { .integer(Int64($0)) }),
+            ]))
+        }
+        group.get("/contacts/{id}/export") { _, context in
+            let document = try await privacy.export(context.tenantID, contact: try Self.contactID(context))
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json; charset=utf-8"
+            headers[.contentDisposition] = "attachment; filename=\"contact-export.json\""
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
         group.get("/privacy/requests") { request, context in
             let page = try await privacy.requests(context.tenantID, page: try request.pageRequest())
             return try JSONBody.response(JSONValue.object([

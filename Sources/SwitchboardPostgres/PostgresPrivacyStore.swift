@@ -114,6 +114,35 @@ public struct PostgresPrivacyStore: Sendable {
         }
     }
 
+    /// Erases a contact and everything about it (see `erase_contact`); answers what was
+    /// removed, by kind.
+    public func erase(_ tenant: TenantID, contact: ContactID) async throws -> [String: Int] {
+        let logger = database.logger
+        let text = try await database.withTenant(tenant) { connection -> String? in
+            for try await value in try await connection.query(
+                "SELECT erase_contact(\(tenant.uuid), \(contact.uuid))::text", logger: logger
+            ).decode(String?.self) { return value }
+            return nil
+        }
+        guard let text else { throw SwitchboardError.notFound("contact") }
+        return try JSONDecoder().decode([String: Int].self, from: Data(text.utf8))
+    }
+
+    /// Everything about one contact as one JSON document; records the access request.
+    public func export(_ tenant: TenantID, contact: ContactID) async throws -> Data {
+        let logger = database.logger
+        let text = try await database.withTenant(tenant) { connection -> String? in
+            var document: String?
+            for try await value in try await connection.query(
+                "SELECT contact_export(\(tenant.uuid), \(contact.uuid))::text", logger: logger
+            ).decode(String?.self) { document = value }
+            if document != nil { try await Self.recordRequest(connection, tenant, .access, contact, logger: logger) }
+            return document
+        }
+        guard let text else { throw SwitchboardError.notFound("contact") }
+        return Data(text.utf8)
+    }
+
     /// Subject requests, newest first.
     public func requests(_ tenant: TenantID, page: PageRequest) async throws -> Page<PrivacyRequest> {
         let after = try Keyset.after(page.cursor)

@@ -194,6 +194,109 @@ struct PrivacyTests {
         }
     }
 
+    /// Every row of every table whose text, JSON, array or bytes contain `needle`, as the owner sees them.
+    static func scan(_ harness: AgentHarness, for needle: String) async throws -> [String: Int] {
+        try await PostgresAdministration.withConnection(harness.bootstrap.ownerConfiguration, logger: TestDatabase.logger) { connection in
+            var columns: [(String, String, String)] = []
+            for try await row in try await connection.query(
+                """
+                SELECT c.table_name::text, c.column_name::text, c.data_type::text FROM information_schema.columns c
+                JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+                WHERE c.table_schema = 'public'
+                  AND c.data_type IN ('text', 'character varying', 'jsonb', 'json', 'ARRAY', 'bytea', 'USER-DEFINED')
+                """,
+                logger: TestDatabase.logger
+            ).decode((String, String, String).self) { columns.append(row) }
+            #expect(columns.count > 40, "the scan sees the schema")
+            var hits: [String: Int] = [:]
+            let literal = needle.replacingOccurrences(of: "'", with: "''")
+            for (table, column, type) in columns {
+                let condition = type == "bytea"
+                    ? "position(convert_to('\(literal)', 'UTF8') IN \"\(column)\") > 0"
+                    : "\"\(column)\"::text LIKE '%\(literal)%'"
+                var count = 0
+                for try await value in try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \"\(table)\" WHERE \(condition)"), logger: TestDatabase.logger
+                ).decode(Int.self) { count = value }
+                if count > 0 { hits["\(table).\(column)"] = count }
+            }
+            return hits
+        }
+    }
+
+    @Test("erasure: a contact seeded with a canary in every field, message, edit, note, deal, answer and cached reply leaves no trace; old deliveries do not bring it back")
+    func erasure() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            let canary = "Kanareyka\(UUID().uuidString.prefix(8))"
+            let userID = 777_000_111
+            let first = telegramUpdate(updateID: 1, userID: userID, messageID: 1, text: "Привет, я \(canary)", name: canary)
+            _ = try await deliver(client, channel: setup.channel.id, body: first, headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            let edit = Array(try JSONSerialization.data(withJSONObject: [
+                "update_id": 2,
+                "edited_message": [
+                    "message_id": 1, "date": 1_763_900_000, "edit_date": 1_763_900_100,
+                    "from": ["id": userID, "is_bot": false, "first_name": canary],
+                    "chat": ["id": userID, "first_name": canary, "type": "private"], "text": "Исправлено: \(canary) 2",
+                ] as [String: Any],
+            ]))
+            #expect(try await deliver(client, channel: setup.channel.id, body: edit, headers: telegramHeaders(setup.secret)).status == .ok)
+            let unreadable = Array("{\"message\": {\"from\": {\"id\": \(userID)}, \"text\": \"\(canary)\"".utf8)
+            #expect(try await deliver(client, channel: setup.channel.id, body: unreadable, headers: telegramHeaders(setup.secret)).status == .badRequest)
+            let contact = try #require(try await listData(client, "/v1/contacts", key: key).first?["id"] as? String)
+            var keyed = headers(bearer: key)
+            keyed[HTTPField.Name("Idempotency-Key")!] = "rectify-1"
+            #expect(try await client.execute(
+                uri: "/v1/contacts/\(contact)", method: .patch, headers: keyed, body: json(["email": "\(canary.lowercased())@example.kz", "phone": "+7 701 555 00 11"])
+            ) { $0 }.status == .ok)
+            #expect(try await post(client, "/v1/contacts/\(contact)/notes", key: key, ["body": "VIP \(canary)"]).status == .created)
+            #expect(try await post(client, "/v1/deals", key: key, ["contact_id": contact, "title": "Sofa for \(canary)"]).status == .created)
+            #expect(try await post(client, "/v1/contacts/\(contact)/consents", key: key, ["purpose": "marketing", "granted": true, "source": "form \(canary)"]).status == .created)
+            let (conversationID, _) = try await conversationMessages(client, key: key)
+            #expect(try await post(client, "/v1/conversations/\(conversationID)/messages", key: key, ["text": "Спасибо, \(canary)"]).status == .accepted)
+            #expect(try await harness.drain() == 1)
+
+            // The export has it all.
+            let export = try await client.execute(uri: "/v1/contacts/\(contact)/export", method: .get, headers: headers(bearer: key)) { try object($0) }
+            #expect((export["contact"] as? [String: Any])?["display_name"] as? String == canary)
+            #expect((export["identities"] as? [Any])?.count == 1)
+            let conversations = try #require(export["conversations"] as? [[String: Any]])
+            let messages = try #require(conversations.first?["messages"] as? [[String: Any]])
+            #expect(messages.count == 3)
+            #expect((messages.first?["edits"] as? [Any])?.count == 1)
+            #expect((export["notes"] as? [Any])?.count == 1)
+            #expect((export["deals"] as? [Any])?.count == 1)
+            #expect((export["consents"] as? [Any])?.count == 1)
+            #expect((export["audit_log"] as? [Any])?.count == 3, "the patch, the note, the consent")
+
+            let before = try await Self.scan(harness, for: canary)
+            #expect(before.count >= 8, "the canary was seeded widely: \(before)")
+            let ledgerBefore = try await harness.count("SELECT count(*)::int FROM credit_entries WHERE tenant_id = '\(setup.tenant.id)'")
+
+            let erased = try await client.execute(uri: "/v1/contacts/\(contact)", method: .delete, headers: headers(bearer: key)) { $0 }
+            #expect(erased.status == .ok)
+            #expect(try object(erased)["erased"] as? Bool == true)
+            let after = try await Self.scan(harness, for: canary)
+            #expect(after.isEmpty, "the canary survived in \(after)")
+            #expect(try await Self.scan(harness, for: String(userID)).isEmpty, "the platform id survived")
+            // The ledger keeps every entry and amount, without the message references.
+            #expect(try await harness.count("SELECT count(*)::int FROM credit_entries WHERE tenant_id = '\(setup.tenant.id)'") == ledgerBefore)
+            #expect(try await harness.count("SELECT count(*)::int FROM credit_entries WHERE tenant_id = '\(setup.tenant.id)' AND message_id IS NOT NULL") == 0)
+            #expect(try await listData(client, "/v1/privacy/requests", key: key).first?["kind"] as? String == "erasure")
+            try expectError(try await client.execute(uri: "/v1/contacts/\(contact)", method: .get, headers: headers(bearer: key)) { $0 }, .notFound, "not_found")
+            try expectError(try await client.execute(uri: "/v1/contacts/\(contact)", method: .delete, headers: headers(bearer: key)) { $0 }, .notFound, "not_found")
+
+            // The messenger redelivers the old message: a duplicate, the person does not come back.
+            #expect(try await deliver(client, channel: setup.channel.id, body: first, headers: telegramHeaders(setup.secret)).status == .ok)
+            #expect(try await harness.drain() == 0)
+            #expect(try await listData(client, "/v1/contacts", key: key).isEmpty)
+            #expect(telegram.calls("sendMessage").count == 2)
+            #expect(await model.requests.count == 1)
+        }
+    }
+
     /// A Kazakh IIN with a valid checksum.
     static func validIIN() -> String {
         while true {

@@ -146,12 +146,24 @@ INSERT INTO prices (provider_kind, model, input_micros_per_million, cached_input
     ('openai_compatible', '*', 0, 0, 0, 0),
     ('local', '*', 0, 0, 0, 0);
 
--- Nobody rewrites history: an entry is never updated, and deleted only with its tenant.
+-- Nobody rewrites history: an entry is never updated (but for an erasure dropping its
+-- message reference), and deleted only with its tenant.
 CREATE FUNCTION credit_entries_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_anonymized credit_entries;
 BEGIN
     IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
         RETURN OLD; -- the tenant's off-boarding cascade
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        -- An erasure may drop the reference to a person's message, and change nothing else.
+        v_anonymized := OLD;
+        v_anonymized.message_id := NULL;
+        v_anonymized.reference_id := NULL;
+        IF NEW IS NOT DISTINCT FROM v_anonymized THEN
+            RETURN NEW;
+        END IF;
     END IF;
     RAISE EXCEPTION 'the credit ledger is append-only: % of an entry refused', TG_OP USING ERRCODE = 'SBC02';
 END

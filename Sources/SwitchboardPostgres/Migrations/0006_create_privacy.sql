@@ -171,6 +171,104 @@ LANGUAGE sql STABLE AS $fn$
     WHERE v.tenant_id = p_tenant AND v.id = p_conversation;
 $fn$;
 
+-- Erasure (right to be forgotten): every row and derived copy about the contact goes —
+-- the contact, identities, conversations and messages (with edits, model calls, jobs),
+-- notes, deals, consents, merges, dead letters and raw payloads that carry its platform
+-- ids, idempotency answers that mention it — and the ledger keeps its amounts but loses
+-- the message references. The platform's event ids stay as tombstones (payload emptied,
+-- kind 'ignored', reason 'erased'): a redelivered old message is a duplicate, and does not
+-- bring the person back. Answers what was removed, by kind, or NULL when the contact is
+-- not the tenant's.
+CREATE FUNCTION erase_contact(p_tenant uuid, p_contact uuid) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_identities text[];
+    v_conversations uuid[];
+    v_messages uuid[];
+    v_counts jsonb := '{}'::jsonb;
+    v_n bigint;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    PERFORM 1 FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = p_contact FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT COALESCE(array_agg(i.external_id), '{}') INTO v_identities
+    FROM contact_identities i WHERE i.tenant_id = p_tenant AND i.contact_id = p_contact;
+    SELECT COALESCE(array_agg(v.id), '{}') INTO v_conversations
+    FROM conversations v WHERE v.tenant_id = p_tenant AND v.contact_id = p_contact;
+    SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m
+    WHERE m.tenant_id = p_tenant AND (m.contact_id = p_contact OR m.conversation_id = ANY(v_conversations));
+    -- Our answers to its messages in chats it shared with others (a group) quote it too.
+    v_messages := v_messages || COALESCE((SELECT array_agg(m.id) FROM messages m
+                                          WHERE m.tenant_id = p_tenant AND m.in_reply_to = ANY(v_messages)), '{}');
+
+    -- Tombstones: the events that brought its messages keep their ids, nothing else.
+    UPDATE inbound_events e SET payload = '', message_id = NULL, kind = 'ignored', ignored_reason = 'erased'
+    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('events_tombstoned', v_n);
+    -- Other raw deliveries and dead letters that carry one of its platform ids.
+    UPDATE inbound_events e SET payload = ''
+    WHERE e.tenant_id = p_tenant AND e.payload <> '' AND EXISTS (
+        SELECT 1 FROM unnest(v_identities) x WHERE length(x) >= 3 AND position(x IN e.payload) > 0);
+    DELETE FROM dead_letters d
+    WHERE d.tenant_id = p_tenant AND EXISTS (
+        SELECT 1 FROM unnest(v_identities) x WHERE length(x) >= 3 AND position(convert_to(x, 'UTF8') IN d.body) > 0);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('dead_letters', v_n);
+    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
+    -- The ledger keeps every amount; its entries lose the reference to the person's messages.
+    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
+    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+    -- Answers kept for Idempotency-Key replays that mention it.
+    DELETE FROM idempotency_keys k
+    WHERE k.scope = p_tenant AND k.body IS NOT NULL AND (
+        position(convert_to(p_contact::text, 'UTF8') IN k.body) > 0
+        OR EXISTS (SELECT 1 FROM unnest(v_conversations) v WHERE position(convert_to(v::text, 'UTF8') IN k.body) > 0));
+    DELETE FROM contact_merges g WHERE g.tenant_id = p_tenant AND (g.source_contact_id = p_contact OR g.target_contact_id = p_contact);
+    -- Messages of its conversations from us, then everything that hangs off the contact
+    -- (identities, conversations, messages, edits, model calls, notes, deals, consents).
+    DELETE FROM messages m WHERE m.tenant_id = p_tenant AND m.id = ANY(v_messages);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('messages', v_n, 'conversations', cardinality(v_conversations),
+                                               'identities', cardinality(v_identities));
+    DELETE FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = p_contact;
+    INSERT INTO privacy_requests (tenant_id, kind, contact_id, completed_at, details)
+    VALUES (p_tenant, 'erasure', p_contact, now(), v_counts);
+    RETURN v_counts;
+END
+$fn$;
+
+-- Access and portability: everything about one contact as one JSON document (NULL when
+-- the contact is not the tenant's).
+CREATE FUNCTION contact_export(p_tenant uuid, p_contact uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $fn$
+    SELECT jsonb_build_object(
+        'contact', to_jsonb(c) - 'tenant_id',
+        'identities', COALESCE((SELECT jsonb_agg(to_jsonb(i) - 'tenant_id' ORDER BY i.created_at)
+                                FROM contact_identities i WHERE i.tenant_id = p_tenant AND i.contact_id = c.id), '[]'),
+        'conversations', COALESCE((
+            SELECT jsonb_agg((to_jsonb(v) - 'tenant_id') || jsonb_build_object('messages', COALESCE((
+                SELECT jsonb_agg((to_jsonb(m) - 'tenant_id') || jsonb_build_object('edits', COALESCE((
+                    SELECT jsonb_agg(to_jsonb(e) - 'tenant_id' ORDER BY e.edited_at)
+                    FROM message_edits e WHERE e.tenant_id = p_tenant AND e.message_id = m.id), '[]')) ORDER BY m.seq)
+                FROM messages m WHERE m.tenant_id = p_tenant AND m.conversation_id = v.id), '[]')) ORDER BY v.created_at)
+            FROM conversations v WHERE v.tenant_id = p_tenant AND v.contact_id = c.id), '[]'),
+        'notes', COALESCE((SELECT jsonb_agg(to_jsonb(n) - 'tenant_id' ORDER BY n.created_at)
+                           FROM notes n WHERE n.tenant_id = p_tenant AND n.contact_id = c.id), '[]'),
+        'deals', COALESCE((SELECT jsonb_agg(to_jsonb(d) - 'tenant_id' ORDER BY d.created_at)
+                           FROM deals d WHERE d.tenant_id = p_tenant AND d.contact_id = c.id), '[]'),
+        'consents', COALESCE((SELECT jsonb_agg(to_jsonb(k) - 'tenant_id' ORDER BY k.recorded_at)
+                              FROM consents k WHERE k.tenant_id = p_tenant AND k.contact_id = c.id), '[]'),
+        'privacy_requests', COALESCE((SELECT jsonb_agg(to_jsonb(r) - 'tenant_id' ORDER BY r.requested_at)
+                                      FROM privacy_requests r WHERE r.tenant_id = p_tenant AND r.contact_id = c.id), '[]'),
+        'audit_log', COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action,
+                                                                 'hash', encode(a.hash, 'hex')) ORDER BY a.seq)
+                               FROM audit_log a WHERE a.tenant_id = p_tenant AND a.subject_kind = 'contact' AND a.subject_id = c.id::text), '[]'))
+    FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = p_contact;
+$fn$;
+
 ALTER TABLE privacy_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE privacy_policies FORCE ROW LEVEL SECURITY;
 ALTER TABLE consents ENABLE ROW LEVEL SECURITY;
@@ -202,5 +300,6 @@ REVOKE UPDATE, DELETE ON consents FROM switchboard_app;
 REVOKE ALL ON audit_log, audit_heads FROM switchboard_app;
 GRANT SELECT ON audit_log TO switchboard_app;
 REVOKE ALL ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid), privacy_context(uuid, uuid)
-    TO switchboard_app;
+REVOKE ALL ON FUNCTION erase_contact(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid), privacy_context(uuid, uuid),
+    erase_contact(uuid, uuid), contact_export(uuid, uuid) TO switchboard_app;
