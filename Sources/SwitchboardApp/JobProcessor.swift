@@ -29,6 +29,8 @@ public struct JobPolicy: Sendable {
     public var holdLifetime: Duration = .seconds(1800)
     /// How often the sweeper looks for expired holds.
     public var sweepInterval: Duration = .seconds(60)
+    /// How often the retention sweeper deletes what outlived the tenants' policies.
+    public var retentionInterval: Duration = .seconds(3600)
 
     public init() {}
 

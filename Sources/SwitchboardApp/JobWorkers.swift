@@ -29,6 +29,7 @@ public final class JobWorkers: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
                 group.addTask { await self.sweepHolds() }
+                group.addTask { await self.sweepRetention() }
                 for _ in 0..<self.concurrency {
                     group.addTask { await self.work() }
                 }
@@ -65,6 +66,22 @@ public final class JobWorkers: Service {
                 return
             } catch {
                 logger.warning("sweeping credit holds failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The retention sweeper: deletes, in batches, what outlived each tenant's policy, and
+    /// records each run. Every replica runs it; runs are idempotent and cheap when empty.
+    func sweepRetention() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: processor.policy.retentionInterval)
+                let deleted = try await processor.privacy.retentionSweep(now: processor.now())
+                if !deleted.isEmpty { logger.info("retention run deleted data past its time", metadata: ["deleted": "\(deleted)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("the retention run failed", metadata: ["error": "\(error)"])
             }
         }
     }

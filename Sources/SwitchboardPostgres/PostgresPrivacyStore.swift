@@ -143,6 +143,25 @@ public struct PostgresPrivacyStore: Sendable {
         return Data(text.utf8)
     }
 
+    /// One retention run over every tenant (see `retention_sweep`), recorded; answers what
+    /// it deleted, by kind, across tenants.
+    public func retentionSweep(now: Date, batch: Int = 1_000) async throws -> [String: Int] {
+        let logger = database.logger
+        return try await database.withWorker { connection in
+            var run: UUID?
+            for try await id in try await connection.query(
+                "SELECT retention_sweep(\(now), \(Int32(batch)))", logger: logger
+            ).decode(UUID.self) { run = id }
+            guard let run else { return [:] }
+            for try await text in try await connection.query(
+                "SELECT deleted::text FROM retention_runs WHERE id = \(run)", logger: logger
+            ).decode(String.self) {
+                return try JSONDecoder().decode([String: Int].self, from: Data(text.utf8))
+            }
+            return [:]
+        }
+    }
+
     /// Subject requests, newest first.
     public func requests(_ tenant: TenantID, page: PageRequest) async throws -> Page<PrivacyRequest> {
         let after = try Keyset.after(page.cursor)

@@ -297,6 +297,51 @@ struct PrivacyTests {
         }
     }
 
+    @Test("retention with a moved clock: conversations past the policy go with their messages, logs past theirs go, each run recorded")
+    func retention() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            #expect(try await policy(client, key: key, ["retention": ["conversation_days": 30, "log_days": 90]]).status == .ok)
+            // A conversation answered now, and one whose last message the platform dated a
+            // year ago (the fixtures' date), left unanswered.
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, userID: 1_001, messageID: 1, text: "новое"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 2, userID: 1_002, messageID: 2, text: "старое"), headers: telegramHeaders(setup.secret))
+            _ = try await deliver(client, channel: setup.channel.id, body: Array("{broken".utf8), headers: telegramHeaders(setup.secret))
+            let privacy = PostgresPrivacyStore(database: harness.bootstrap.database)
+            let tenant = "tenant_id = '\(setup.tenant.id)'"
+            func messages() async throws -> Int { try await harness.count("SELECT count(*)::int FROM messages WHERE \(tenant)") }
+
+            // Today: the year-old conversation goes with its message and queued job; its
+            // event stays as a tombstone. Today's conversation stays.
+            let today = try await privacy.retentionSweep(now: harness.clock.now())
+            #expect(today["conversations"] == 1)
+            #expect(today["messages"] == 1)
+            #expect(try await messages() == 2)
+            #expect(try await harness.count("SELECT count(*)::int FROM jobs WHERE \(tenant) AND status = 'queued'") == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM inbound_events WHERE \(tenant) AND payload = '' AND ignored_reason = 'retention'") == 1)
+            // Day 29: nothing is due. Day 31: today's conversation is past its 30 days.
+            #expect(try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(29 * 86_400)).isEmpty)
+            let day31 = try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(31 * 86_400))
+            #expect(day31["conversations"] == 1)
+            #expect(day31["messages"] == 2)
+            #expect(try await messages() == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM credit_entries WHERE \(tenant) AND message_id IS NOT NULL") == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM dead_letters WHERE \(tenant)") == 1)
+            // Day 91: the logs go (raw events, dead letters, model calls, finished jobs).
+            let day91 = try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(91 * 86_400))
+            #expect(day91["dead_letters"] == 1)
+            #expect(day91["inbound_events"] == 2)
+            #expect(try await harness.count("SELECT count(*)::int FROM dead_letters WHERE \(tenant)") == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM inbound_events WHERE \(tenant)") == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM retention_deletions WHERE \(tenant)") == 3)
+            #expect(try await harness.count("SELECT count(*)::int FROM retention_runs WHERE finished_at IS NOT NULL") == 4)
+            // The ledger is kept whole: amounts do not expire with the conversations.
+            #expect(try await harness.count("SELECT count(*)::int FROM credit_entries WHERE \(tenant) AND kind = 'capture'") == 1)
+        }
+    }
+
     /// A Kazakh IIN with a valid checksum.
     static func validIIN() -> String {
         while true {

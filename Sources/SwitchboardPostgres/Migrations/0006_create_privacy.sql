@@ -269,6 +269,116 @@ LANGUAGE sql STABLE AS $fn$
     FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = p_contact;
 $fn$;
 
+-- The retention sweeper's runs (platform-wide) and what each deleted per tenant.
+CREATE TABLE retention_runs (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    ran_at timestamptz NOT NULL,
+    finished_at timestamptz,
+    tenants integer NOT NULL DEFAULT 0,
+    deleted jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE retention_deletions (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    run_id uuid NOT NULL REFERENCES retention_runs (id) ON DELETE CASCADE,
+    deleted jsonb NOT NULL,
+    PRIMARY KEY (tenant_id, run_id)
+);
+
+-- One tenant's share of a retention run, at most p_batch rows of each kind (the next run
+-- takes the rest): conversations past conversation_days since their last message go
+-- with their messages (their events become tombstones, the ledger loses the message
+-- references, their jobs go); technical logs past log_days (raw events, dead letters,
+-- model calls, finished jobs) go; ledger entries past ledger_years lose their message
+-- references; Idempotency-Key answers past their 24 hours go. Answers the counts.
+CREATE FUNCTION retention_sweep_tenant(p_tenant uuid, p_now timestamptz, p_batch integer) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_policy privacy_policies;
+    v_conversations uuid[];
+    v_messages uuid[];
+    v_log_cutoff timestamptz;
+    v_counts jsonb := '{}'::jsonb;
+    v_n bigint;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    SELECT * INTO v_policy FROM privacy_policies p WHERE p.tenant_id = p_tenant;
+    v_log_cutoff := p_now - make_interval(days => COALESCE(v_policy.log_days, 180));
+    IF v_policy.conversation_days IS NOT NULL THEN
+        SELECT COALESCE(array_agg(v.id), '{}') INTO v_conversations FROM (
+            SELECT v.id FROM conversations v
+            WHERE v.tenant_id = p_tenant AND v.last_message_at < p_now - make_interval(days => v_policy.conversation_days)
+            ORDER BY v.last_message_at LIMIT p_batch) v;
+        IF cardinality(v_conversations) > 0 THEN
+            SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m
+            WHERE m.tenant_id = p_tenant AND m.conversation_id = ANY(v_conversations);
+            UPDATE inbound_events e SET payload = '', message_id = NULL, kind = 'ignored', ignored_reason = 'retention'
+            WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+            DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
+            UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
+            WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+            DELETE FROM conversations v WHERE v.tenant_id = p_tenant AND v.id = ANY(v_conversations);
+            v_counts := v_counts || jsonb_build_object('conversations', cardinality(v_conversations), 'messages', cardinality(v_messages));
+        END IF;
+    END IF;
+    DELETE FROM inbound_events e WHERE (e.tenant_id, e.id) IN (
+        SELECT x.tenant_id, x.id FROM inbound_events x WHERE x.tenant_id = p_tenant AND x.received_at < v_log_cutoff LIMIT p_batch);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('inbound_events', v_n); END IF;
+    DELETE FROM dead_letters d WHERE (d.tenant_id, d.id) IN (
+        SELECT x.tenant_id, x.id FROM dead_letters x WHERE x.tenant_id = p_tenant AND x.received_at < v_log_cutoff LIMIT p_batch);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('dead_letters', v_n); END IF;
+    DELETE FROM model_calls c WHERE (c.tenant_id, c.id) IN (
+        SELECT x.tenant_id, x.id FROM model_calls x WHERE x.tenant_id = p_tenant AND x.created_at < v_log_cutoff LIMIT p_batch);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('model_calls', v_n); END IF;
+    DELETE FROM jobs j WHERE (j.tenant_id, j.id) IN (
+        SELECT x.tenant_id, x.id FROM jobs x
+        WHERE x.tenant_id = p_tenant AND x.status IN ('done', 'failed') AND x.updated_at < v_log_cutoff LIMIT p_batch);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('jobs', v_n); END IF;
+    DELETE FROM idempotency_keys k WHERE (k.scope, k.key) IN (
+        SELECT x.scope, x.key FROM idempotency_keys x WHERE x.scope = p_tenant AND x.created_at < p_now - interval '24 hours' LIMIT p_batch);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('idempotency_keys', v_n); END IF;
+    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL WHERE (e.tenant_id, e.seq) IN (
+        SELECT x.tenant_id, x.seq FROM credit_entries x
+        WHERE x.tenant_id = p_tenant AND x.message_id IS NOT NULL
+          AND x.created_at < p_now - make_interval(years => COALESCE(v_policy.ledger_years, 5)) LIMIT p_batch);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('ledger_entries_anonymized', v_n); END IF;
+    RETURN v_counts;
+END
+$fn$;
+
+-- A retention run over every tenant; recorded with what it deleted. Answers the run's id.
+CREATE FUNCTION retention_sweep(p_now timestamptz, p_batch integer) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_run uuid := gen_random_uuid();
+    v_tenant uuid;
+    v_counts jsonb;
+    v_total jsonb := '{}'::jsonb;
+    v_tenants integer := 0;
+    v_key text;
+BEGIN
+    INSERT INTO retention_runs (id, ran_at) VALUES (v_run, p_now);
+    PERFORM set_config('app.operator', 'on', true);
+    FOR v_tenant IN SELECT t.id FROM tenants t ORDER BY t.id LOOP
+        v_counts := retention_sweep_tenant(v_tenant, p_now, p_batch);
+        IF v_counts <> '{}'::jsonb THEN
+            INSERT INTO retention_deletions (tenant_id, run_id, deleted) VALUES (v_tenant, v_run, v_counts);
+            v_tenants := v_tenants + 1;
+            FOR v_key IN SELECT jsonb_object_keys(v_counts) LOOP
+                v_total := v_total || jsonb_build_object(v_key, COALESCE((v_total->>v_key)::bigint, 0) + (v_counts->>v_key)::bigint);
+            END LOOP;
+        END IF;
+    END LOOP;
+    UPDATE retention_runs r SET finished_at = clock_timestamp(), tenants = v_tenants, deleted = v_total WHERE r.id = v_run;
+    RETURN v_run;
+END
+$fn$;
+
 ALTER TABLE privacy_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE privacy_policies FORCE ROW LEVEL SECURITY;
 ALTER TABLE consents ENABLE ROW LEVEL SECURITY;
@@ -277,6 +387,8 @@ ALTER TABLE privacy_requests ENABLE ROW LEVEL SECURITY;
 ALTER TABLE privacy_requests FORCE ROW LEVEL SECURITY;
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
+ALTER TABLE retention_deletions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE retention_deletions FORCE ROW LEVEL SECURITY;
 ALTER TABLE audit_heads ENABLE ROW LEVEL SECURITY;
 ALTER TABLE audit_heads FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON privacy_policies
@@ -291,6 +403,9 @@ CREATE POLICY tenant_isolation ON privacy_requests
 CREATE POLICY tenant_isolation ON audit_log
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY tenant_isolation ON retention_deletions
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
 CREATE POLICY tenant_isolation ON audit_heads
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
@@ -300,6 +415,10 @@ REVOKE UPDATE, DELETE ON consents FROM switchboard_app;
 REVOKE ALL ON audit_log, audit_heads FROM switchboard_app;
 GRANT SELECT ON audit_log TO switchboard_app;
 REVOKE ALL ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION erase_contact(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION erase_contact(uuid, uuid), retention_sweep(timestamptz, integer),
+    retention_sweep_tenant(uuid, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON retention_runs, retention_deletions FROM switchboard_app;
+GRANT SELECT ON retention_runs, retention_deletions TO switchboard_app;
+GRANT EXECUTE ON FUNCTION retention_sweep(timestamptz, integer) TO switchboard_app;
 GRANT EXECUTE ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid), privacy_context(uuid, uuid),
     erase_contact(uuid, uuid), contact_export(uuid, uuid) TO switchboard_app;
