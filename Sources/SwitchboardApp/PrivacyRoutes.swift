@@ -147,6 +147,28 @@ struct PrivacyRoutes: Sendable {
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
+        group.get("/privacy/subprocessors") { _, context in
+            try JSONBody.response(JSONValue.object(["data": .array(try await subProcessors(context.tenantID))]))
+        }
+        group.get("/privacy/processing-record") { _, context in
+            let policy = try await privacy.policy(context.tenantID)
+            let processors = try await subProcessors(context.tenantID)
+            let categories: [JSONValue] = DataInventory.categories.map { declaration, tables in
+                .object([
+                    "category": .string(declaration.category), "personal_data": .bool(declaration.personal),
+                    "role": .string(declaration.role.rawValue), "purpose": .string(declaration.purpose),
+                    "legal_basis": .string(declaration.legalBasis), "retention": .string(Self.describe(declaration.retention, policy)),
+                    "tables": .strings(tables), "sub_processors": declaration.reachesSubProcessors ? .array(processors) : .array([]),
+                ])
+            }
+            return try JSONBody.response(JSONValue.object([
+                "tenant_id": .string(context.tenantID.description), "categories": .array(categories), "sub_processors": .array(processors),
+                "transfers": .object([
+                    "allowed_regions": policy.allowedRegions.map(JSONValue.strings) ?? .null, "home_region": .string(policy.homeRegion),
+                ]),
+                "redact_pii": .bool(policy.redactPII),
+            ]))
+        }
         group.get("/privacy/requests") { request, context in
             let page = try await privacy.requests(context.tenantID, page: try request.pageRequest())
             return try JSONBody.response(JSONValue.object([
@@ -182,6 +204,41 @@ struct PrivacyRoutes: Sendable {
                 "intact": .bool(verification.isIntact), "checked": .integer(verification.checked),
                 "broken_at_seq": .integer(verification.brokenAt),
             ]))
+        }
+    }
+
+    /// The messenger platforms as sub-processors: who runs each, and where.
+    static let messengers: [String: (operator: String, region: String?)] = [
+        "telegram": ("Telegram FZ-LLC (Telegram Bot API)", "ae"),
+        "whatsapp": ("Meta Platforms Ireland Ltd. (WhatsApp Business Platform)", "ie"),
+        "webhook": ("the tenant's own system (signed webhooks)", nil),
+    ]
+
+    func subProcessors(_ tenant: TenantID) async throws -> [JSONValue] {
+        let (providers, channels) = try await privacy.subProcessors(tenant)
+        return providers.map { provider in
+            .object([
+                "name": .string(provider.name), "kind": .string(provider.kind), "role": "model provider",
+                "region": .string(provider.region), "receives": .strings(["conversations", "customer_contacts"]),
+            ])
+        } + channels.map { kind in
+            let messenger = Self.messengers[kind]
+            return .object([
+                "name": .string(messenger?.operator ?? kind), "kind": .string(kind), "role": "messenger",
+                "region": .string(messenger?.region), "receives": .strings(["conversations", "customer_contacts"]),
+            ])
+        }
+    }
+
+    static func describe(_ retention: DataDeclaration.Retention, _ policy: PrivacyPolicy) -> String {
+        switch retention {
+        case .conversations:
+            policy.conversationDays.map { "deleted \($0) days after the conversation's last message" }
+                ?? "kept until the tenant deletes it (no conversation retention set)"
+        case .logs: "deleted after \(policy.logDays) days"
+        case .ledger: "kept \(policy.ledgerYears) years for accounting; personal references removed after"
+        case .tenant: "kept until the tenant deletes it; gone with the tenant's off-boarding"
+        case .fixed(let text): text
         }
     }
 

@@ -162,6 +162,22 @@ public struct PostgresPrivacyStore: Sendable {
         }
     }
 
+    /// The model providers (name, kind, region) and the messenger kinds a tenant configured.
+    public func subProcessors(_ tenant: TenantID) async throws -> (providers: [(name: String, kind: String, region: String)], channels: [String]) {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            var providers: [(String, String, String)] = []
+            for try await row in try await connection.query(
+                "SELECT name, kind, region FROM providers WHERE tenant_id = \(tenant.uuid) ORDER BY name, id", logger: logger
+            ).decode((String, String, String).self) { providers.append(row) }
+            var channels: [String] = []
+            for try await kind in try await connection.query(
+                "SELECT DISTINCT kind FROM channels WHERE tenant_id = \(tenant.uuid) ORDER BY kind", logger: logger
+            ).decode(String.self) { channels.append(kind) }
+            return (providers, channels)
+        }
+    }
+
     /// Subject requests, newest first.
     public func requests(_ tenant: TenantID, page: PageRequest) async throws -> Page<PrivacyRequest> {
         let after = try Keyset.after(page.cursor)

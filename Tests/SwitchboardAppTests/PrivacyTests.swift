@@ -342,6 +342,32 @@ struct PrivacyTests {
         }
     }
 
+    @Test("the processing record lists each category with role, purpose, basis, the tenant's retention, and the sub-processors configured")
+    func processingRecord() async throws {
+        try await withAgentWorld { model, _, client, _ in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            #expect(try await policy(client, key: key, ["retention": ["conversation_days": 365], "allowed_regions": ["us", "kz"]]).status == .ok)
+            let record = try await client.execute(uri: "/v1/privacy/processing-record", method: .get, headers: headers(bearer: key)) { try object($0) }
+            let categories = try #require(record["categories"] as? [[String: Any]])
+            let conversations = try #require(categories.first { $0["category"] as? String == "conversations" })
+            #expect(conversations["role"] as? String == "processor")
+            #expect(conversations["retention"] as? String == "deleted 365 days after the conversation's last message")
+            #expect((conversations["tables"] as? [String])?.contains("messages") == true)
+            let processors = try #require(conversations["sub_processors"] as? [[String: Any]])
+            #expect(Set(processors.compactMap { $0["kind"] as? String }) == ["openai", "telegram"])
+            #expect(processors.first { $0["kind"] as? String == "openai" }?["region"] as? String == "us")
+            let ledger = try #require(categories.first { $0["category"] as? String == "billing_ledger" })
+            #expect(ledger["role"] as? String == "controller")
+            #expect((ledger["sub_processors"] as? [Any])?.isEmpty == true)
+            #expect((record["transfers"] as? [String: Any])?["allowed_regions"] as? [String] == ["us", "kz"])
+            let listed = try await listData(client, "/v1/privacy/subprocessors", key: key)
+            #expect(listed.count == 2)
+            let other = try await createTenant(client)
+            #expect(try await listData(client, "/v1/privacy/subprocessors", key: other.key).isEmpty)
+        }
+    }
+
     /// A Kazakh IIN with a valid checksum.
     static func validIIN() -> String {
         while true {

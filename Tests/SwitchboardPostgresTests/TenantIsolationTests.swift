@@ -144,4 +144,25 @@ struct TenantIsolationTests {
         }
         #expect(offenders.isEmpty, "tables whose key does not start with tenant_id: \(offenders)")
     }
+
+    @Test("every table of the schema is declared in the data inventory (category, role, purpose, legal basis, retention)")
+    func everyTableDeclared() async throws {
+        let owner = try await TestDatabase.shared.sharedDatabase()
+        let tables = try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+            try await connection.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+                logger: logger
+            ).strings()
+        }
+        #expect(tables.count > 30)
+        let undeclared = Set(tables).subtracting(DataInventory.tables.keys)
+        #expect(undeclared.isEmpty, "tables without a declaration in DataInventory: \(undeclared.sorted())")
+        let gone = Set(DataInventory.tables.keys).subtracting(tables)
+        #expect(gone.isEmpty, "declared tables that do not exist: \(gone.sorted())")
+        // Tables with a tenant's customers' data are the tenant's to control: processor.
+        for table in ["contacts", "messages", "notes", "consents"] {
+            #expect(DataInventory.tables[table]?.role == .processor)
+            #expect(DataInventory.tables[table]?.personal == true)
+        }
+    }
 }
