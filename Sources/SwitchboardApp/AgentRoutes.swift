@@ -144,9 +144,9 @@ struct AgentRoutes: Sendable {
             let agent = try await store.update(context.tenantID, id) { settings in try body.apply(to: &settings) }
             return try JSONBody.response(Self.json(agent))
         }
-        group.delete("/agents/{id}") { _, context in
+        group.delete("/agents/{id}") { request, context in
             let id = try Self.agentID(context)
-            try await store.delete(context.tenantID, id)
+            try await store.delete(context.tenantID, id, withData: try ChannelRoutes.deletesData(request))
             context.logger.info("agent deleted", metadata: ["agent.id": "\(id)"])
             return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
         }

@@ -104,12 +104,29 @@ struct ChannelRoutes: Sendable {
             cache.invalidate(id)
             return try revealed.isEmpty ? JSONBody.response(json(channel)) : JSONBody.secretResponse(json(channel, revealed: revealed))
         }
-        group.delete("/channels/{id}") { _, context in
+        group.delete("/channels/{id}") { request, context in
             let id = try Self.channelID(context)
-            try await store.delete(context.tenantID, id)
+            // ?data=delete: the conversations, messages and contacts it brought go too;
+            // by default they stay in the CRM and only the channel stops.
+            var answer: [String: JSONValue] = ["id": .string(id.description), "deleted": true]
+            if try Self.deletesData(request) {
+                let removed = try await store.deleteWithData(context.tenantID, id)
+                answer["removed"] = .object(removed.mapValues { .integer(Int64($0)) })
+            } else {
+                try await store.delete(context.tenantID, id)
+            }
             cache.invalidate(id)
             context.logger.info("channel deleted", metadata: ["channel.id": "\(id)"])
-            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+            return try JSONBody.response(JSONValue.object(answer))
+        }
+    }
+
+    /// The `data` parameter of a delete: `keep` (the default) or `delete`.
+    static func deletesData(_ request: Request) throws -> Bool {
+        switch request.uri.queryParameters["data"].map(String.init) {
+        case nil, "keep": false
+        case "delete": true
+        default: throw SwitchboardError.invalid("data must be keep or delete", field: "data")
         }
     }
 

@@ -142,7 +142,9 @@ public struct PostgresAgentStore: Sendable {
     }
 
     /// Deletes an agent no live channel points at; one in use is a conflict.
-    public func delete(_ tenant: TenantID, _ id: AgentID) async throws {
+    /// Deletes an agent no channel uses; `withData` also deletes its answers and the record
+    /// of its model calls (the ledger keeps its amounts).
+    public func delete(_ tenant: TenantID, _ id: AgentID, withData: Bool = false) async throws {
         let logger = database.logger
         try await database.withTenant(tenant) { connection in
             _ = try await Self.fetch(connection, tenant, id, logger: logger)
@@ -152,6 +154,9 @@ public struct PostgresAgentStore: Sendable {
             )
             guard users == 0 else {
                 throw SwitchboardError(.conflict, "the agent answers \(users) channel(s); point them elsewhere first")
+            }
+            if withData {
+                try await connection.perform("SELECT delete_agent_data(\(tenant.uuid), \(id.uuid))", logger: logger)
             }
             try await connection.query("DELETE FROM agents WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)", logger: logger)
         }

@@ -368,6 +368,44 @@ struct PrivacyTests {
         }
     }
 
+    @Test("deleting a channel or an agent keeps their data by default, and with data=delete takes what they brought")
+    func deletionCascades() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            let tenant = "tenant_id = '\(setup.tenant.id)'"
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, text: "Привет"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            try expectError(
+                try await client.execute(uri: "/v1/channels/\(setup.channel.id)?data=maybe", method: .delete, headers: headers(bearer: key)) { $0 },
+                .badRequest, "invalid_request", field: "data"
+            )
+            // A second agent on a second channel, answered too; deleted with its data after.
+            let second = try await createAgent(client, key: key, ["name": "Second", "provider_id": setup.providerID, "model": "gpt-4o-mini", "system_prompt": ""])
+            #expect(try await client.execute(
+                uri: "/v1/channels/\(setup.channel.id)", method: .patch, headers: headers(bearer: key), body: json(["agent_id": second])
+            ) { $0 }.status == .ok)
+            _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 2, messageID: 2, text: "Ещё"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(try await client.execute(
+                uri: "/v1/channels/\(setup.channel.id)", method: .patch, headers: headers(bearer: key), body: json(["agent_id": setup.agentID])
+            ) { $0 }.status == .ok)
+            #expect(try await client.execute(uri: "/v1/agents/\(second)?data=delete", method: .delete, headers: headers(bearer: key)) { $0 }.status == .ok)
+            #expect(try await harness.count("SELECT count(*)::int FROM messages WHERE \(tenant) AND agent_id = '\(second)'") == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM messages WHERE \(tenant)") == 3, "two questions and the first agent's answer")
+
+            // The channel with its data: conversations, messages, events, and the contact.
+            let deleted = try await client.execute(
+                uri: "/v1/channels/\(setup.channel.id)?data=delete", method: .delete, headers: headers(bearer: key)
+            ) { try object($0) }
+            #expect((deleted["removed"] as? [String: Any])?["contacts"] as? Int == 1)
+            for table in ["messages", "conversations", "contacts", "inbound_events", "contact_identities", "channels"] {
+                #expect(try await harness.count("SELECT count(*)::int FROM \(table) WHERE \(tenant)") == 0, "\(table)")
+            }
+            #expect(try await harness.count("SELECT count(*)::int FROM credit_entries WHERE \(tenant) AND kind = 'capture'") == 2)
+        }
+    }
+
     /// A Kazakh IIN with a valid checksum.
     static func validIIN() -> String {
         while true {

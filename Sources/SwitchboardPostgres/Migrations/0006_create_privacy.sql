@@ -269,6 +269,55 @@ LANGUAGE sql STABLE AS $fn$
     FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = p_contact;
 $fn$;
 
+-- Deleting a channel with its data (the tenant's choice): the channel row goes, and with
+-- it (cascades) its conversations, messages, raw events and dead letters; the jobs of
+-- those messages go, the ledger loses their references, and contacts left with no
+-- conversation anywhere go with their identities, notes, deals and consents. Answers the
+-- counts, or NULL when the channel is not the tenant's.
+CREATE FUNCTION delete_channel_data(p_tenant uuid, p_channel uuid) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_messages uuid[];
+    v_contacts uuid[];
+    v_gone bigint;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    PERFORM 1 FROM channels c WHERE c.tenant_id = p_tenant AND c.id = p_channel FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel;
+    SELECT COALESCE(array_agg(DISTINCT v.contact_id), '{}') INTO v_contacts
+    FROM conversations v WHERE v.tenant_id = p_tenant AND v.channel_id = p_channel;
+    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
+    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
+    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+    DELETE FROM channels c WHERE c.tenant_id = p_tenant AND c.id = p_channel;
+    DELETE FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = ANY(v_contacts)
+      AND NOT EXISTS (SELECT 1 FROM conversations v WHERE v.tenant_id = p_tenant AND v.contact_id = c.id);
+    GET DIAGNOSTICS v_gone = ROW_COUNT;
+    RETURN jsonb_build_object('messages', cardinality(v_messages), 'contacts', v_gone);
+END
+$fn$;
+
+-- Deleting an agent with its data (the tenant's choice): its answers and the record of
+-- its model calls go; the ledger keeps its amounts.
+CREATE FUNCTION delete_agent_data(p_tenant uuid, p_agent uuid) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_messages uuid[];
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m WHERE m.tenant_id = p_tenant AND m.agent_id = p_agent;
+    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
+    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
+    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+    DELETE FROM model_calls c WHERE c.tenant_id = p_tenant AND c.agent_id = p_agent;
+    DELETE FROM messages m WHERE m.tenant_id = p_tenant AND m.id = ANY(v_messages);
+    RETURN jsonb_build_object('messages', cardinality(v_messages));
+END
+$fn$;
+
 -- The retention sweeper's runs (platform-wide) and what each deleted per tenant.
 CREATE TABLE retention_runs (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -415,6 +464,8 @@ REVOKE UPDATE, DELETE ON consents FROM switchboard_app;
 REVOKE ALL ON audit_log, audit_heads FROM switchboard_app;
 GRANT SELECT ON audit_log TO switchboard_app;
 REVOKE ALL ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION delete_channel_data(uuid, uuid), delete_agent_data(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION delete_channel_data(uuid, uuid), delete_agent_data(uuid, uuid) TO switchboard_app;
 REVOKE ALL ON FUNCTION erase_contact(uuid, uuid), retention_sweep(timestamptz, integer),
     retention_sweep_tenant(uuid, timestamptz, integer) FROM PUBLIC;
 REVOKE ALL ON retention_runs, retention_deletions FROM switchboard_app;
