@@ -1,4 +1,5 @@
 import _ConnectionPoolModule
+import Foundation
 public import Logging
 public import PostgresNIO
 public import SwitchboardCore
@@ -209,4 +210,19 @@ private final class LeaseFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
+}
+
+extension Database {
+    /// Runs a statement that answers one JSON document (a SQL function's `::text`) in a
+    /// transaction of `tenant`'s, and decodes it; nil when it answers NULL.
+    func document<Document: Decodable & Sendable>(
+        _ tenant: TenantID, _ query: PostgresQuery, as type: Document.Type
+    ) async throws -> Document? {
+        let logger = self.logger
+        let text = try await withTenant(tenant) { connection -> String? in
+            for try await value in try await connection.query(query, logger: logger).decode(String?.self) { return value }
+            return nil
+        }
+        return try text.map { try JSONDecoder().decode(Document.self, from: Data($0.utf8)) }
+    }
 }

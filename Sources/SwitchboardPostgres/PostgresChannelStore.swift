@@ -132,15 +132,10 @@ public struct PostgresChannelStore: Sendable {
     /// Deletes a channel with the data it brought (see `delete_channel_data`); answers the
     /// counts of what went.
     public func deleteWithData(_ tenant: TenantID, _ id: ChannelID) async throws -> [String: Int] {
-        let logger = database.logger
-        let text = try await database.withTenant(tenant) { connection -> String? in
-            for try await value in try await connection.query(
-                "SELECT delete_channel_data(\(tenant.uuid), \(id.uuid))::text", logger: logger
-            ).decode(String?.self) { return value }
-            return nil
-        }
-        guard let text else { throw SwitchboardError.notFound("channel") }
-        return try JSONDecoder().decode([String: Int].self, from: Data(text.utf8))
+        guard let removed = try await database.document(
+            tenant, "SELECT delete_channel_data(\(tenant.uuid), \(id.uuid))::text", as: [String: Int].self
+        ) else { throw SwitchboardError.notFound("channel") }
+        return removed
     }
 
     /// The channel of a webhook URL, before the tenant is known: the transaction may read

@@ -117,15 +117,10 @@ public struct PostgresPrivacyStore: Sendable {
     /// Erases a contact and everything about it (see `erase_contact`); answers what was
     /// removed, by kind.
     public func erase(_ tenant: TenantID, contact: ContactID) async throws -> [String: Int] {
-        let logger = database.logger
-        let text = try await database.withTenant(tenant) { connection -> String? in
-            for try await value in try await connection.query(
-                "SELECT erase_contact(\(tenant.uuid), \(contact.uuid))::text", logger: logger
-            ).decode(String?.self) { return value }
-            return nil
-        }
-        guard let text else { throw SwitchboardError.notFound("contact") }
-        return try JSONDecoder().decode([String: Int].self, from: Data(text.utf8))
+        guard let removed = try await database.document(
+            tenant, "SELECT erase_contact(\(tenant.uuid), \(contact.uuid))::text", as: [String: Int].self
+        ) else { throw SwitchboardError.notFound("contact") }
+        return removed
     }
 
     /// Everything about one contact as one JSON document; records the access request.
@@ -205,15 +200,9 @@ public struct PostgresPrivacyStore: Sendable {
 
     /// What the workers must honour for one conversation; nil when it is gone.
     public func context(_ tenant: TenantID, conversation: ConversationID) async throws -> (PrivacyContext, regions: [ProviderID: String])? {
-        let logger = database.logger
-        let text = try await database.withTenant(tenant) { connection -> String? in
-            for try await value in try await connection.query(
-                "SELECT privacy_context(\(tenant.uuid), \(conversation.uuid))::text", logger: logger
-            ).decode(String?.self) { return value }
-            return nil
-        }
-        guard let text else { return nil }
-        let document = try JSONDecoder().decode(ContextDocument.self, from: Data(text.utf8))
+        guard let document = try await database.document(
+            tenant, "SELECT privacy_context(\(tenant.uuid), \(conversation.uuid))::text", as: ContextDocument.self
+        ) else { return nil }
         var consents: [ConsentPurpose: Bool] = [:]
         for (name, granted) in document.consents {
             if let purpose = ConsentPurpose(rawValue: name) { consents[purpose] = granted }

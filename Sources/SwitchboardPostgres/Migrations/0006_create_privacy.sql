@@ -171,6 +171,18 @@ LANGUAGE sql STABLE AS $fn$
     WHERE v.tenant_id = p_tenant AND v.id = p_conversation;
 $fn$;
 
+-- Messages that are going (erased, past retention, deleted with their channel or
+-- agent) leave no copies: the events that brought them become tombstones without their
+-- payload (a redelivery stays a duplicate), their jobs go, and the ledger keeps its
+-- amounts but drops the references to them.
+CREATE FUNCTION forget_messages(p_tenant uuid, p_messages uuid[], p_reason text) RETURNS void
+LANGUAGE sql AS $fn$
+    UPDATE inbound_events e SET payload = '', message_id = NULL, kind = 'ignored', ignored_reason = p_reason
+    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(p_messages);
+    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(p_messages);
+    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL WHERE e.tenant_id = p_tenant AND e.message_id = ANY(p_messages);
+$fn$;
+
 -- Erasure (right to be forgotten): every row and derived copy about the contact goes —
 -- the contact, identities, conversations and messages (with edits, model calls, jobs),
 -- notes, deals, consents, merges, dead letters and raw payloads that carry its platform
@@ -203,11 +215,7 @@ BEGIN
     v_messages := v_messages || COALESCE((SELECT array_agg(m.id) FROM messages m
                                           WHERE m.tenant_id = p_tenant AND m.in_reply_to = ANY(v_messages)), '{}');
 
-    -- Tombstones: the events that brought its messages keep their ids, nothing else.
-    UPDATE inbound_events e SET payload = '', message_id = NULL, kind = 'ignored', ignored_reason = 'erased'
-    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('events_tombstoned', v_n);
+    PERFORM forget_messages(p_tenant, v_messages, 'erased');
     -- Other raw deliveries and dead letters that carry one of its platform ids.
     UPDATE inbound_events e SET payload = ''
     WHERE e.tenant_id = p_tenant AND e.payload <> '' AND EXISTS (
@@ -217,10 +225,6 @@ BEGIN
         SELECT 1 FROM unnest(v_identities) x WHERE length(x) >= 3 AND position(convert_to(x, 'UTF8') IN d.body) > 0);
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('dead_letters', v_n);
-    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
-    -- The ledger keeps every amount; its entries lose the reference to the person's messages.
-    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
-    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
     -- Answers kept for Idempotency-Key replays that mention it.
     DELETE FROM idempotency_keys k
     WHERE k.scope = p_tenant AND k.body IS NOT NULL AND (
@@ -289,9 +293,7 @@ BEGIN
     SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel;
     SELECT COALESCE(array_agg(DISTINCT v.contact_id), '{}') INTO v_contacts
     FROM conversations v WHERE v.tenant_id = p_tenant AND v.channel_id = p_channel;
-    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
-    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
-    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+    PERFORM forget_messages(p_tenant, v_messages, 'channel_deleted');
     DELETE FROM channels c WHERE c.tenant_id = p_tenant AND c.id = p_channel;
     DELETE FROM contacts c WHERE c.tenant_id = p_tenant AND c.id = ANY(v_contacts)
       AND NOT EXISTS (SELECT 1 FROM conversations v WHERE v.tenant_id = p_tenant AND v.contact_id = c.id);
@@ -309,9 +311,7 @@ DECLARE
 BEGIN
     PERFORM set_config('app.tenant_id', p_tenant::text, true);
     SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m WHERE m.tenant_id = p_tenant AND m.agent_id = p_agent;
-    DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
-    UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
-    WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+    PERFORM forget_messages(p_tenant, v_messages, 'agent_deleted');
     DELETE FROM model_calls c WHERE c.tenant_id = p_tenant AND c.agent_id = p_agent;
     DELETE FROM messages m WHERE m.tenant_id = p_tenant AND m.id = ANY(v_messages);
     RETURN jsonb_build_object('messages', cardinality(v_messages));
@@ -360,11 +360,7 @@ BEGIN
         IF cardinality(v_conversations) > 0 THEN
             SELECT COALESCE(array_agg(m.id), '{}') INTO v_messages FROM messages m
             WHERE m.tenant_id = p_tenant AND m.conversation_id = ANY(v_conversations);
-            UPDATE inbound_events e SET payload = '', message_id = NULL, kind = 'ignored', ignored_reason = 'retention'
-            WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
-            DELETE FROM jobs j WHERE j.tenant_id = p_tenant AND j.message_id = ANY(v_messages);
-            UPDATE credit_entries e SET message_id = NULL, reference_id = NULL
-            WHERE e.tenant_id = p_tenant AND e.message_id = ANY(v_messages);
+            PERFORM forget_messages(p_tenant, v_messages, 'retention');
             DELETE FROM conversations v WHERE v.tenant_id = p_tenant AND v.id = ANY(v_conversations);
             v_counts := v_counts || jsonb_build_object('conversations', cardinality(v_conversations), 'messages', cardinality(v_messages));
         END IF;
@@ -464,7 +460,7 @@ REVOKE UPDATE, DELETE ON consents FROM switchboard_app;
 REVOKE ALL ON audit_log, audit_heads FROM switchboard_app;
 GRANT SELECT ON audit_log TO switchboard_app;
 REVOKE ALL ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION delete_channel_data(uuid, uuid), delete_agent_data(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION delete_channel_data(uuid, uuid), delete_agent_data(uuid, uuid), forget_messages(uuid, uuid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION delete_channel_data(uuid, uuid), delete_agent_data(uuid, uuid) TO switchboard_app;
 REVOKE ALL ON FUNCTION erase_contact(uuid, uuid), retention_sweep(timestamptz, integer),
     retention_sweep_tenant(uuid, timestamptz, integer) FROM PUBLIC;
