@@ -93,6 +93,8 @@ public struct OpenAIChatProvider: ModelProvider {
             maxCompletionTokens: kind == .openai ? request.maxOutputTokens : nil,
             maxTokens: kind == .openai ? nil : request.maxOutputTokens,
             stream: stream ? true : nil,
-            streamOptions: stream ? .init(includeUsage: true) : nil)
+            streamOptions: stream ? .init(includeUsage: true) : nil,
+            // Compatible servers may refuse a field they do not know; OpenAI's is explicit.
+            store: kind == .openai ? false : nil)
     }
 }

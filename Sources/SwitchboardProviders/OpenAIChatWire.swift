@@ -24,9 +24,12 @@ enum OpenAIChatWire {
         var maxTokens: Int?
         var stream: Bool?
         var streamOptions: StreamOptions?
+        /// OpenAI keeps no copy of the exchange (for its evals and distillation) when false:
+        /// the tenants' customer data is not theirs to keep.
+        var store: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case model, messages, temperature, stream
+            case model, messages, temperature, stream, store
             case maxCompletionTokens = "max_completion_tokens"
             case maxTokens = "max_tokens"
             case streamOptions = "stream_options"

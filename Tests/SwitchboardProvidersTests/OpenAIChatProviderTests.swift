@@ -34,6 +34,7 @@ struct OpenAIChatProviderTests {
             #expect(json["max_tokens"] == nil)
             #expect(json["temperature"]?.double == 0.2)
             #expect(json["stream"] == nil)
+            #expect(json["store"]?.bool == false, "OpenAI is told to keep no copy (PRIVACY.md D2)")
         }
     }
 
@@ -47,6 +48,7 @@ struct OpenAIChatProviderTests {
             #expect(recorded.header("authorization") == nil)
             #expect(recorded.json?["max_tokens"]?.int == 64)
             #expect(recorded.json?["max_completion_tokens"] == nil)
+            #expect(recorded.json?["store"] == nil)
             #expect(recorded.json?["messages"]?.array?.count == 1)
         }
     }
