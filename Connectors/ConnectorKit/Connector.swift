@@ -44,6 +44,10 @@ public protocol Connector: Sendable {
     /// 200 with, or `nil` when the platform has no such check (then the GET is 404).
     /// Throws `unauthorized` when the check fails.
     func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String?
+
+    /// Fetches a file the platform keeps (a voice note, by the reference `parse` kept)
+    /// into memory, for one use: callers never store it. Platforms without files refuse.
+    func download(reference: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) -> [UInt8]
 }
 
 extension Connector {
@@ -53,6 +57,10 @@ extension Connector {
 
     public func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
         nil
+    }
+
+    public func download(reference: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) -> [UInt8] {
+        throw ConnectorError(.sendFailed, "this platform keeps no files to download")
     }
 }
 

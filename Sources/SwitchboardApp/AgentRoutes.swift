@@ -27,11 +27,13 @@ struct AgentRoutes: Sendable {
         var handoffKeywords: [String]?
         var faq: [FAQEntry]?
         var outOfCreditsReply: String??
+        var speechToTextModel: String??
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
             case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
             case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
+            case speechToTextModel = "speech_to_text_model"
         }
 
         init(from decoder: any Decoder) throws {
@@ -50,6 +52,9 @@ struct AgentRoutes: Sendable {
             faq = try container.decodeIfPresent([FAQEntry].self, forKey: .faq)
             if container.contains(.outOfCreditsReply) {
                 outOfCreditsReply = .some(try container.decodeIfPresent(String.self, forKey: .outOfCreditsReply))
+            }
+            if container.contains(.speechToTextModel) {
+                speechToTextModel = .some(try container.decodeIfPresent(String.self, forKey: .speechToTextModel))
             }
         }
 
@@ -114,6 +119,9 @@ struct AgentRoutes: Sendable {
                 } else {
                     settings.outOfCreditsReply = nil
                 }
+            }
+            if let speechToTextModel {
+                settings.speechToTextModel = try speechToTextModel.map { try Validate.name($0, field: "speech_to_text_model") }
             }
         }
     }
@@ -182,6 +190,7 @@ struct AgentRoutes: Sendable {
             "handoff_keywords": .strings(agent.handoffKeywords),
             "faq": .array(agent.faq.map { .object(["question": .string($0.question), "answer": .string($0.answer)]) }),
             "out_of_credits_reply": .string(agent.outOfCreditsReply),
+            "speech_to_text_model": .string(agent.speechToTextModel),
             "created_at": .date(agent.createdAt),
             "updated_at": .date(agent.updatedAt),
         ])

@@ -156,7 +156,7 @@ public struct JobProcessor: Sendable {
     // MARK: Reply
 
     func reply(_ job: ClaimedJob, logger: Logger) async throws {
-        guard let context = try await replies.context(for: job) else {
+        guard var context = try await replies.context(for: job) else {
             try await jobs.fail(job, error: "the message no longer exists")
             return
         }
@@ -189,6 +189,13 @@ public struct JobProcessor: Sendable {
             )
             logger.info("conversation handed off: no consent to AI processing")
             return
+        }
+        // A voice note becomes its transcript, where the agent transcribes and the
+        // contact's voice consent allows; the audio itself is never stored.
+        if let transcribed = try await transcribeVoice(
+            job, context: context, agent: agent.settings, privacy: privacyContext, regions: regions, logger: logger
+        ) {
+            context = transcribed
         }
         if agent.settings.asksForPerson(context.inboundText) {
             try await replies.settle(job, context: context, replyStatus: "handed_off", handoffReason: "keyword")
@@ -302,6 +309,44 @@ public struct JobProcessor: Sendable {
             calls: calls, worker: worker, now: now(), lease: policy.lease, capture: capture, holdID: holdID
         )
         try await deliverInline(send, text: text, context: context, logger: logger)
+    }
+
+    /// Downloads the inbound voice note from the platform into memory, has the agent's
+    /// provider transcribe it, keeps the transcript as the message's text, and answers the
+    /// context anew; nil (the agent then sees `[voice]`) when the agent has no
+    /// speech-to-text model, its provider cannot transcribe or may not receive this
+    /// contact's data, the contact did not consent to voice processing, or a step failed.
+    func transcribeVoice(
+        _ job: ClaimedJob, context: ReplyContext, agent: AgentSettings, privacy: PrivacyContext, regions: [ProviderID: String],
+        logger: Logger
+    ) async throws -> ReplyContext? {
+        guard let model = agent.speechToTextModel, (context.inboundText ?? "").isEmpty, privacy.allows(.voice),
+              let provider = context.providers[agent.providerID], provider.kind == .openai || provider.kind == .openaiCompatible,
+              regions[provider.id].map(privacy.mayReach(region:)) ?? false
+        else { return nil }
+        let attachments = try await replies.inboundAttachments(job)
+        guard let voice = attachments.first(where: { $0.kind == "voice" || $0.kind == "audio" }), let reference = voice.reference,
+              let sealed = context.target.sealedCredentials, let connector = connectors[context.target.channelKind]
+        else { return nil }
+        do {
+            let credentials = try secrets.openCredentials(sealed, tenant: job.tenantID, channel: context.target.channelID)
+            let audio = try await connector.download(reference: reference, credentials: ChannelCredentials(credentials), http: http)
+            let key = try provider.sealedAPIKey.map { try secrets.openAPIKey($0, tenant: job.tenantID, provider: provider.id) }
+            let transcriber = OpenAIChatProvider(
+                endpoint: ProviderEndpoint(kind: provider.kind, baseURL: provider.baseURL, apiKey: key), transport: transport
+            )
+            let text = try await transcriber.transcribe(
+                audio: audio, fileName: voice.kind == "voice" ? "voice.ogg" : (voice.name ?? "audio"),
+                mimeType: voice.mimeType ?? "audio/ogg", model: model
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { return nil }
+            try await replies.storeTranscript(job, text)
+            logger.info("voice note transcribed", metadata: ["audio.bytes": "\(audio.count)"])
+            return try await replies.context(for: job)
+        } catch {
+            logger.warning("the voice note was not transcribed; the agent sees it as [voice]", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// The send job a reply worker stored already taken by itself: sent now, without a trip

@@ -103,11 +103,14 @@ public struct AgentSettings: Sendable, Hashable, Decodable {
     public var faq: [FAQEntry]
     /// Sent instead of an answer when the tenant's credits have run out.
     public var outOfCreditsReply: String?
+    /// The speech-to-text model of the agent's provider (OpenAI or compatible) that
+    /// transcribes voice notes; nil leaves them untranscribed.
+    public var speechToTextModel: String?
 
     public init(
         name: String, providerID: ProviderID, model: String, systemPrompt: String, temperature: Double? = nil,
         maxOutputTokens: Int? = nil, historyMessages: Int = Agent.defaultHistoryMessages, fallbacks: [AgentFallback] = [],
-        handoffKeywords: [String] = [], faq: [FAQEntry] = [], outOfCreditsReply: String? = nil
+        handoffKeywords: [String] = [], faq: [FAQEntry] = [], outOfCreditsReply: String? = nil, speechToTextModel: String? = nil
     ) {
         self.name = name
         self.providerID = providerID
@@ -120,6 +123,7 @@ public struct AgentSettings: Sendable, Hashable, Decodable {
         self.handoffKeywords = handoffKeywords
         self.faq = faq
         self.outOfCreditsReply = outOfCreditsReply
+        self.speechToTextModel = speechToTextModel
     }
 
     /// The agents table's column names, for reading an agent row as JSON.
@@ -127,6 +131,7 @@ public struct AgentSettings: Sendable, Hashable, Decodable {
         case name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
         case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
         case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
+        case speechToTextModel = "speech_to_text_model"
     }
 
     /// Whether `text` asks for a person: it contains a handoff keyword, compared without

@@ -13,9 +13,9 @@ public struct PostgresAgentStore: Sendable {
 
     static let columns = """
         id, name, provider_id, model, system_prompt, temperature, max_output_tokens, history_messages, fallbacks::text,
-        handoff_keywords, faq::text, out_of_credits_reply, created_at, updated_at, \(Keyset.micros())
+        handoff_keywords, faq::text, out_of_credits_reply, created_at, updated_at, \(Keyset.micros()), speech_to_text_model
         """
-    typealias Row = (UUID, String, UUID, String, String, Double?, Int32?, Int32, String, [String], String, String?, Date, Date, Int64)
+    typealias Row = (UUID, String, UUID, String, String, Double?, Int32?, Int32, String, [String], String, String?, Date, Date, Int64, String?)
 
     static func agent(_ row: Row) -> Agent {
         let decoder = JSONDecoder()
@@ -23,7 +23,8 @@ public struct PostgresAgentStore: Sendable {
             name: row.1, providerID: ProviderID(row.2), model: row.3, systemPrompt: row.4, temperature: row.5,
             maxOutputTokens: row.6.map(Int.init), historyMessages: Int(row.7),
             fallbacks: (try? decoder.decode([AgentFallback].self, from: Data(row.8.utf8))) ?? [], handoffKeywords: row.9,
-            faq: (try? decoder.decode([FAQEntry].self, from: Data(row.10.utf8))) ?? [], outOfCreditsReply: row.11
+            faq: (try? decoder.decode([FAQEntry].self, from: Data(row.10.utf8))) ?? [], outOfCreditsReply: row.11,
+            speechToTextModel: row.15
         )
         return Agent(id: AgentID(row.0), settings: settings, createdAt: row.12, updatedAt: row.13)
     }
@@ -58,11 +59,11 @@ public struct PostgresAgentStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO agents (tenant_id, id, name, provider_id, model, system_prompt, temperature, max_output_tokens,
-                                    history_messages, fallbacks, handoff_keywords, faq, out_of_credits_reply)
+                                    history_messages, fallbacks, handoff_keywords, faq, out_of_credits_reply, speech_to_text_model)
                 VALUES (\(tenant.uuid), \(UUID()), \(settings.name), \(settings.providerID.uuid), \(settings.model),
                         \(settings.systemPrompt), \(settings.temperature), \(settings.maxOutputTokens.map(Int32.init)),
                         \(Int32(settings.historyMessages)), \(fallbacks)::jsonb, \(settings.handoffKeywords), \(faq)::jsonb,
-                        \(settings.outOfCreditsReply))
+                        \(settings.outOfCreditsReply), \(settings.speechToTextModel))
                 RETURNING \(unescaped: Self.columns)
                 """,
                 logger: logger
@@ -130,7 +131,8 @@ public struct PostgresAgentStore: Sendable {
                     max_output_tokens = \(settings.maxOutputTokens.map(Int32.init)),
                     history_messages = \(Int32(settings.historyMessages)), fallbacks = \(fallbacks)::jsonb,
                     handoff_keywords = \(settings.handoffKeywords), faq = \(faq)::jsonb,
-                    out_of_credits_reply = \(settings.outOfCreditsReply), updated_at = now()
+                    out_of_credits_reply = \(settings.outOfCreditsReply), speech_to_text_model = \(settings.speechToTextModel),
+                    updated_at = now()
                 WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)
                 RETURNING \(unescaped: Self.columns)
                 """,

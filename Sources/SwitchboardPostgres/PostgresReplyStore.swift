@@ -224,6 +224,33 @@ public struct PostgresReplyStore: Sendable {
         }
     }
 
+    /// The inbound message's attachments (kinds and the platform's file references).
+    public func inboundAttachments(_ job: ClaimedJob) async throws -> [IngestEvent.Attachment] {
+        let logger = database.logger
+        return try await database.withTenant(job.tenantID) { connection in
+            for try await text in try await connection.query(
+                "SELECT attachments::text FROM messages WHERE tenant_id = \(job.tenantID.uuid) AND id = \(job.messageID.uuid)", logger: logger
+            ).decode(String.self) {
+                return (try? JSONDecoder().decode([IngestEvent.Attachment].self, from: Data(text.utf8))) ?? []
+            }
+            return []
+        }
+    }
+
+    /// Keeps a voice note's transcript as the message's text (the audio was never stored).
+    public func storeTranscript(_ job: ClaimedJob, _ transcript: String) async throws {
+        let logger = database.logger
+        try await database.withTenant(job.tenantID) { connection in
+            try await connection.query(
+                """
+                UPDATE messages SET text = \(transcript)
+                WHERE tenant_id = \(job.tenantID.uuid) AND id = \(job.messageID.uuid) AND (text IS NULL OR text = '')
+                """,
+                logger: logger
+            )
+        }
+    }
+
     public func sendContext(for job: ClaimedJob) async throws -> SendContext? {
         guard let document = try await json(
             "SELECT send_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: SendDocument.self

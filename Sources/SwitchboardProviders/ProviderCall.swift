@@ -17,7 +17,14 @@ struct ProviderCall: Sendable {
     func post<Answer: Decodable>(
         _ url: String, headers: [(name: String, value: String)], body: some Encodable, as answer: Answer.Type
     ) async throws(ModelProviderError) -> Answer {
-        let request = ProviderHTTPRequest(url: url, headers: jsonHeaders(headers), body: try encode(body))
+        try await exchange(ProviderHTTPRequest(url: url, headers: jsonHeaders(headers), body: try encode(body)), as: answer)
+    }
+
+    /// Sends a request and decodes the provider's JSON answer; a non-2xx answer throws
+    /// the error it stands for.
+    func exchange<Answer: Decodable>(
+        _ request: ProviderHTTPRequest, as answer: Answer.Type
+    ) async throws(ModelProviderError) -> Answer {
         let response: ProviderHTTPResponse
         do {
             response = try await transport.send(request, timeout: timeout)

@@ -79,6 +79,13 @@ func withFakeTelegram<Result: Sendable>(
 ) async throws -> Result {
     let log = RequestLog()
     let router = Router()
+    // File downloads (getFile's path): a voice note's bytes.
+    router.get("/file/{bot}/{folder}/{name}") { _, context -> Response in
+        let bot = context.parameters.get("bot") ?? ""
+        log.append(.init(method: "GET", path: "/file/\(bot)/\(context.parameters.get("folder") ?? "")/\(context.parameters.get("name") ?? "")", body: []))
+        guard bot == "bot\(validToken)" else { return Response(status: .unauthorized) }
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: Array("OggS fake voice".utf8))))
+    }
     router.post("/{bot}/{method}") { request, context -> Response in
         let bytes = try await request.body.collect(upTo: 1 << 20)
         let method = context.parameters.get("method") ?? ""
@@ -102,6 +109,7 @@ func withFakeTelegram<Result: Sendable>(
         switch method {
         case "getMe": result = #"{"id":7001,"is_bot":true,"first_name":"ShopBot","username":"shop_bot"}"#
         case "setWebhook", "answerCallbackQuery": result = "true"
+        case "getFile": result = #"{"file_id":"voice-file","file_unique_id":"u1","file_size":12,"file_path":"voice/file_1.oga"}"#
         default:
             let id = 1000 + log.calls(method).count
             result = #"{"message_id":\#(id),"date":1763900000,"chat":{"id":1,"type":"private"}}"#

@@ -406,6 +406,46 @@ struct PrivacyTests {
         }
     }
 
+    static func voiceUpdate(updateID: Int, messageID: Int) -> [UInt8] {
+        Array(try! JSONSerialization.data(withJSONObject: [
+            "update_id": updateID,
+            "message": [
+                "message_id": messageID, "date": 1_763_900_000, "from": ["id": 520011223, "is_bot": false, "first_name": "Айгерим"],
+                "chat": ["id": 520011223, "first_name": "Айгерим", "type": "private"],
+                "voice": ["file_id": "voice-file", "file_unique_id": "u1", "duration": 3, "mime_type": "audio/ogg", "file_size": 12],
+            ] as [String: Any],
+        ]))
+    }
+
+    @Test("a voice note is transcribed by the agent's speech-to-text model and answered; only the transcript is kept; without voice consent it is not")
+    func voice() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model, agent: ["speech_to_text_model": "whisper-1"])
+            let key = setup.tenant.key
+            _ = try await deliver(client, channel: setup.channel.id, body: Self.voiceUpdate(updateID: 1, messageID: 1), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(telegram.calls("getFile").count == 1)
+            let upload = try #require(await model.transcriptions.first)
+            let form = String(decoding: upload.body, as: UTF8.self)
+            #expect(form.contains("whisper-1") && form.contains("OggS fake voice"))
+            #expect(upload.header("authorization") == "Bearer sk-test-secret")
+            let transcript = try #require(await model.requests.first?.json?["messages"]?.array?.last?["content"]?.string)
+            #expect(transcript.hasPrefix("transcript of ") && transcript.hasSuffix(" by whisper-1"))
+            #expect(telegram.calls("sendMessage").first?.json["text"] == "reply to: \(transcript)")
+            let (_, messages) = try await conversationMessages(client, key: key)
+            #expect(messages.first?["text"] as? String == transcript)
+            #expect(try await Self.scan(harness, for: "OggS fake voice").isEmpty, "the audio is stored nowhere")
+
+            // Without voice consent the note stays untranscribed: the agent sees [voice].
+            let contact = try #require(try await listData(client, "/v1/contacts", key: key).first?["id"] as? String)
+            #expect(try await post(client, "/v1/contacts/\(contact)/consents", key: key, ["purpose": "voice", "granted": false, "source": "call"]).status == .created)
+            _ = try await deliver(client, channel: setup.channel.id, body: Self.voiceUpdate(updateID: 2, messageID: 2), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            #expect(await model.transcriptions.count == 1)
+            #expect(await model.requests.last?.json?["messages"]?.array?.last?["content"]?.string == "[voice]")
+        }
+    }
+
     /// A Kazakh IIN with a valid checksum.
     static func validIIN() -> String {
         while true {

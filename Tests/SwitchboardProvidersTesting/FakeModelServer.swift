@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -40,6 +41,11 @@ public struct FakeModelServer: Sendable {
     }
 
     /// Every request received so far, in order of arrival.
+    /// The speech-to-text calls received (`/v1/audio/transcriptions`), in order.
+    public var transcriptions: [RecordedRequest] {
+        get async { await state.transcriptions }
+    }
+
     public var requests: [RecordedRequest] {
         get async { await state.recorded }
     }
@@ -111,6 +117,20 @@ public struct FakeModelServer: Sendable {
         let router = Router()
         router.post("v1/chat/completions") { request, _ in
             try await FakeModelResponder(api: .openAI, state: state).respond(to: request, model: nil)
+        }
+        // Speech to text: answers "transcript of <N> bytes of <model>" for the multipart
+        // upload it received.
+        router.post("v1/audio/transcriptions") { request, _ in
+            let bytes = Array(try await request.body.collect(upTo: 8 << 20).readableBytesView)
+            await state.recordTranscription(RecordedRequest(
+                api: .openAI, method: request.method.rawValue, path: request.uri.path,
+                headers: request.headers.map { (name: $0.name.canonicalName, value: $0.value) }, body: bytes, json: nil))
+            let text = String(decoding: bytes, as: UTF8.self)
+            let model = text.range(of: "name=\"model\"\r\n\r\n").map { text[$0.upperBound...].prefix { !$0.isNewline } } ?? "?"
+            let answer = #"{"text":"transcript of \#(bytes.count) bytes by \#(model)"}"#
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
         }
         router.post("v1/messages") { request, _ in
             try await FakeModelResponder(api: .anthropic, state: state).respond(to: request, model: nil)

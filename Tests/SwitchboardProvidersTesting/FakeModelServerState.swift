@@ -3,6 +3,8 @@ actor FakeModelServerState {
     private var script: [FakeModelBehaviour] = []
     private var fallback: FakeModelBehaviour
     private(set) var recorded: [RecordedRequest] = []
+    /// Speech-to-text calls, kept apart: they take nothing from the script.
+    private(set) var transcriptions: [RecordedRequest] = []
     private var waiters: [Int: (count: Int, continuation: CheckedContinuation<Void, any Error>)] = [:]
     private var cancelledWaiters: Set<Int> = []
     private var nextWaiter = 0
@@ -27,6 +29,10 @@ actor FakeModelServerState {
             waiter.continuation.resume()
         }
         return script.isEmpty ? fallback : script.removeFirst()
+    }
+
+    func recordTranscription(_ request: RecordedRequest) {
+        transcriptions.append(request)
     }
 
     func makeWaiterID() -> Int {

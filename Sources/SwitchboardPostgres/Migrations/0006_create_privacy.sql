@@ -34,6 +34,10 @@ CREATE TABLE consents (
 );
 CREATE INDEX consents_current ON consents (tenant_id, contact_id, purpose, recorded_at DESC);
 
+-- Voice notes are transcribed by this model of the agent's provider (when the contact's
+-- voice consent allows); the audio is never stored, only the transcript.
+ALTER TABLE agents ADD COLUMN speech_to_text_model text CHECK (char_length(speech_to_text_model) BETWEEN 1 AND 200);
+
 -- Restricted (blocked): kept, not processed — no AI answers, no sends.
 ALTER TABLE contacts ADD COLUMN restricted_at timestamptz;
 
