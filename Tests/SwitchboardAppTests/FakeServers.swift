@@ -165,5 +165,21 @@ func withFakeGraphAPI<Result: Sendable>(
         let answer = #"{"messaging_product":"whatsapp","contacts":[{"input":"77011234567","wa_id":"77011234567"}],"messages":[{"id":"\#(wamid)"}]}"#
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
+    // Media: the lookup answers a URL on this server; the download needs the token too.
+    router.get("/{version}/{phone}") { request, context -> Response in
+        // (Named as the POST route's segment: one trie holds both.)
+        let media = context.parameters.get("phone") ?? ""
+        log.append(.init(method: "GET", path: "/\(context.parameters.get("version") ?? "")/\(media)", body: []))
+        guard request.headers[.authorization] == "Bearer EAAG-test" else { return Response(status: .unauthorized) }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        let answer = #"{"url":"http://\#(request.head.authority ?? "127.0.0.1")/media-download/\#(media)","mime_type":"audio/ogg","file_size":16,"id":"\#(media)","messaging_product":"whatsapp"}"#
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+    router.get("/media-download/{media}") { request, _ -> Response in
+        log.append(.init(method: "GET", path: "/media-download", body: []))
+        guard request.headers[.authorization] == "Bearer EAAG-test" else { return Response(status: .unauthorized) }
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: Array("OggS fake wa audio".utf8))))
+    }
     return try await serveLoopback(router) { port in try await body("http://127.0.0.1:\(port)", log) }
 }
