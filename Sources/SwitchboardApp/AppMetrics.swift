@@ -42,6 +42,55 @@ public struct AppMetrics: Sendable {
         registry.makeCounter(descriptor: Self.deliveries, labels: [("kind", kind), ("outcome", outcome)]).increment()
     }
 
+    static var providerCalls: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "provider", metricName: "calls", unitName: "total",
+        helpText: "Model provider calls by provider kind and outcome (ok, or the error kind: rate_limited, server, timeout, ...)."
+    ) }
+    static var fallbacks: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "provider", metricName: "fallbacks", unitName: "total",
+        helpText: "Replies answered by a fallback provider rather than the agent's first."
+    ) }
+    static var ledgerRefusals: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "ledger", metricName: "refusals", unitName: "total",
+        helpText: "Ledger operations refused for want of credits, by operation."
+    ) }
+    static var jobs: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "jobs", metricName: "count",
+        helpText: "Jobs in the queue by kind and status (queued, running), read when scraped."
+    ) }
+    static var jobAge: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "jobs", metricName: "oldest_ready_age", unitName: "seconds",
+        helpText: "How long the oldest ready job of each kind has waited, read when scraped."
+    ) }
+
+    func recordProviderCall(kind: String, outcome: String) {
+        registry.makeCounter(descriptor: Self.providerCalls, labels: [("provider_kind", kind), ("outcome", outcome)]).increment()
+    }
+
+    func recordFallback() {
+        registry.makeCounter(descriptor: Self.fallbacks).increment()
+    }
+
+    func recordLedgerRefusal(operation: String) {
+        registry.makeCounter(descriptor: Self.ledgerRefusals, labels: [("operation", operation)]).increment()
+    }
+
+    /// The queue as the scrape finds it: counts by kind and status, and the oldest ready
+    /// job's wait by kind.
+    func recordQueue(_ queue: [(kind: String, status: String, count: Int, oldestReady: Double)]) {
+        var ages: [String: Double] = [:]
+        for row in queue {
+            registry.makeGauge(descriptor: Self.jobs, labels: [("kind", row.kind), ("status", row.status)]).set(to: Double(row.count))
+            if row.status == "queued" { ages[row.kind] = max(ages[row.kind] ?? 0, row.oldestReady) }
+        }
+        for kind in ["reply", "send"] {
+            if queue.allSatisfy({ $0.kind != kind || $0.status != "queued" }) {
+                registry.makeGauge(descriptor: Self.jobs, labels: [("kind", kind), ("status", "queued")]).set(to: 0.0)
+            }
+            registry.makeGauge(descriptor: Self.jobAge, labels: [("kind", kind)]).set(to: ages[kind] ?? 0)
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> String {
         registry.emitToString()

@@ -87,7 +87,7 @@ public func buildApplication(
         let transport = providerTransport ?? AsyncHTTPProviderTransport(allowPrivate: configuration.egressAllowPrivate)
         let processor = JobProcessor(
             database: database, secrets: secrets, connectors: connectors, http: http, transport: transport, router: modelRouter,
-            policy: jobPolicy, now: now, logger: logger
+            policy: jobPolicy, now: now, metrics: metrics, logger: logger
         )
         services += [ProviderTransportService(transport: transport), JobWorkers(processor: processor, database: database, concurrency: configuration.workers, logger: logger)]
     }

@@ -64,14 +64,16 @@ public struct JobProcessor: Sendable {
     let sleep: @Sendable (Duration) async throws -> Void
     let worker: String
     let logger: Logger
+    let metrics: AppMetrics?
 
     public init(
         database: Database, secrets: SecretBox, connectors: ConnectorRegistry, http: any OutboundHTTPClient,
         transport: any ProviderTransport, router: ModelRouter = ModelRouter(), policy: JobPolicy = JobPolicy(),
         now: @escaping @Sendable () -> Date = Date.init,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-        worker: String = JobProcessor.defaultWorkerName(), logger: Logger
+        worker: String = JobProcessor.defaultWorkerName(), metrics: AppMetrics? = nil, logger: Logger
     ) {
+        self.metrics = metrics
         self.sleep = sleep
         self.jobs = PostgresJobStore(database: database)
         self.replies = PostgresReplyStore(database: database)
@@ -245,6 +247,7 @@ public struct JobProcessor: Sendable {
                 for: reference
             ))
             guard held.outcome == .held || held.outcome == .duplicate, let id = held.holdID else {
+                metrics?.recordLedgerRefusal(operation: "hold")
                 try await outOfCredits(job, context: context, agent: agent.settings, needed: worstCase, logger: logger)
                 return
             }
@@ -255,6 +258,7 @@ public struct JobProcessor: Sendable {
         do {
             routed = try await router.complete(request, chain: chain)
         } catch {
+            countCalls(error.attempts, kinds: kinds)
             let calls = Self.records(error.attempts, kinds: kinds)
             let reason = Self.describe(error.lastError)
             if error.isRetryable, job.attempt < policy.maximumReplyAttempts {
@@ -273,6 +277,8 @@ public struct JobProcessor: Sendable {
             }
             return
         }
+        countCalls(routed.attempts, kinds: kinds)
+        if routed.providerID != agent.settings.providerID.description { metrics?.recordFallback() }
         let calls = Self.records(routed.attempts, kinds: kinds)
         var text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
         for (placeholder, original) in redactor.replacements {
@@ -435,6 +441,15 @@ public struct JobProcessor: Sendable {
             guard !text.isEmpty else { return nil }
             if let sender = turn.sender { text = "\(sender): \(text)" }
             return ModelMessage(role: turn.inbound ? .user : .assistant, text: text)
+        }
+    }
+
+    /// Counts each call by its provider's kind and outcome, for the operator's metrics.
+    func countCalls(_ attempts: [ModelAttempt], kinds: [ProviderID: ProviderKind]) {
+        guard let metrics else { return }
+        for attempt in attempts {
+            let kind = ProviderID(attempt.providerID).flatMap { kinds[$0]?.rawValue } ?? "unknown"
+            metrics.recordProviderCall(kind: kind, outcome: attempt.error?.kind.rawValue ?? "ok")
         }
     }
 

@@ -25,7 +25,13 @@ extension RouteDependencies {
             case .notReady(let reason): throw SwitchboardError(.unavailable, "not ready: \(reason)")
             }
         }
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { _, context in
+            // The queue as it is now; the rest of the page still answers when the database does not.
+            do {
+                metrics.recordQueue(try await PostgresJobStore(database: database).queueStatistics(now: Date()))
+            } catch {
+                context.logger.warning("the job queue could not be read for /metrics", metadata: ["error": "\(error)"])
+            }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))

@@ -84,3 +84,25 @@ public struct JobLeaseLost: Error, Sendable {
     public static let sqlState = "SBL01"
     public init() {}
 }
+
+extension PostgresJobStore {
+    /// The queue's depth by kind and status (queued, running), with the oldest ready job's
+    /// wait in seconds at `now` — for the operator's metrics; no tenant in it.
+    public func queueStatistics(now: Date) async throws -> [(kind: String, status: String, count: Int, oldestReady: Double)] {
+        let logger = database.logger
+        return try await database.withWorker { connection in
+            var rows: [(String, String, Int, Double)] = []
+            for try await (kind, status, count, age) in try await connection.query(
+                """
+                SELECT kind, status, count(*)::int8,
+                       COALESCE(extract(epoch FROM \(now) - min(run_after) FILTER (WHERE run_after <= \(now))), 0)::float8
+                FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind, status
+                """,
+                logger: logger
+            ).decode((String, String, Int64, Double).self) {
+                rows.append((kind, status, Int(count), max(age, 0)))
+            }
+            return rows
+        }
+    }
+}

@@ -108,6 +108,8 @@ struct AgentHarness: Sendable {
     let sleeps: SleepLog
     let http: AsyncHTTPOutboundClient
     let transport: AsyncHTTPProviderTransport
+    /// The app's operator metrics (what `/metrics` shows).
+    let metrics: AppMetrics
 
     /// A processor as a worker process would run one; `worker` names it, so two of them
     /// stand for two processes.
@@ -160,11 +162,13 @@ func withAgentApp<Result: Sendable>(
     let router = ModelRouter(now: clock.instant, sleep: { sleeps.append($0) }, jitter: { $0 })
     let http = AsyncHTTPOutboundClient()
     let transport = AsyncHTTPProviderTransport(allowPrivate: true)
+    let metrics = AppMetrics()
     let harness = AgentHarness(
-        bootstrap: bootstrap, configuration: configuration, router: router, clock: clock, sleeps: sleeps, http: http, transport: transport
+        bootstrap: bootstrap, configuration: configuration, router: router, clock: clock, sleeps: sleeps, http: http, transport: transport,
+        metrics: metrics
     )
     let app = buildApplication(
-        configuration, bootstrap: bootstrap, logger: TestDatabase.logger, http: http, providerTransport: transport,
+        configuration, bootstrap: bootstrap, logger: TestDatabase.logger, metrics: metrics, http: http, providerTransport: transport,
         modelRouter: router, jobPolicy: policy, now: clock.now
     )
     do {
