@@ -128,7 +128,8 @@ public struct PostgresContactStore: Sendable {
                 throw SwitchboardError(.notFound, "contact to merge not found", field: "contact_id")
             }
             var moved: [String: Int] = [:]
-            for table in ["contact_identities", "conversations", "messages", "notes", "deals"] {
+            // Consents move with the person (the latest record per purpose stays in force).
+            for table in ["contact_identities", "conversations", "messages", "notes", "deals", "consents"] {
                 let rows = try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
@@ -148,7 +149,9 @@ public struct PostgresContactStore: Sendable {
                     email = COALESCE(t.email, s.email), username = COALESCE(t.username, s.username),
                     language = COALESCE(t.language, s.language),
                     tags = ARRAY(SELECT DISTINCT unnest(t.tags || s.tags) ORDER BY 1),
-                    last_seen_at = GREATEST(t.last_seen_at, s.last_seen_at), updated_at = now()
+                    last_seen_at = GREATEST(t.last_seen_at, s.last_seen_at),
+                    -- A restriction of either stays: the merged contact is not processed.
+                    restricted_at = LEAST(t.restricted_at, s.restricted_at), updated_at = now()
                 FROM contacts s
                 WHERE t.tenant_id = \(tenant.uuid) AND t.id = \(target.uuid) AND s.tenant_id = \(tenant.uuid) AND s.id = \(source.uuid)
                 """,

@@ -117,6 +117,26 @@ struct PrivacyTests {
         }
     }
 
+    @Test("merging contacts keeps the consents and the restriction of the one merged away")
+    func mergeKeepsRights() async throws {
+        try await withApp { client in
+            let seeded = try await seededTenant(client, senders: [(555_201, "Dana"), (555_202, "Dana B")])
+            let key = seeded.tenant.key
+            let contacts = try await listData(client, "/v1/contacts", key: key).compactMap { $0["id"] as? String }
+            #expect(contacts.count == 2)
+            let (target, source) = (contacts[0], contacts[1])
+            #expect(try await post(client, "/v1/contacts/\(source)/consents", key: key, ["purpose": "ai_processing", "granted": false, "source": "chat"]).status == .created)
+            #expect(try await post(client, "/v1/contacts/\(source)/restrict", key: key).status == .ok)
+            #expect(try await post(client, "/v1/contacts/\(target)/merge", key: key, ["contact_id": source]).status == .ok)
+            let consents = try await client.execute(uri: "/v1/contacts/\(target)/consents", method: .get, headers: headers(bearer: key)) { try object($0) }
+            #expect((consents["current"] as? [String: Any])?["ai_processing"] as? Bool == false)
+            #expect((consents["data"] as? [Any])?.count == 1)
+            #expect(try await ownerCount("SELECT count(*)::int FROM contacts WHERE id = '\(target)' AND restricted_at IS NOT NULL") == 1)
+            let export = try await client.execute(uri: "/v1/contacts/\(target)/export", method: .get, headers: headers(bearer: key)) { try object($0) }
+            #expect((export["consents"] as? [Any])?.count == 1)
+        }
+    }
+
     @Test("allowed regions: a provider outside them is never called, a fallback inside them answers; with none the message says why")
     func regions() async throws {
         try await withAgentWorld { model, telegram, client, harness in

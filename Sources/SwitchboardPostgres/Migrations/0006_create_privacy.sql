@@ -459,8 +459,10 @@ CREATE POLICY tenant_isolation ON audit_heads
     USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
 
--- Consents are recorded, never rewritten; the journal is written only by audit_append.
+-- Consents are recorded, never rewritten (a merge may move them to the merged contact);
+-- the journal is written only by audit_append.
 REVOKE UPDATE, DELETE ON consents FROM switchboard_app;
+GRANT UPDATE (contact_id) ON consents TO switchboard_app;
 REVOKE ALL ON audit_log, audit_heads FROM switchboard_app;
 GRANT SELECT ON audit_log TO switchboard_app;
 REVOKE ALL ON FUNCTION audit_append(uuid, text, text, text, text, jsonb), audit_verify(uuid) FROM PUBLIC;
