@@ -117,6 +117,41 @@ struct PrivacyTests {
         }
     }
 
+    @Test("another tenant's contact is 404 on every privacy route, and nothing of it changes")
+    func foreignContact() async throws {
+        try await withApp { client in
+            let seeded = try await seededTenant(client, senders: [(555_301, "Dana")])
+            let contact = try #require(try await listData(client, "/v1/contacts", key: seeded.tenant.key).first?["id"] as? String)
+            let other = try await createTenant(client)
+            for (method, uri) in [
+                (HTTPRequest.Method.get, "/v1/contacts/\(contact)/export"), (.delete, "/v1/contacts/\(contact)"),
+                (.get, "/v1/contacts/\(contact)/consents"), (.post, "/v1/contacts/\(contact)/unrestrict"),
+                (.post, "/v1/contacts/\(contact)/restrict"),
+            ] {
+                let response = try await client.execute(uri: uri, method: method, headers: headers(bearer: other.key)) { $0 }
+                try expectError(response, .notFound, "not_found")
+            }
+            // The operator's price routes know no such tenant either.
+            let missing = UUID().uuidString.lowercased()
+            try expectError(
+                try await client.execute(uri: "/admin/tenants/\(missing)/prices", method: .get, headers: headers(bearer: adminToken)) { $0 },
+                .notFound, "not_found"
+            )
+            try expectError(
+                try await client.execute(
+                    uri: "/admin/tenants/\(missing)/prices", method: .put, headers: headers(bearer: adminToken),
+                    body: json(["provider_kind": "openai", "model": "m", "input_micros_per_million": 1, "output_micros_per_million": 1])
+                ) { $0 },
+                .notFound, "not_found"
+            )
+            // The contact is whole: not erased, not restricted, no request recorded for it.
+            #expect(try await client.execute(uri: "/v1/contacts/\(contact)", method: .get, headers: headers(bearer: seeded.tenant.key)) { $0 }.status == .ok)
+            #expect(try await ownerCount("SELECT count(*)::int FROM contacts WHERE id = '\(contact)' AND restricted_at IS NULL") == 1)
+            #expect(try await ownerCount("SELECT count(*)::int FROM privacy_requests WHERE contact_id = '\(contact)'") == 0)
+            #expect(try await listData(client, "/v1/privacy/requests", key: other.key).isEmpty)
+        }
+    }
+
     @Test("merging contacts keeps the consents and the restriction of the one merged away")
     func mergeKeepsRights() async throws {
         try await withApp { client in
