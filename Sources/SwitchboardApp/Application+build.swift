@@ -68,6 +68,7 @@ public func buildApplication(
         .add(middleware: AuditMiddleware(journal: journal))
     dependencies.addTenantRoutes(to: tenantRoutes)
     credits.add(to: tenantRoutes)
+    AnalyticsRoutes(store: PostgresAnalyticsStore(database: database), now: now).add(to: tenantRoutes)
     PrivacyRoutes(privacy: PostgresPrivacyStore(database: database), journal: journal).add(to: tenantRoutes)
     let egress = EgressPolicy(allowPrivate: configuration.egressAllowPrivate)
     let agentStore = PostgresAgentStore(database: database)

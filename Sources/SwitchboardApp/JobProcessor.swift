@@ -31,6 +31,9 @@ public struct JobPolicy: Sendable {
     public var sweepInterval: Duration = .seconds(60)
     /// How often the retention sweeper deletes what outlived the tenants' policies.
     public var retentionInterval: Duration = .seconds(3600)
+    /// How often the analytics rollups are brought up to date: the bound on how stale the
+    /// open hour's figures are.
+    public var analyticsInterval: Duration = .seconds(60)
 
     public init() {}
 

@@ -30,6 +30,7 @@ public final class JobWorkers: Service {
                 group.addTask { await self.listen() }
                 group.addTask { await self.sweepHolds() }
                 group.addTask { await self.sweepRetention() }
+                group.addTask { await self.refreshAnalytics() }
                 for _ in 0..<self.concurrency {
                     group.addTask { await self.work() }
                 }
@@ -82,6 +83,22 @@ public final class JobWorkers: Service {
                 return
             } catch {
                 logger.warning("the retention run failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The analytics refresh: recomputes the rollups of the hours since the last refresh
+    /// (minus its lookback). Every replica runs it; one at a time does the work.
+    func refreshAnalytics() async {
+        let analytics = PostgresAnalyticsStore(database: database)
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: processor.policy.analyticsInterval)
+                try await analytics.refresh(now: processor.now())
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("refreshing the analytics failed", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -77,6 +77,11 @@ public enum DataInventory {
         "audit_journal", personal: false, role: .controller, purpose: "a tamper-evident record of who read or changed personal data",
         legalBasis: "legal obligation (security of processing)", retention: .tenant
     )
+    static let analytics = DataDeclaration(
+        "analytics_rollups", personal: false, role: .processor,
+        purpose: "hourly counts, latency histograms and hashed distinct-contact sketches the tenant's analytics read",
+        legalBasis: "the tenant's instructions (processing agreement)", retention: .tenant
+    )
     static let platform = DataDeclaration(
         "platform_reference", personal: false, role: .controller, purpose: "prices, migrations and runs of the platform itself",
         legalBasis: "legitimate interest", retention: .fixed("as long as the platform runs")
@@ -86,6 +91,8 @@ public enum DataInventory {
     public static let tables: [String: DataDeclaration] = [
         "contacts": customers, "contact_identities": customers, "contact_merges": customers,
         "conversations": conversations, "messages": conversations, "message_edits": conversations,
+        "conversation_events": conversations,
+        "analytics_hourly": analytics, "analytics_model_hourly": analytics,
         "notes": crm, "deals": crm,
         "consents": consent, "privacy_requests": consent,
         "inbound_events": logs, "dead_letters": logs, "jobs": logs, "model_calls": logs, "idempotency_keys": logs,
@@ -96,6 +103,7 @@ public enum DataInventory {
         "privacy_policies": account,
         "audit_log": audit, "audit_heads": audit,
         "prices": platform, "schema_migrations": platform, "retention_runs": platform,
+        "analytics_state": platform,
     ]
 
     /// The categories in a stable order, with their tables.

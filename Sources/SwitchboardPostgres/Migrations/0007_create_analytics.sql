@@ -1,0 +1,347 @@
+-- Analytics: hourly rollups per tenant, channel and agent, kept by an incremental job
+-- (analytics_refresh) that recomputes whole hours from the rows that happened in them.
+-- Requests read the rollups, never the messages table. Nothing here is written by the
+-- ingest path: a trigger on messages would serialize every delivery of a tenant on its
+-- rollup row.
+
+-- What happens to a conversation after it opens, as events with their own time: the
+-- conversation row keeps only its latest state (a resume clears handoff_at, a reopen
+-- clears closed_at), and the figures need every handoff and every close.
+CREATE TABLE conversation_events (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    conversation_id uuid NOT NULL,
+    channel_id uuid NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('handoff', 'resumed', 'closed', 'reopened')),
+    reason text,
+    at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, conversation_id) REFERENCES conversations (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX conversation_events_time ON conversation_events (at);
+CREATE INDEX conversation_events_conversation ON conversation_events (tenant_id, conversation_id, kind);
+
+CREATE FUNCTION conversation_events_record() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF NEW.mode IS DISTINCT FROM OLD.mode THEN
+        INSERT INTO conversation_events (tenant_id, conversation_id, channel_id, kind, reason)
+        VALUES (NEW.tenant_id, NEW.id, NEW.channel_id, CASE WHEN NEW.mode = 'human' THEN 'handoff' ELSE 'resumed' END,
+                CASE WHEN NEW.mode = 'human' THEN NEW.handoff_reason END);
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        INSERT INTO conversation_events (tenant_id, conversation_id, channel_id, kind)
+        VALUES (NEW.tenant_id, NEW.id, NEW.channel_id, CASE WHEN NEW.status = 'closed' THEN 'closed' ELSE 'reopened' END);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER conversations_events AFTER UPDATE OF mode, status ON conversations
+    FOR EACH ROW WHEN (OLD.mode IS DISTINCT FROM NEW.mode OR OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION conversation_events_record();
+
+-- The history so far, as well as the rows tell it.
+INSERT INTO conversation_events (tenant_id, conversation_id, channel_id, kind, reason, at)
+SELECT tenant_id, id, channel_id, 'handoff', handoff_reason, handoff_at FROM conversations WHERE handoff_at IS NOT NULL;
+INSERT INTO conversation_events (tenant_id, conversation_id, channel_id, kind, at)
+SELECT tenant_id, id, channel_id, 'closed', closed_at FROM conversations WHERE closed_at IS NOT NULL;
+
+-- The refresh reads every tenant's rows by time: one index per source table.
+CREATE INDEX messages_time ON messages (created_at);
+CREATE INDEX conversations_time ON conversations (created_at);
+CREATE INDEX contacts_time ON contacts (created_at);
+CREATE INDEX model_calls_time ON model_calls (created_at);
+CREATE INDEX credit_entries_captures ON credit_entries (created_at) WHERE kind = 'capture';
+
+-- Upper bounds (milliseconds) of the latency histogram buckets; the last bucket is open.
+-- SwitchboardCore's LatencyHistogram.bounds must be the same list (a test compares them).
+CREATE FUNCTION analytics_bounds() RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT ARRAY[100, 250, 500, 1000, 2000, 3000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000,
+                 1800000, 3600000, 14400000, 86400000]
+$fn$;
+
+-- Counts per bucket: element i (1-based) counts values v with bounds[i-1] <= v < bounds[i].
+CREATE FUNCTION analytics_histogram(p_values integer[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT array_agg(COALESCE(h.n, 0)::integer ORDER BY g.b)
+    FROM generate_series(0, cardinality(analytics_bounds())) AS g(b)
+    LEFT JOIN (SELECT width_bucket(v, analytics_bounds()) AS b, count(*) AS n
+               FROM unnest(p_values) AS v WHERE v IS NOT NULL GROUP BY 1) h ON h.b = g.b
+$fn$;
+
+-- Sums histograms bucket by bucket: the reading side's aggregate.
+CREATE FUNCTION analytics_hist_add(p_sum bigint[], p_counts integer[]) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN
+    IF p_counts IS NULL OR cardinality(p_counts) = 0 THEN
+        RETURN p_sum;
+    END IF;
+    IF cardinality(p_sum) = 0 THEN
+        RETURN p_counts::bigint[];
+    END IF;
+    FOR i IN 1 .. cardinality(p_counts) LOOP
+        p_sum[i] := COALESCE(p_sum[i], 0) + p_counts[i];
+    END LOOP;
+    RETURN p_sum;
+END
+$fn$;
+CREATE AGGREGATE analytics_hist_sum(integer[]) (SFUNC = analytics_hist_add, STYPE = bigint[], INITCOND = '{}');
+
+-- A HyperLogLog sketch of a set of ids (2,048 registers), sparse: one integer per
+-- register that is set, (register << 6) | rank. Sketches merge by taking the highest rank
+-- per register, so distinct counts add up over hours without keeping the ids.
+CREATE FUNCTION analytics_sketch(p_ids uuid[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT COALESCE(array_agg((r.idx << 6) | r.rank ORDER BY r.idx), '{}')
+    FROM (SELECT y.idx, max(y.rank) AS rank
+          FROM (SELECT (x.h & 2047)::integer AS idx,
+                       COALESCE(NULLIF(position('1' IN substring(x.h::bit(64)::text FROM 1 FOR 53)), 0), 54) AS rank
+                FROM (SELECT hashtextextended(id::text, 0) AS h FROM unnest(p_ids) AS id WHERE id IS NOT NULL) x) y
+          GROUP BY y.idx) r
+$fn$;
+
+-- One row per tenant, hour, channel and agent. The agent of an AI answer is the agent that
+-- wrote it; of everything else, the agent the channel points at when the hour is rolled up.
+CREATE TABLE analytics_hourly (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    hour timestamptz NOT NULL,
+    channel_id uuid,
+    agent_id uuid,
+    inbound bigint NOT NULL DEFAULT 0,
+    outbound bigint NOT NULL DEFAULT 0,
+    ai_answers bigint NOT NULL DEFAULT 0,
+    human_replies bigint NOT NULL DEFAULT 0,
+    send_failures bigint NOT NULL DEFAULT 0,
+    reply_failures bigint NOT NULL DEFAULT 0,
+    new_contacts bigint NOT NULL DEFAULT 0,
+    conversations_opened bigint NOT NULL DEFAULT 0,
+    conversations_closed bigint NOT NULL DEFAULT 0,
+    ai_resolved bigint NOT NULL DEFAULT 0,
+    handoffs bigint NOT NULL DEFAULT 0,
+    first_responses bigint NOT NULL DEFAULT 0,
+    first_response_ms_sum bigint NOT NULL DEFAULT 0,
+    first_response_hist integer[] NOT NULL DEFAULT '{}',
+    contact_sketch integer[] NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX analytics_hourly_key ON analytics_hourly (tenant_id, hour, channel_id, agent_id) NULLS NOT DISTINCT;
+CREATE INDEX analytics_hourly_time ON analytics_hourly (hour);
+
+-- One row per tenant, hour, channel, agent, provider kind and model: calls, errors,
+-- fallbacks, latency, tokens and the credits captured.
+CREATE TABLE analytics_model_hourly (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    hour timestamptz NOT NULL,
+    channel_id uuid,
+    agent_id uuid,
+    provider_kind text NOT NULL,
+    model text NOT NULL,
+    calls bigint NOT NULL DEFAULT 0,
+    errors bigint NOT NULL DEFAULT 0,
+    answers bigint NOT NULL DEFAULT 0,
+    fallbacks bigint NOT NULL DEFAULT 0,
+    latency_ms_sum bigint NOT NULL DEFAULT 0,
+    latency_hist integer[] NOT NULL DEFAULT '{}',
+    input_tokens bigint NOT NULL DEFAULT 0,
+    cached_input_tokens bigint NOT NULL DEFAULT 0,
+    output_tokens bigint NOT NULL DEFAULT 0,
+    reasoning_tokens bigint NOT NULL DEFAULT 0,
+    credits_micros bigint NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX analytics_model_hourly_key
+    ON analytics_model_hourly (tenant_id, hour, channel_id, agent_id, provider_kind, model) NULLS NOT DISTINCT;
+CREATE INDEX analytics_model_hourly_time ON analytics_model_hourly (hour);
+
+-- How far the rollups reach: hours before `refreshed_at - lookback` are final.
+CREATE TABLE analytics_state (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    refreshed_at timestamptz,
+    lookback interval NOT NULL DEFAULT interval '2 hours',
+    last_duration_ms integer
+);
+INSERT INTO analytics_state DEFAULT VALUES;
+
+-- Recomputes the rollups of every tenant for the hours from p_from to p_to (whole hours,
+-- both ends included): deletes them and writes them again from the rows of those hours.
+-- Idempotent, so a refresh that dies is simply run again.
+CREATE FUNCTION analytics_refresh_window(p_from timestamptz, p_to timestamptz) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_from timestamptz := date_trunc('hour', p_from);
+    v_to timestamptz := date_trunc('hour', p_to) + interval '1 hour';
+    v_rows bigint;
+    v_model_rows bigint;
+BEGIN
+    -- One rebuild at a time: two overlapping ones would each insert the hours the other
+    -- deleted. (analytics_refresh holds the same lock already; it is re-entrant.)
+    PERFORM pg_advisory_xact_lock(hashtext('switchboard.analytics_refresh'));
+    PERFORM set_config('app.analytics', 'on', true);
+    DELETE FROM analytics_hourly a WHERE a.hour >= v_from AND a.hour < v_to;
+    DELETE FROM analytics_model_hourly a WHERE a.hour >= v_from AND a.hour < v_to;
+
+    INSERT INTO analytics_hourly (tenant_id, hour, channel_id, agent_id, inbound, outbound, ai_answers, human_replies,
+        send_failures, reply_failures, new_contacts, conversations_opened, conversations_closed, ai_resolved, handoffs,
+        first_responses, first_response_ms_sum, first_response_hist, contact_sketch)
+    SELECT x.tenant_id, x.hour, x.channel_id, x.agent_id, sum(x.inbound), sum(x.outbound), sum(x.ai_answers),
+           sum(x.human_replies), sum(x.send_failures), sum(x.reply_failures), sum(x.new_contacts), sum(x.opened),
+           sum(x.closed), sum(x.ai_resolved), sum(x.handoffs), count(x.frt_ms), COALESCE(sum(x.frt_ms), 0),
+           CASE WHEN count(x.frt_ms) > 0 THEN analytics_histogram(array_agg(x.frt_ms) FILTER (WHERE x.frt_ms IS NOT NULL))
+                ELSE '{}' END,
+           CASE WHEN count(x.active_contact) > 0
+                THEN analytics_sketch(array_agg(x.active_contact) FILTER (WHERE x.active_contact IS NOT NULL)) ELSE '{}' END
+    FROM (
+        -- Messages, in the hour they were stored.
+        SELECT m.tenant_id, date_trunc('hour', m.created_at) AS hour, m.channel_id,
+               CASE WHEN m.ai_generated THEN m.agent_id ELSE ch.agent_id END AS agent_id,
+               (m.direction = 'inbound')::int AS inbound, (m.direction = 'outbound')::int AS outbound,
+               m.ai_generated::int AS ai_answers, (m.direction = 'outbound' AND NOT m.ai_generated)::int AS human_replies,
+               (m.direction = 'outbound' AND m.delivery_status = 'failed')::int AS send_failures,
+               (m.direction = 'inbound' AND m.reply_status = 'failed')::int AS reply_failures,
+               0 AS new_contacts, 0 AS opened, 0 AS closed, 0 AS ai_resolved, 0 AS handoffs,
+               -- The first answer of a conversation, human or AI: its first response time.
+               CASE WHEN m.direction = 'outbound' AND NOT EXISTS (
+                        SELECT 1 FROM messages p
+                        WHERE p.tenant_id = m.tenant_id AND p.conversation_id = m.conversation_id
+                          AND p.direction = 'outbound' AND p.seq < m.seq)
+                    THEN (SELECT LEAST(greatest(extract(epoch FROM m.created_at - v.created_at) * 1000, 0), 2147483647)::integer
+                          FROM conversations v WHERE v.tenant_id = m.tenant_id AND v.id = m.conversation_id)
+               END AS frt_ms,
+               CASE WHEN m.direction = 'inbound' THEN m.contact_id END AS active_contact
+        FROM messages m
+        LEFT JOIN channels ch ON ch.tenant_id = m.tenant_id AND ch.id = m.channel_id
+        WHERE m.created_at >= v_from AND m.created_at < v_to
+        UNION ALL
+        -- Contacts, in the hour they were created, on the channel of their first conversation.
+        SELECT c.tenant_id, date_trunc('hour', c.created_at), f.channel_id, ch.agent_id,
+               0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, NULL, NULL
+        FROM contacts c
+        LEFT JOIN LATERAL (SELECT v.channel_id FROM conversations v WHERE v.tenant_id = c.tenant_id AND v.contact_id = c.id
+                           ORDER BY v.created_at LIMIT 1) f ON true
+        LEFT JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = f.channel_id
+        WHERE c.created_at >= v_from AND c.created_at < v_to
+        UNION ALL
+        -- Conversations, in the hour they opened.
+        SELECT v.tenant_id, date_trunc('hour', v.created_at), v.channel_id, ch.agent_id,
+               0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, NULL, NULL
+        FROM conversations v
+        LEFT JOIN channels ch ON ch.tenant_id = v.tenant_id AND ch.id = v.channel_id
+        WHERE v.created_at >= v_from AND v.created_at < v_to
+        UNION ALL
+        -- Handoffs and closes, in the hour they happened. A close is resolved by the AI
+        -- alone when the conversation has an AI answer and was never handed to a person.
+        SELECT e.tenant_id, date_trunc('hour', e.at), e.channel_id, ch.agent_id,
+               0, 0, 0, 0, 0, 0, 0, 0, (e.kind = 'closed')::int,
+               (e.kind = 'closed'
+                AND NOT EXISTS (SELECT 1 FROM conversation_events h
+                                WHERE h.tenant_id = e.tenant_id AND h.conversation_id = e.conversation_id AND h.kind = 'handoff'
+                                  AND h.at <= e.at)
+                AND EXISTS (SELECT 1 FROM messages a
+                            WHERE a.tenant_id = e.tenant_id AND a.conversation_id = e.conversation_id AND a.ai_generated
+                              AND a.created_at <= e.at))::int,
+               (e.kind = 'handoff')::int, NULL, NULL
+        FROM conversation_events e
+        LEFT JOIN channels ch ON ch.tenant_id = e.tenant_id AND ch.id = e.channel_id
+        WHERE e.kind IN ('closed', 'handoff') AND e.at >= v_from AND e.at < v_to
+    ) x
+    GROUP BY x.tenant_id, x.hour, x.channel_id, x.agent_id;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+
+    INSERT INTO analytics_model_hourly (tenant_id, hour, channel_id, agent_id, provider_kind, model, calls, errors, answers,
+        fallbacks, latency_ms_sum, latency_hist, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, credits_micros)
+    SELECT x.tenant_id, x.hour, x.channel_id, x.agent_id, x.provider_kind, x.model, sum(x.calls), sum(x.errors), sum(x.answers),
+           sum(x.fallbacks), COALESCE(sum(x.latency), 0),
+           CASE WHEN count(x.latency) > 0 THEN analytics_histogram(array_agg(x.latency) FILTER (WHERE x.latency IS NOT NULL))
+                ELSE '{}' END,
+           sum(x.input), sum(x.cached), sum(x.output), sum(x.reasoning), sum(x.credits)
+    FROM (
+        -- Every call made (a target skipped while cooling down is no call). Latency of the
+        -- calls that answered.
+        SELECT c.tenant_id, date_trunc('hour', c.created_at) AS hour, m.channel_id, c.agent_id,
+               COALESCE(c.provider_kind, '') AS provider_kind, c.model,
+               1 AS calls, (c.outcome = 'error')::int AS errors, (c.outcome = 'ok')::int AS answers, 0 AS fallbacks,
+               CASE WHEN c.outcome = 'ok' THEN c.latency_ms END AS latency,
+               c.input_tokens::bigint AS input, c.cached_input_tokens::bigint AS cached, c.output_tokens::bigint AS output,
+               c.reasoning_tokens::bigint AS reasoning, 0::bigint AS credits
+        FROM model_calls c
+        LEFT JOIN messages m ON m.tenant_id = c.tenant_id AND m.id = c.message_id
+        WHERE c.created_at >= v_from AND c.created_at < v_to AND c.error_code IS DISTINCT FROM 'cooldown'
+        UNION ALL
+        -- Answers written by another target than the agent's own provider and model.
+        SELECT a.tenant_id, date_trunc('hour', a.created_at), a.channel_id, a.agent_id, COALESCE(p.kind, ''), COALESCE(a.model, ''),
+               0, 0, 0, 1, NULL, 0, 0, 0, 0, 0
+        FROM messages a
+        JOIN agents g ON g.tenant_id = a.tenant_id AND g.id = a.agent_id
+        LEFT JOIN providers p ON p.tenant_id = a.tenant_id AND p.id = a.provider_id
+        WHERE a.ai_generated AND a.created_at >= v_from AND a.created_at < v_to
+          AND (a.provider_id, a.model) IS DISTINCT FROM (g.provider_id, g.model)
+        UNION ALL
+        -- Credits captured for model calls and message fees.
+        SELECT e.tenant_id, date_trunc('hour', e.created_at), e.channel_id, e.agent_id, COALESCE(e.provider_kind, ''),
+               COALESCE(e.model, ''), 0, 0, 0, 0, NULL, 0, 0, 0, 0, -e.amount_micros
+        FROM credit_entries e
+        WHERE e.kind = 'capture' AND e.created_at >= v_from AND e.created_at < v_to
+    ) x
+    GROUP BY x.tenant_id, x.hour, x.channel_id, x.agent_id, x.provider_kind, x.model;
+    GET DIAGNOSTICS v_model_rows = ROW_COUNT;
+    RETURN v_rows + v_model_rows;
+END
+$fn$;
+
+-- The incremental job: recomputes from the last refresh minus the lookback (late changes:
+-- reply and delivery failures settle within minutes) up to p_now, once across replicas
+-- (a refresh already running elsewhere makes this one return NULL at once).
+CREATE FUNCTION analytics_refresh(p_now timestamptz) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_state analytics_state;
+    v_from timestamptz;
+    v_rows bigint;
+    v_started timestamptz := clock_timestamp();
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('switchboard.analytics_refresh')) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('app.analytics', 'on', true);
+    SELECT * INTO v_state FROM analytics_state s FOR UPDATE;
+    v_from := COALESCE(v_state.refreshed_at - v_state.lookback, (SELECT min(m.created_at) FROM messages m), p_now);
+    v_from := LEAST(v_from, p_now);
+    v_rows := analytics_refresh_window(v_from, p_now);
+    UPDATE analytics_state s SET refreshed_at = p_now,
+        last_duration_ms = (extract(epoch FROM clock_timestamp() - v_started) * 1000)::integer;
+    RETURN jsonb_build_object('from', date_trunc('hour', v_from), 'to', p_now, 'rows', v_rows);
+END
+$fn$;
+
+-- The refresh reads every tenant's rows (and nothing else does with this setting).
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['messages', 'contacts', 'conversations', 'conversation_events', 'channels', 'agents', 'providers',
+                             'model_calls', 'credit_entries']
+    LOOP
+        EXECUTE format($p$CREATE POLICY analytics_refresh ON %I FOR SELECT
+            USING (current_setting('app.analytics', true) = 'on')$p$, t);
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['conversation_events', 'analytics_hourly', 'analytics_model_hourly']
+    LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
+            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['analytics_hourly', 'analytics_model_hourly']
+    LOOP
+        EXECUTE format($p$CREATE POLICY analytics_refresh ON %I
+            USING (current_setting('app.analytics', true) = 'on')
+            WITH CHECK (current_setting('app.analytics', true) = 'on')$p$, t);
+    END LOOP;
+END $$;
+
+-- The app reads the rollups; only the refresh writes them. The trigger writes events as
+-- the app (the tenant's scope applies).
+GRANT SELECT, INSERT ON conversation_events TO switchboard_app;
+GRANT SELECT ON analytics_hourly, analytics_model_hourly, analytics_state TO switchboard_app;
+REVOKE ALL ON FUNCTION analytics_refresh_window(timestamptz, timestamptz), analytics_refresh(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION analytics_refresh_window(timestamptz, timestamptz), analytics_refresh(timestamptz) TO switchboard_app;

@@ -1,0 +1,296 @@
+public import Foundation
+import Logging
+import PostgresNIO
+public import SwitchboardCore
+
+/// The analytics, read from the hourly rollups (`analytics_hourly`, `analytics_model_hourly`)
+/// that `analytics_refresh` keeps; never from the messages table. Every query is the
+/// tenant's, under its row-level security.
+public struct PostgresAnalyticsStore: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// How a query cuts its period into buckets.
+    public enum Bucketing: Sendable, Hashable {
+        /// One bucket: the whole period.
+        case whole
+        case hour
+        /// Days of a time zone (an IANA name, already validated).
+        case day(timeZone: String)
+    }
+
+    /// The whole period: every figure, and the breakdowns by model, agent and channel.
+    public func summary(_ tenant: TenantID, _ filter: AnalyticsFilter) async throws -> AnalyticsSummary {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            try await Self.checkFilter(connection, tenant, filter, logger: logger)
+            let all: Set<AnalyticsMetric.Source> = [.counts, .contacts, .firstResponse, .models, .answerLatency]
+            let figures = try await Self.figures(connection, tenant, filter, .whole, sources: all, logger: logger)
+            var refreshedAt: Date?
+            for try await value in try await connection.query("SELECT refreshed_at FROM analytics_state", logger: logger)
+                .decode(Date?.self) {
+                refreshedAt = value
+            }
+            return AnalyticsSummary(
+                figures: figures.values.first ?? AnalyticsFigures(),
+                byModel: try await Self.breakdown(connection, tenant, filter, key: "provider_kind || '/' || model", logger: logger),
+                byAgent: try await Self.breakdown(connection, tenant, filter, key: "agent_id::text", logger: logger),
+                byChannel: try await Self.breakdown(connection, tenant, filter, key: "channel_id::text", logger: logger),
+                refreshedAt: refreshedAt
+            )
+        }
+    }
+
+    /// One metric per bucket, every bucket of the period present (zero, or `nil` where the
+    /// metric is undefined, when nothing happened in it).
+    public func timeseries(
+        _ tenant: TenantID, _ filter: AnalyticsFilter, metric: AnalyticsMetric, bucketing: Bucketing
+    ) async throws -> [AnalyticsPoint] {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            try await Self.checkFilter(connection, tenant, filter, logger: logger)
+            let figures = try await Self.figures(connection, tenant, filter, bucketing, sources: [metric.source], logger: logger)
+            let empty = AnalyticsFigures()
+            return try await Self.buckets(connection, filter, bucketing, logger: logger).map { start in
+                AnalyticsPoint(start: start, value: (figures[start] ?? empty).value(of: metric))
+            }
+        }
+    }
+
+    /// Brings the rollups up to `now`: recomputes every hour from the last refresh minus
+    /// its lookback (two hours) for every tenant. Answers the hours recomputed, or `nil`
+    /// when another replica's refresh is running.
+    @discardableResult
+    public func refresh(now: Date) async throws -> (from: Date, rows: Int)? {
+        let logger = database.logger
+        return try await database.withoutScope { connection in
+            for try await text in try await connection.query("SELECT analytics_refresh(\(now))::text", logger: logger)
+                .decode(String?.self) {
+                guard let text, let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                      let rows = object["rows"] as? Int, let from = object["from"] as? String
+                else { return nil }
+                let formatter = ISO8601DateFormatter()
+                return (formatter.date(from: from) ?? now, rows)
+            }
+            return nil
+        }
+    }
+
+    /// Recomputes the rollups of the hours from `from` through `to`, whatever was refreshed
+    /// before (the operator's tool after a restore, and the benchmark's seed).
+    public func rebuild(from: Date, to: Date) async throws -> Int {
+        let logger = database.logger
+        return try await database.withoutScope { connection in
+            try await connection.integer("SELECT analytics_refresh_window(\(from), \(to))", logger: logger)
+        }
+    }
+
+    // MARK: Queries
+
+    /// Another tenant's (or an unknown) channel or agent is not found.
+    static func checkFilter(_ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, logger: Logger) async throws {
+        if let channel = filter.channelID, try await connection.integer(
+            "SELECT count(*) FROM channels WHERE tenant_id = \(tenant.uuid) AND id = \(channel.uuid)", logger: logger
+        ) == 0 {
+            throw SwitchboardError.notFound("channel")
+        }
+        if let agent = filter.agentID, try await connection.integer(
+            "SELECT count(*) FROM agents WHERE tenant_id = \(tenant.uuid) AND id = \(agent.uuid)", logger: logger
+        ) == 0 {
+            throw SwitchboardError.notFound("agent")
+        }
+    }
+
+    /// The SQL of a row's bucket start. Time zone names are validated before they reach
+    /// here, and quoted as a literal.
+    static func bucketExpression(_ bucketing: Bucketing) -> String {
+        switch bucketing {
+        case .whole: "to_timestamp(0)"
+        case .hour: "hour"
+        case .day(let zone): "date_trunc('day', hour, \(literal(zone)))"
+        }
+    }
+
+    /// A time zone name as an SQL literal.
+    static func literal(_ zone: String) -> String {
+        "'" + zone.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// The first hour a period reads: the start of the bucket holding `from`.
+    static func firstHour(_ bucketing: Bucketing) -> String {
+        switch bucketing {
+        case .whole, .hour: "date_trunc('hour', $2::timestamptz)"
+        case .day(let zone): "date_trunc('day', $2::timestamptz, \(literal(zone)))"
+        }
+    }
+
+    /// Rows of the tenant, the period and the filter: `$1` tenant, `$2` from, `$3` to,
+    /// `$4` channel, `$5` agent.
+    static func query(_ sql: String, _ tenant: TenantID, _ filter: AnalyticsFilter) -> PostgresQuery {
+        var bindings = PostgresBindings()
+        bindings.append(tenant.uuid)
+        bindings.append(filter.from)
+        bindings.append(filter.to)
+        bindings.append(filter.channelID?.uuid)
+        bindings.append(filter.agentID?.uuid)
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    static func whereClause(_ bucketing: Bucketing) -> String {
+        """
+        tenant_id = $1 AND hour >= \(firstHour(bucketing)) AND hour < $3::timestamptz
+          AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid)
+        """
+    }
+
+    /// Every figure the sources need, per bucket start.
+    static func figures(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing,
+        sources: Set<AnalyticsMetric.Source>, logger: Logger
+    ) async throws -> [Date: AnalyticsFigures] {
+        let bucket = bucketExpression(bucketing)
+        let condition = whereClause(bucketing)
+        var figures: [Date: AnalyticsFigures] = [:]
+        if sources.contains(.counts) {
+            let rows = try await connection.query(query(
+                """
+                SELECT \(bucket), sum(inbound)::int8, sum(outbound)::int8, sum(ai_answers)::int8, sum(human_replies)::int8,
+                       sum(send_failures)::int8, sum(reply_failures)::int8, sum(new_contacts)::int8, sum(conversations_opened)::int8,
+                       sum(conversations_closed)::int8, sum(ai_resolved)::int8, sum(handoffs)::int8, sum(first_responses)::int8,
+                       sum(first_response_ms_sum)::int8
+                FROM analytics_hourly WHERE \(condition) GROUP BY 1
+                """, tenant, filter
+            ), logger: logger)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let value = { (index: Int) throws -> Int64 in try cells[index].decode(Int64?.self) ?? 0 }
+                var counts = AnalyticsCounts()
+                counts.inbound = try value(1)
+                counts.outbound = try value(2)
+                counts.aiAnswers = try value(3)
+                counts.humanReplies = try value(4)
+                counts.sendFailures = try value(5)
+                counts.replyFailures = try value(6)
+                counts.newContacts = try value(7)
+                counts.conversationsOpened = try value(8)
+                counts.conversationsClosed = try value(9)
+                counts.aiResolved = try value(10)
+                counts.handoffs = try value(11)
+                counts.firstResponses = try value(12)
+                counts.firstResponseMillisecondsSum = try value(13)
+                figures[try cells[0].decode(Date.self), default: AnalyticsFigures()].counts = counts
+            }
+        }
+        if sources.contains(.firstResponse) {
+            let rows = try await connection.query(query(
+                "SELECT \(bucket), analytics_hist_sum(first_response_hist) FROM analytics_hourly WHERE \(condition) AND first_responses > 0 GROUP BY 1",
+                tenant, filter
+            ), logger: logger)
+            for try await (start, counts) in rows.decode((Date, [Int64]).self) {
+                figures[start, default: AnalyticsFigures()].firstResponse = LatencyHistogram(counts: counts)
+            }
+        }
+        if sources.contains(.contacts) {
+            // Sketches merge in the database (the highest rank per register), so only the
+            // merged registers travel.
+            let rows = try await connection.query(query(
+                """
+                SELECT b, array_agg((r << 6) | rank) FROM (
+                    SELECT \(bucket) AS b, e >> 6 AS r, max(e & 63) AS rank
+                    FROM analytics_hourly, unnest(contact_sketch) AS e WHERE \(condition) GROUP BY 1, 2) s
+                GROUP BY b
+                """, tenant, filter
+            ), logger: logger)
+            for try await (start, sparse) in rows.decode((Date, [Int32]).self) {
+                figures[start, default: AnalyticsFigures()].activeContacts = ContactSketch(sparse: sparse).estimate
+            }
+        }
+        if sources.contains(.models) || sources.contains(.answerLatency) {
+            let histogram = sources.contains(.answerLatency) ? "analytics_hist_sum(latency_hist)" : "'{}'::int8[]"
+            let rows = try await connection.query(query(
+                """
+                SELECT \(bucket), \(Self.modelSums), \(histogram) FROM analytics_model_hourly WHERE \(condition) GROUP BY 1
+                """, tenant, filter
+            ), logger: logger)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let start = try cells[0].decode(Date.self)
+                figures[start, default: AnalyticsFigures()].models = try Self.modelCounts(cells, from: 1)
+                figures[start, default: AnalyticsFigures()].answerLatency = LatencyHistogram(counts: try cells[11].decode([Int64].self))
+            }
+        }
+        return figures
+    }
+
+    static let modelSums = """
+        sum(calls)::int8, sum(errors)::int8, sum(answers)::int8, sum(fallbacks)::int8, sum(latency_ms_sum)::int8,
+        sum(input_tokens)::int8, sum(cached_input_tokens)::int8, sum(output_tokens)::int8, sum(reasoning_tokens)::int8,
+        sum(credits_micros)::int8
+        """
+
+    static func modelCounts(_ cells: PostgresRandomAccessRow, from first: Int) throws -> ModelCounts {
+        let value = { (index: Int) throws -> Int64 in try cells[first + index].decode(Int64?.self) ?? 0 }
+        var counts = ModelCounts()
+        counts.calls = try value(0)
+        counts.errors = try value(1)
+        counts.answers = try value(2)
+        counts.fallbacks = try value(3)
+        counts.latencyMillisecondsSum = try value(4)
+        counts.inputTokens = try value(5)
+        counts.cachedInputTokens = try value(6)
+        counts.outputTokens = try value(7)
+        counts.reasoningTokens = try value(8)
+        counts.credits = Credits(micros: try value(9))
+        return counts
+    }
+
+    /// Model calls and spend grouped by `key` (an SQL expression), dearest first.
+    static func breakdown(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, key: String, logger: Logger
+    ) async throws -> [ModelUsageLine] {
+        let rows = try await connection.query(query(
+            """
+            SELECT \(key), \(modelSums), analytics_hist_sum(latency_hist) FROM analytics_model_hourly
+            WHERE \(whereClause(.whole)) GROUP BY 1 ORDER BY sum(credits_micros) DESC, sum(calls) DESC, 1
+            """, tenant, filter
+        ), logger: logger)
+        var lines: [ModelUsageLine] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            lines.append(ModelUsageLine(
+                key: try cells[0].decode(String?.self), counts: try modelCounts(cells, from: 1),
+                latency: LatencyHistogram(counts: try cells[11].decode([Int64].self))
+            ))
+        }
+        return lines
+    }
+
+    /// The start of every bucket of the period, in order: hours, or the time zone's days
+    /// (23 or 25 hours long across a daylight-saving change).
+    static func buckets(
+        _ connection: PostgresConnection, _ filter: AnalyticsFilter, _ bucketing: Bucketing, logger: Logger
+    ) async throws -> [Date] {
+        let sql = switch bucketing {
+        case .whole, .hour:
+            "SELECT generate_series(date_trunc('hour', $1::timestamptz), $2::timestamptz - interval '1 microsecond', interval '1 hour')"
+        case .day(let zone):
+            """
+            SELECT d AT TIME ZONE \(literal(zone))
+            FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE \(literal(zone))),
+                                 ($2::timestamptz - interval '1 microsecond') AT TIME ZONE \(literal(zone)), interval '1 day') AS d
+            """
+        }
+        var bindings = PostgresBindings()
+        bindings.append(filter.from)
+        bindings.append(filter.to)
+        var starts: [Date] = []
+        for try await start in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            .decode(Date.self) {
+            starts.append(start)
+        }
+        return starts
+    }
+}
