@@ -7,6 +7,10 @@ log="${TEST_LOG:-.build/test-output.log}"
 mkdir -p "$(dirname "$log")"
 "${SWIFT:-swift}" test --skip-build --disable-xctest "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The dashboard's browser test leaves its screenshots here.
+for shot in .build/screenshots/*.png; do
+    [ -f "$shot" ] && echo "screenshot: $shot"
+done
 if [ "$status" -ne 0 ]; then
     echo
     echo "=== the failures of this run (full output in $log) ==="

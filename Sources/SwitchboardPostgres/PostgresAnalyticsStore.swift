@@ -49,13 +49,22 @@ public struct PostgresAnalyticsStore: Sendable {
     public func timeseries(
         _ tenant: TenantID, _ filter: AnalyticsFilter, metric: AnalyticsMetric, bucketing: Bucketing
     ) async throws -> [AnalyticsPoint] {
+        try await series(tenant, filter, sources: [metric.source], bucketing: bucketing).map {
+            AnalyticsPoint(start: $0.start, value: $0.figures.value(of: metric))
+        }
+    }
+
+    /// The figures `sources` feed, for every bucket of the period in order (empty figures
+    /// where nothing happened): what a chart of several metrics reads in one transaction.
+    public func series(
+        _ tenant: TenantID, _ filter: AnalyticsFilter, sources: Set<AnalyticsMetric.Source>, bucketing: Bucketing
+    ) async throws -> [(start: Date, figures: AnalyticsFigures)] {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
             try await Self.checkFilter(connection, tenant, filter, logger: logger)
-            let figures = try await Self.figures(connection, tenant, filter, bucketing, sources: [metric.source], logger: logger)
-            let empty = AnalyticsFigures()
+            let figures = try await Self.figures(connection, tenant, filter, bucketing, sources: sources, logger: logger)
             return try await Self.buckets(connection, filter, bucketing, logger: logger).map { start in
-                AnalyticsPoint(start: start, value: (figures[start] ?? empty).value(of: metric))
+                (start, figures[start] ?? AnalyticsFigures())
             }
         }
     }

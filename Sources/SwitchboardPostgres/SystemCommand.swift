@@ -11,18 +11,25 @@ import Glibc
 ///
 /// This spawns with `posix_spawn` and reaps with `waitpid` rather than Foundation's
 /// `Process`: `pg_ctl start` leaves a server behind that inherits descriptors, and
-/// `Process` then never sees its child end.
-struct SystemCommand: Sendable {
-    var executable: String
-    var arguments: [String]
-    var runAsUser: String?
+/// `Process` then never sees its child end. (The browser test runs Chromium through it for
+/// the same reason: its helpers outlive the driver by a moment.)
+public struct SystemCommand: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    public var runAsUser: String?
 
-    struct Result: Sendable {
-        var status: Int32
-        var output: String
+    public init(executable: String, arguments: [String], runAsUser: String? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.runAsUser = runAsUser
     }
 
-    func run() async throws -> Result {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var output: String
+    }
+
+    public func run() async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             let command = self
             Thread.detachNewThread {
