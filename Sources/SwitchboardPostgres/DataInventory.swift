@@ -92,7 +92,7 @@ public enum DataInventory {
         "contacts": customers, "contact_identities": customers, "contact_merges": customers,
         "conversations": conversations, "messages": conversations, "message_edits": conversations,
         "conversation_events": conversations,
-        "analytics_hourly": analytics, "analytics_model_hourly": analytics,
+        "analytics_hourly": analytics, "analytics_model_hourly": analytics, "analytics_daily_contacts": analytics,
         "notes": crm, "deals": crm,
         "consents": consent, "privacy_requests": consent,
         "inbound_events": logs, "dead_letters": logs, "jobs": logs, "model_calls": logs, "idempotency_keys": logs,

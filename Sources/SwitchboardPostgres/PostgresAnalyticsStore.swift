@@ -203,17 +203,7 @@ public struct PostgresAnalyticsStore: Sendable {
             }
         }
         if sources.contains(.contacts) {
-            // Sketches merge in the database (the highest rank per register), so only the
-            // merged registers travel.
-            let rows = try await connection.query(query(
-                """
-                SELECT b, array_agg((r << 6) | rank) FROM (
-                    SELECT \(bucket) AS b, e >> 6 AS r, max(e & 63) AS rank
-                    FROM analytics_hourly, unnest(contact_sketch) AS e WHERE \(condition) GROUP BY 1, 2) s
-                GROUP BY b
-                """, tenant, filter
-            ), logger: logger)
-            for try await (start, sparse) in rows.decode((Date, [Int32]).self) {
+            for (start, sparse) in try await contactSketches(connection, tenant, filter, bucketing, logger: logger) {
                 figures[start, default: AnalyticsFigures()].activeContacts = ContactSketch(sparse: sparse).estimate
             }
         }
@@ -232,6 +222,56 @@ public struct PostgresAnalyticsStore: Sendable {
             }
         }
         return figures
+    }
+
+    /// The merged sketch of each bucket. Sketches merge in the database (the highest rank
+    /// per register), so only the merged registers travel. Where a bucket holds whole UTC
+    /// days (the summary; daily buckets in UTC) it reads the day's merged sketch
+    /// (`analytics_daily_contacts`) and hourly ones only for the hours outside whole days.
+    static func contactSketches(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing, logger: Logger
+    ) async throws -> [(Date, [Int32])] {
+        let bucket = bucketExpression(bucketing)
+        let wholeDays: Bool = switch bucketing {
+        case .whole: true
+        case .day(let zone): zone == "UTC"
+        case .hour: false
+        }
+        var bindings = PostgresBindings()
+        bindings.append(tenant.uuid)
+        bindings.append(filter.from)
+        bindings.append(filter.to)
+        bindings.append(filter.channelID?.uuid)
+        bindings.append(filter.agentID?.uuid)
+        // The whole UTC days of the period: [$6, $7), empty when there are none.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let firstDay = utc.startOfDay(for: filter.from) == filter.from
+            ? filter.from : utc.date(byAdding: .day, value: 1, to: utc.startOfDay(for: filter.from))!
+        let lastDay = max(utc.startOfDay(for: filter.to), firstDay)
+        bindings.append(wholeDays ? firstDay : filter.to)
+        bindings.append(wholeDays ? lastDay : filter.to)
+        let daily = bucket.replacingOccurrences(of: "hour", with: "(day::timestamp AT TIME ZONE 'UTC')")
+        let sql = """
+            SELECT b, array_agg((r << 6) | rank) FROM (
+                SELECT s.b, e >> 6 AS r, max(e & 63) AS rank
+                FROM (SELECT \(bucket) AS b, contact_sketch FROM analytics_hourly
+                      WHERE \(whereClause(bucketing)) AND (hour < $6::timestamptz OR hour >= $7::timestamptz)
+                      UNION ALL
+                      SELECT \(daily) AS b, contact_sketch FROM analytics_daily_contacts
+                      WHERE tenant_id = $1 AND day >= ($6::timestamptz AT TIME ZONE 'UTC')::date
+                        AND day < ($7::timestamptz AT TIME ZONE 'UTC')::date
+                        AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid)) s,
+                     unnest(s.contact_sketch) AS e
+                GROUP BY 1, 2) m
+            GROUP BY b
+            """
+        var sketches: [(Date, [Int32])] = []
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            .decode((Date, [Int32]).self) {
+            sketches.append(row)
+        }
+        return sketches
     }
 
     static let modelSums = """

@@ -188,6 +188,18 @@ struct AnalyticsTests {
             #expect(shop["handoff_rate"] == .some(0))
             #expect(shop["ai_resolution_rate"] == .some(nil))
             #expect(shop["first_response_p50_ms"] == .some(nil))
+            // Whole UTC days read the day's merged sketch, the hours around them the hourly ones.
+            for (range, active) in [
+                ("from=2025-03-11T00:00:00Z&to=2025-03-12T00:00:00Z", 4.0), ("from=2025-03-11T10:00:00Z&to=2025-03-13T00:00:00Z", 2),
+                ("from=2025-03-10T12:00:00Z&to=2025-03-12T00:00:00Z", 4), ("from=2025-03-11T09:00:00Z&to=2025-03-11T10:00:00Z", 2),
+            ] {
+                let response = try await get(client, "/v1/analytics/summary?\(range)", key: history.tenant.key)
+                #expect(try metrics(try object(response))["active_contacts"] == active, "\(range)")
+            }
+            let daily = try object(try await get(
+                client, "/v1/analytics/timeseries?metric=active_contacts&from=2025-03-10&to=2025-03-12T12:00:00Z", key: history.tenant.key
+            ))
+            #expect((daily["points"] as? [[String: Any]])?.map { $0["value"] as? Double } == [0, 4, 0])
             let bot = try metrics(try await summary(client, history, "&agent_id=\(history.agent)"))
             #expect(bot["inbound_messages"] == 4)
             #expect(bot["outbound_messages"] == 3)

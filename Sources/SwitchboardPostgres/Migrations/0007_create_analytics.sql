@@ -127,6 +127,18 @@ CREATE TABLE analytics_hourly (
 CREATE UNIQUE INDEX analytics_hourly_key ON analytics_hourly (tenant_id, hour, channel_id, agent_id) NULLS NOT DISTINCT;
 CREATE INDEX analytics_hourly_time ON analytics_hourly (hour);
 
+-- The contacts who wrote on each UTC day (per tenant, channel and agent): the day's hourly
+-- sketches merged, so a period of whole days reads one sketch a day instead of 24.
+CREATE TABLE analytics_daily_contacts (
+    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    day date NOT NULL,
+    channel_id uuid,
+    agent_id uuid,
+    contact_sketch integer[] NOT NULL
+);
+CREATE UNIQUE INDEX analytics_daily_contacts_key ON analytics_daily_contacts (tenant_id, day, channel_id, agent_id) NULLS NOT DISTINCT;
+CREATE INDEX analytics_daily_contacts_time ON analytics_daily_contacts (day);
+
 -- One row per tenant, hour, channel, agent, provider kind and model: calls, errors,
 -- fallbacks, latency, tokens and the credits captured.
 CREATE TABLE analytics_model_hourly (
@@ -171,6 +183,9 @@ DECLARE
     v_to timestamptz := date_trunc('hour', p_to) + interval '1 hour';
     v_rows bigint;
     v_model_rows bigint;
+    -- The UTC days the window touches, whose merged sketches are written again.
+    v_first_day date := (v_from AT TIME ZONE 'UTC')::date;
+    v_last_day date := ((v_to - interval '1 microsecond') AT TIME ZONE 'UTC')::date;
 BEGIN
     -- One rebuild at a time: two overlapping ones would each insert the hours the other
     -- deleted. (analytics_refresh holds the same lock already; it is re-entrant.)
@@ -283,6 +298,16 @@ BEGIN
     ) x
     GROUP BY x.tenant_id, x.hour, x.channel_id, x.agent_id, x.provider_kind, x.model;
     GET DIAGNOSTICS v_model_rows = ROW_COUNT;
+
+    DELETE FROM analytics_daily_contacts d WHERE d.day BETWEEN v_first_day AND v_last_day;
+    INSERT INTO analytics_daily_contacts (tenant_id, day, channel_id, agent_id, contact_sketch)
+    SELECT s.tenant_id, s.day, s.channel_id, s.agent_id, array_agg((s.register << 6) | s.rank ORDER BY s.register)
+    FROM (SELECT a.tenant_id, (a.hour AT TIME ZONE 'UTC')::date AS day, a.channel_id, a.agent_id, e >> 6 AS register,
+                 max(e & 63) AS rank
+          FROM analytics_hourly a, unnest(a.contact_sketch) AS e
+          WHERE a.hour >= (v_first_day::timestamp AT TIME ZONE 'UTC') AND a.hour < ((v_last_day + 1)::timestamp AT TIME ZONE 'UTC')
+          GROUP BY 1, 2, 3, 4, 5) s
+    GROUP BY s.tenant_id, s.day, s.channel_id, s.agent_id;
     RETURN v_rows + v_model_rows;
 END
 $fn$;
@@ -323,7 +348,7 @@ BEGIN
         EXECUTE format($p$CREATE POLICY analytics_refresh ON %I FOR SELECT
             USING (current_setting('app.analytics', true) = 'on')$p$, t);
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['conversation_events', 'analytics_hourly', 'analytics_model_hourly']
+    FOREACH t IN ARRAY ARRAY['conversation_events', 'analytics_hourly', 'analytics_model_hourly', 'analytics_daily_contacts']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
@@ -331,7 +356,7 @@ BEGIN
             USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
             WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['analytics_hourly', 'analytics_model_hourly']
+    FOREACH t IN ARRAY ARRAY['analytics_hourly', 'analytics_model_hourly', 'analytics_daily_contacts']
     LOOP
         EXECUTE format($p$CREATE POLICY analytics_refresh ON %I
             USING (current_setting('app.analytics', true) = 'on')
@@ -342,6 +367,6 @@ END $$;
 -- The app reads the rollups; only the refresh writes them. The trigger writes events as
 -- the app (the tenant's scope applies).
 GRANT SELECT, INSERT ON conversation_events TO switchboard_app;
-GRANT SELECT ON analytics_hourly, analytics_model_hourly, analytics_state TO switchboard_app;
+GRANT SELECT ON analytics_hourly, analytics_model_hourly, analytics_daily_contacts, analytics_state TO switchboard_app;
 REVOKE ALL ON FUNCTION analytics_refresh_window(timestamptz, timestamptz), analytics_refresh(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION analytics_refresh_window(timestamptz, timestamptz), analytics_refresh(timestamptz) TO switchboard_app;
