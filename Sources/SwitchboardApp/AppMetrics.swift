@@ -91,6 +91,21 @@ public struct AppMetrics: Sendable {
         }
     }
 
+    static var analyticsStaleness: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "analytics", metricName: "staleness", unitName: "seconds",
+        helpText: "Time since the analytics rollups were last brought up to date, read when scraped (-1: never)."
+    ) }
+    static var analyticsRefresh: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "analytics", metricName: "refresh_duration", unitName: "seconds",
+        helpText: "How long the last refresh of the analytics rollups took."
+    ) }
+
+    /// The rollups as the scrape finds them: how old, and how long the last refresh took.
+    func recordAnalytics(refreshedAt: Date?, lastDuration: Double?, now: Date) {
+        registry.makeGauge(descriptor: Self.analyticsStaleness).set(to: refreshedAt.map { max(now.timeIntervalSince($0), 0) } ?? -1)
+        registry.makeGauge(descriptor: Self.analyticsRefresh).set(to: lastDuration ?? 0)
+    }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> String {
         registry.emitToString()

@@ -32,6 +32,12 @@ extension RouteDependencies {
             } catch {
                 context.logger.warning("the job queue could not be read for /metrics", metadata: ["error": "\(error)"])
             }
+            do {
+                let state = try await PostgresAnalyticsStore(database: database).state()
+                metrics.recordAnalytics(refreshedAt: state.refreshedAt, lastDuration: state.lastDuration, now: Date())
+            } catch {
+                context.logger.warning("the analytics state could not be read for /metrics", metadata: ["error": "\(error)"])
+            }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))

@@ -88,6 +88,19 @@ public struct PostgresAnalyticsStore: Sendable {
         }
     }
 
+    /// When the rollups were last brought up to date, and how long that took (for `/metrics`).
+    public func state() async throws -> (refreshedAt: Date?, lastDuration: Double?) {
+        let logger = database.logger
+        return try await database.withoutScope { connection in
+            for try await (at, milliseconds) in try await connection.query(
+                "SELECT refreshed_at, last_duration_ms FROM analytics_state", logger: logger
+            ).decode((Date?, Int32?).self) {
+                return (at, milliseconds.map { Double($0) / 1000 })
+            }
+            return (nil, nil)
+        }
+    }
+
     /// Recomputes the rollups of the hours from `from` through `to`, whatever was refreshed
     /// before (the operator's tool after a restore, and the benchmark's seed).
     public func rebuild(from: Date, to: Date) async throws -> Int {

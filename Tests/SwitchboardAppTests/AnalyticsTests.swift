@@ -442,6 +442,11 @@ struct AnalyticsPipelineTests {
             ]
             for (name, value) in expected { #expect(figures[name] as? Double == value, "\(name)") }
             #expect(body["refreshed_at"] is String)
+            let exposition = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            let staleness = exposition.split(separator: "\n").first { $0.hasPrefix("switchboard_analytics_staleness_seconds ") }
+            let seconds = try #require(staleness.flatMap { Double($0.split(separator: " ").last ?? "") }, "\(exposition)")
+            #expect(seconds >= 0 && seconds < 600)
+            #expect(exposition.contains("switchboard_analytics_refresh_duration_seconds "))
         }
     }
 }
