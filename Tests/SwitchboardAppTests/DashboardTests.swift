@@ -128,6 +128,21 @@ struct DashboardTests {
         }
     }
 
+    @Test("a session ends after 12 hours: the form again, and the cookie cleared")
+    func sessionExpires() async throws {
+        let clock = TestClock()
+        try await withApp(now: clock.now) { client in
+            let tenant = try await createTenant(client)
+            let cookie = try await signIn(client, key: tenant.key)
+            clock.advance(seconds: 12 * 3600 - 60)
+            #expect(String(buffer: try await dashboard(client, cookie: cookie).body).contains("data-metric"))
+            clock.advance(seconds: 120)
+            let expired = try await dashboard(client, cookie: cookie)
+            #expect(String(buffer: expired.body).contains("name=\"api_key\""))
+            #expect(expired.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+    }
+
     @Test("the page shows the seeded figures, escapes the tenant's names, and filters by channel; another tenant's channel is 404")
     func page() async throws {
         try await withApp { client in

@@ -40,12 +40,13 @@ func withApp<Result: Sendable>(
     logger: Logger = TestDatabase.logger,
     _ testingSetup: TestingSetup = .router,
     configure: (inout AppConfiguration) -> Void = { _ in },
+    now: @escaping @Sendable () -> Date = Date.init,
     _ body: @Sendable (any TestClientProtocol) async throws -> Result
 ) async throws -> Result {
     var configuration = try await testConfiguration(adminToken: adminToken)
     configure(&configuration)
     let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
-    let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger, routes: routes)
+    let app = buildApplication(configuration, bootstrap: bootstrap, logger: logger, routes: routes, now: now)
     return try await app.test(testingSetup, body)
 }
 
