@@ -70,10 +70,20 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// Brings the rollups up to `now`: recomputes every hour from the last refresh minus
-    /// its lookback (two hours) for every tenant. Answers the hours recomputed, or `nil`
-    /// when another replica's refresh is running.
+    /// its lookback (two hours) for every tenant, a day at most per transaction; calls
+    /// again until caught up. Answers the first hour recomputed and the rows written, or
+    /// `nil` when another replica's refresh is running.
     @discardableResult
     public func refresh(now: Date) async throws -> (from: Date, rows: Int)? {
+        var first: (from: Date, rows: Int)?
+        while true {
+            guard let step = try await refreshStep(now: now) else { return first }
+            first = first.map { ($0.from, $0.rows + step.rows) } ?? (step.from, step.rows)
+            if step.caughtUp { return first }
+        }
+    }
+
+    func refreshStep(now: Date) async throws -> (from: Date, rows: Int, caughtUp: Bool)? {
         let logger = database.logger
         return try await database.withoutScope { connection in
             for try await text in try await connection.query("SELECT analytics_refresh(\(now))::text", logger: logger)
@@ -81,8 +91,7 @@ public struct PostgresAnalyticsStore: Sendable {
                 guard let text, let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
                       let rows = object["rows"] as? Int, let from = object["from"] as? String
                 else { return nil }
-                let formatter = ISO8601DateFormatter()
-                return (formatter.date(from: from) ?? now, rows)
+                return (ISO8601DateFormatter().date(from: from) ?? now, rows, object["caught_up"] as? Bool ?? true)
             }
             return nil
         }
@@ -98,15 +107,6 @@ public struct PostgresAnalyticsStore: Sendable {
                 return (at, milliseconds.map { Double($0) / 1000 })
             }
             return (nil, nil)
-        }
-    }
-
-    /// Recomputes the rollups of the hours from `from` through `to`, whatever was refreshed
-    /// before (the operator's tool after a restore, and the benchmark's seed).
-    public func rebuild(from: Date, to: Date) async throws -> Int {
-        let logger = database.logger
-        return try await database.withoutScope { connection in
-            try await connection.integer("SELECT analytics_refresh_window(\(from), \(to))", logger: logger)
         }
     }
 

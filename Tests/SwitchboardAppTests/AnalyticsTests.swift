@@ -420,8 +420,19 @@ struct AnalyticsPipelineTests {
             #expect(try await harness.drain() == 1)
 
             let analytics = PostgresAnalyticsStore(database: harness.bootstrap.database)
+            // Far behind (the history starts three days ago), the refresh moves a day per
+            // transaction until it has caught up.
+            _ = try await harness.count(
+                "WITH m AS (UPDATE messages SET created_at = now() - interval '3 days' WHERE direction = 'inbound' RETURNING 1) SELECT count(*)::int FROM m"
+            )
             let first = try #require(try await analytics.refresh(now: Date()))
             #expect(first.rows > 0)
+            #expect(Date().timeIntervalSince(first.from) > 3 * 86_400 - 3600)
+            _ = try await harness.count(
+                "WITH m AS (UPDATE messages SET created_at = now() WHERE direction = 'inbound' RETURNING 1) SELECT count(*)::int FROM m"
+            )
+            _ = try await harness.count("UPDATE analytics_state SET refreshed_at = NULL RETURNING 1")
+            try #require(try await analytics.refresh(now: Date()) != nil)
             // A second refresh recomputes the same hours: the figures do not move.
             try #require(try await analytics.refresh(now: Date()) != nil)
             #expect(try await harness.count("SELECT count(*)::int FROM analytics_state WHERE refreshed_at IS NOT NULL") == 1)

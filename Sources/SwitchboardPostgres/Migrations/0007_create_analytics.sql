@@ -314,12 +314,15 @@ $fn$;
 
 -- The incremental job: recomputes from the last refresh minus the lookback (late changes:
 -- reply and delivery failures settle within minutes) up to p_now, once across replicas
--- (a refresh already running elsewhere makes this one return NULL at once).
+-- (a refresh already running elsewhere makes this one return NULL at once). A refresh far
+-- behind (the first one after this migration, or after an outage) moves one day per call,
+-- so no transaction grows with the history; `caught_up` says whether to call again.
 CREATE FUNCTION analytics_refresh(p_now timestamptz) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
 DECLARE
     v_state analytics_state;
     v_from timestamptz;
+    v_to timestamptz;
     v_rows bigint;
     v_started timestamptz := clock_timestamp();
 BEGIN
@@ -330,10 +333,11 @@ BEGIN
     SELECT * INTO v_state FROM analytics_state s FOR UPDATE;
     v_from := COALESCE(v_state.refreshed_at - v_state.lookback, (SELECT min(m.created_at) FROM messages m), p_now);
     v_from := LEAST(v_from, p_now);
-    v_rows := analytics_refresh_window(v_from, p_now);
-    UPDATE analytics_state s SET refreshed_at = p_now,
+    v_to := LEAST(p_now, date_trunc('hour', v_from) + interval '1 day');
+    v_rows := analytics_refresh_window(v_from, v_to);
+    UPDATE analytics_state s SET refreshed_at = v_to,
         last_duration_ms = (extract(epoch FROM clock_timestamp() - v_started) * 1000)::integer;
-    RETURN jsonb_build_object('from', date_trunc('hour', v_from), 'to', p_now, 'rows', v_rows);
+    RETURN jsonb_build_object('from', date_trunc('hour', v_from), 'to', v_to, 'rows', v_rows, 'caught_up', v_to >= p_now);
 END
 $fn$;
 
