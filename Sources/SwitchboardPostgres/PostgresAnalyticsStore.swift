@@ -150,14 +150,15 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// Rows of the tenant, the period and the filter: `$1` tenant, `$2` from, `$3` to,
-    /// `$4` channel, `$5` agent.
-    static func query(_ sql: String, _ tenant: TenantID, _ filter: AnalyticsFilter) -> PostgresQuery {
+    /// `$4` channel, `$5` agent; `extra` times from `$6` on.
+    static func query(_ sql: String, _ tenant: TenantID, _ filter: AnalyticsFilter, extra: [Date] = []) -> PostgresQuery {
         var bindings = PostgresBindings()
         bindings.append(tenant.uuid)
         bindings.append(filter.from)
         bindings.append(filter.to)
         bindings.append(filter.channelID?.uuid)
         bindings.append(filter.agentID?.uuid)
+        for time in extra { bindings.append(time) }
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
@@ -250,20 +251,13 @@ public struct PostgresAnalyticsStore: Sendable {
         case .day(let zone): zone == "UTC"
         case .hour: false
         }
-        var bindings = PostgresBindings()
-        bindings.append(tenant.uuid)
-        bindings.append(filter.from)
-        bindings.append(filter.to)
-        bindings.append(filter.channelID?.uuid)
-        bindings.append(filter.agentID?.uuid)
         // The whole UTC days of the period: [$6, $7), empty when there are none.
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
         let firstDay = utc.startOfDay(for: filter.from) == filter.from
             ? filter.from : utc.date(byAdding: .day, value: 1, to: utc.startOfDay(for: filter.from))!
         let lastDay = max(utc.startOfDay(for: filter.to), firstDay)
-        bindings.append(wholeDays ? firstDay : filter.to)
-        bindings.append(wholeDays ? lastDay : filter.to)
+        let days = wholeDays ? [firstDay, lastDay] : [filter.to, filter.to]
         let daily = bucket.replacingOccurrences(of: "hour", with: "(day::timestamp AT TIME ZONE 'UTC')")
         let sql = """
             SELECT b, array_agg((r << 6) | rank) FROM (
@@ -280,7 +274,7 @@ public struct PostgresAnalyticsStore: Sendable {
             GROUP BY b
             """
         var sketches: [(Date, [Int32])] = []
-        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        for try await row in try await connection.query(query(sql, tenant, filter, extra: days), logger: logger)
             .decode((Date, [Int32]).self) {
             sketches.append(row)
         }

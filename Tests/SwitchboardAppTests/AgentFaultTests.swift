@@ -38,15 +38,7 @@ struct AgentFaultTests {
     func serverErrorsFallBack() async throws {
         try await withAgentWorld { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model)
-            let fallback = try await createProvider(
-                client, key: setup.tenant.key,
-                ["name": "Claude", "kind": "anthropic", "base_url": model.anthropicBase, "api_key": "sk-ant-1", "region": "us"]
-            )
-            let patched = try await client.execute(
-                uri: "/v1/agents/\(setup.agentID)", method: .patch, headers: headers(bearer: setup.tenant.key),
-                body: json(["fallbacks": [["provider_id": fallback, "model": "claude-haiku-4-5"]]])
-            ) { $0 }
-            #expect(patched.status == .ok, "body: \(String(buffer: patched.body))")
+            let fallback = try await addAnthropicFallback(client, setup, model: model)
 
             await model.enqueue(.status(500), .status(502), .status(503), .answer("Из запасного провайдера"))
             _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))

@@ -233,6 +233,21 @@ func setUpAgent(
     return AgentSetup(tenant: tenant, providerID: providerID, agentID: agentID, channel: channel, secret: try #require(channel.revealed["secret_token"]))
 }
 
+/// Adds an Anthropic provider at the fake as the agent's fallback; answers its id.
+@discardableResult
+func addAnthropicFallback(_ client: any TestClientProtocol, _ setup: AgentSetup, model server: FakeModelServer) async throws -> String {
+    let fallback = try await createProvider(
+        client, key: setup.tenant.key,
+        ["name": "Claude", "kind": "anthropic", "base_url": server.anthropicBase, "api_key": "sk-ant-1", "region": "us"]
+    )
+    let patched = try await client.execute(
+        uri: "/v1/agents/\(setup.agentID)", method: .patch, headers: headers(bearer: setup.tenant.key),
+        body: json(["fallbacks": [["provider_id": fallback, "model": "claude-haiku-4-5"]]])
+    ) { $0 }
+    #expect(patched.status == .ok, "body: \(String(buffer: patched.body))")
+    return fallback
+}
+
 /// The messages of the tenant's only conversation, oldest first.
 func conversationMessages(_ client: any TestClientProtocol, key: String) async throws -> (id: String, messages: [[String: Any]]) {
     let conversations = try await listData(client, "/v1/conversations", key: key)

@@ -401,15 +401,7 @@ struct AnalyticsPipelineTests {
     func pipeline() async throws {
         try await withAgentWorld { model, _, client, harness in
             let setup = try await setUpAgent(client, model: model)
-            let fallback = try await createProvider(
-                client, key: setup.tenant.key,
-                ["name": "Claude", "kind": "anthropic", "base_url": model.anthropicBase, "api_key": "sk-ant-1", "region": "us"]
-            )
-            let patched = try await client.execute(
-                uri: "/v1/agents/\(setup.agentID)", method: .patch, headers: headers(bearer: setup.tenant.key),
-                body: json(["fallbacks": [["provider_id": fallback, "model": "claude-haiku-4-5"]]])
-            ) { $0 }
-            #expect(patched.status == .ok)
+            try await addAnthropicFallback(client, setup, model: model)
             await model.enqueue(.status(500), .status(502), .status(503), .answer("Из запасного провайдера"))
             for _ in 0..<2 {
                 let response = try await deliver(
