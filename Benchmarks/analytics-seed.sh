@@ -10,8 +10,8 @@
 # MESSAGES (big tenant, default 10,000,000), TENANTS (small tenants, default 1,000),
 # SMALL_MESSAGES (per small tenant, default 1,000), CHUNK_MESSAGES (messages per load
 # transaction, default 1,000,000), REFRESH_STEP (rollup window per analytics_refresh_window
-# call, default '1 month'), FK_CHECKS (off: load without running the foreign keys'
-# triggers, a third faster; default on). The psql output (per-statement timings) goes to LOG
+# call, default '1 month'), FK_CHECKS (default off: load without running the foreign
+# keys' triggers, a third faster; on: check every foreign key as the rows go in). The psql output (per-statement timings) goes to LOG
 # (default: a file in /tmp).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +24,7 @@ started=$(date +%s.%N)
 set +e
 psql "$URL" -X -q -v ON_ERROR_STOP=1 \
   -v messages="${MESSAGES:-10000000}" -v tenants="${TENANTS:-1000}" -v small_messages="${SMALL_MESSAGES:-1000}" \
-  -v chunk_messages="${CHUNK_MESSAGES:-1000000}" -v refresh_step="${REFRESH_STEP:-1 month}" -v fk_checks="${FK_CHECKS:-on}" \
+  -v chunk_messages="${CHUNK_MESSAGES:-1000000}" -v refresh_step="${REFRESH_STEP:-1 month}" -v fk_checks="${FK_CHECKS:-off}" \
   -f analytics-seed.sql 2>&1 | tee "$LOG" | grep --line-buffered -E '^ *(==|chunk |rollup window|psql:|ERROR|FATAL)| seed_timing '
 status=${PIPESTATUS[0]}
 set -e
@@ -45,5 +45,5 @@ psql "$URL" -X -q -P pager=off -c "
 SELECT relname AS table, pg_size_pretty(pg_total_relation_size(c.oid)) AS total_size, pg_total_relation_size(c.oid) AS bytes
 FROM pg_class c
 WHERE c.relname IN ('messages', 'conversations', 'contacts', 'model_calls', 'credit_entries', 'conversation_events',
-                    'analytics_hourly', 'analytics_model_hourly') AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+                    'analytics_hourly', 'analytics_model_hourly', 'analytics_daily_contacts') AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
 ORDER BY bytes DESC"

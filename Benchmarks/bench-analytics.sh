@@ -47,7 +47,7 @@ if [ "$(psql "$OWNER" -XAtc "SELECT count(*) FROM tenants WHERE id = '$BIG'")" =
 fi
 
 # The big tenant's key, known to this script (stored as its SHA-256, as the API stores keys).
-KEY=sb_live_analyticsbenchmarkkey0000000000000000000
+KEY=sb_live_analyticsbenchmarkkey0000000000000000000000
 psql "$OWNER" -XAqc "INSERT INTO api_keys (tenant_id, id, name, prefix, key_hash)
   VALUES ('$BIG', gen_random_uuid(), 'bench', left('$KEY', 12), sha256(convert_to('$KEY', 'UTF8'))) ON CONFLICT (key_hash) DO NOTHING"
 MESSAGES=$(psql "$OWNER" -XAtc "SELECT count(*) FROM messages WHERE tenant_id = '$BIG'")
