@@ -126,13 +126,21 @@ public struct PostgresAnalyticsStore: Sendable {
         }
     }
 
-    /// The SQL of a row's bucket start. Time zone names are validated before they reach
-    /// here, and quoted as a literal.
-    static func bucketExpression(_ bucketing: Bucketing) -> String {
+    /// A rollup's two tables: hours, and the UTC days merged from them.
+    enum Rollup {
+        case counts, models
+
+        var hourly: String { self == .counts ? "analytics_hourly" : "analytics_model_hourly" }
+        var daily: String { self == .counts ? "analytics_daily" : "analytics_model_daily" }
+    }
+
+    /// The SQL of a row's bucket start, from its `time` column. Time zone names are
+    /// validated before they reach here, and quoted as a literal.
+    static func bucketExpression(_ bucketing: Bucketing, time: String) -> String {
         switch bucketing {
         case .whole: "to_timestamp(0)"
-        case .hour: "hour"
-        case .day(let zone): "date_trunc('day', hour, \(literal(zone)))"
+        case .hour: time
+        case .day(let zone): "date_trunc('day', \(time), \(literal(zone)))"
         }
     }
 
@@ -150,42 +158,77 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// Rows of the tenant, the period and the filter: `$1` tenant, `$2` from, `$3` to,
-    /// `$4` channel, `$5` agent; `extra` times from `$6` on.
-    static func query(_ sql: String, _ tenant: TenantID, _ filter: AnalyticsFilter, extra: [Date] = []) -> PostgresQuery {
+    /// `$4` channel, `$5` agent, and `$6`–`$7` the whole UTC days the daily table answers
+    /// for (see `wholeDays`).
+    static func query(_ sql: String, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing) -> PostgresQuery {
         var bindings = PostgresBindings()
         bindings.append(tenant.uuid)
         bindings.append(filter.from)
         bindings.append(filter.to)
         bindings.append(filter.channelID?.uuid)
         bindings.append(filter.agentID?.uuid)
-        for time in extra { bindings.append(time) }
+        let days = wholeDays(filter, bucketing)
+        bindings.append(days.lowerBound)
+        bindings.append(days.upperBound)
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
-    static func whereClause(_ bucketing: Bucketing) -> String {
+    /// The whole UTC days of the period that the daily tables answer for: where each bucket
+    /// is made of whole UTC days (the summary, daily buckets in UTC). Elsewhere (hours,
+    /// days of another zone) an empty range, and every row comes from the hourly tables.
+    static func wholeDays(_ filter: AnalyticsFilter, _ bucketing: Bucketing) -> Range<Date> {
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let start: Date
+        switch bucketing {
+        case .whole: start = utc.dateInterval(of: .hour, for: filter.from)?.start ?? filter.from
+        case .day(let zone) where zone == "UTC": start = utc.startOfDay(for: filter.from)
+        default: return filter.to..<filter.to
+        }
+        let first = utc.startOfDay(for: start) == start ? start : utc.date(byAdding: .day, value: 1, to: utc.startOfDay(for: start))!
+        return first..<max(utc.startOfDay(for: filter.to), first)
+    }
+
+    /// The period's rows of a rollup as `rows (b, columns…)`, `b` the bucket start: whole
+    /// UTC days from the daily table, the hours around them from the hourly one.
+    static func source(_ rollup: Rollup, _ bucketing: Bucketing, columns: String, condition: String = "") -> String {
         """
-        tenant_id = $1 AND hour >= \(firstHour(bucketing)) AND hour < $3::timestamptz
-          AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid)
+        (SELECT \(bucketExpression(bucketing, time: "hour")) AS b, \(columns) FROM \(rollup.hourly)
+         WHERE tenant_id = $1 AND hour >= \(firstHour(bucketing)) AND hour < $3::timestamptz
+           AND (hour < $6::timestamptz OR hour >= $7::timestamptz)
+           AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid) \(condition)
+         UNION ALL
+         SELECT \(bucketExpression(bucketing, time: "(day::timestamp AT TIME ZONE 'UTC')")) AS b, \(columns) FROM \(rollup.daily)
+         WHERE tenant_id = $1 AND day >= ($6::timestamptz AT TIME ZONE 'UTC')::date AND day < ($7::timestamptz AT TIME ZONE 'UTC')::date
+           AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid) \(condition)) AS rows
         """
     }
+
+    static let countColumns = """
+        inbound, outbound, ai_answers, human_replies, send_failures, reply_failures, new_contacts, conversations_opened,
+        conversations_closed, ai_resolved, handoffs, first_responses, first_response_ms_sum
+        """
+    static let modelColumns = """
+        calls, errors, answers, fallbacks, latency_ms_sum, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,
+        credits_micros, latency_hist
+        """
+    static let modelSums = """
+        sum(calls)::int8, sum(errors)::int8, sum(answers)::int8, sum(fallbacks)::int8, sum(latency_ms_sum)::int8,
+        sum(input_tokens)::int8, sum(cached_input_tokens)::int8, sum(output_tokens)::int8, sum(reasoning_tokens)::int8,
+        sum(credits_micros)::int8
+        """
 
     /// Every figure the sources need, per bucket start.
     static func figures(
         _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing,
         sources: Set<AnalyticsMetric.Source>, logger: Logger
     ) async throws -> [Date: AnalyticsFigures] {
-        let bucket = bucketExpression(bucketing)
-        let condition = whereClause(bucketing)
         var figures: [Date: AnalyticsFigures] = [:]
         if sources.contains(.counts) {
+            let sums = countColumns.split(separator: ",").map { "sum(\($0.trimmingCharacters(in: .whitespacesAndNewlines)))::int8" }
             let rows = try await connection.query(query(
-                """
-                SELECT \(bucket), sum(inbound)::int8, sum(outbound)::int8, sum(ai_answers)::int8, sum(human_replies)::int8,
-                       sum(send_failures)::int8, sum(reply_failures)::int8, sum(new_contacts)::int8, sum(conversations_opened)::int8,
-                       sum(conversations_closed)::int8, sum(ai_resolved)::int8, sum(handoffs)::int8, sum(first_responses)::int8,
-                       sum(first_response_ms_sum)::int8
-                FROM analytics_hourly WHERE \(condition) GROUP BY 1
-                """, tenant, filter
+                "SELECT b, \(sums.joined(separator: ", ")) FROM \(source(.counts, bucketing, columns: countColumns)) GROUP BY b",
+                tenant, filter, bucketing
             ), logger: logger)
             for try await row in rows {
                 let cells = row.makeRandomAccess()
@@ -209,83 +252,48 @@ public struct PostgresAnalyticsStore: Sendable {
         }
         if sources.contains(.firstResponse) {
             let rows = try await connection.query(query(
-                "SELECT \(bucket), analytics_hist_sum(first_response_hist) FROM analytics_hourly WHERE \(condition) AND first_responses > 0 GROUP BY 1",
-                tenant, filter
+                """
+                SELECT b, analytics_hist_sum(first_response_hist)
+                FROM \(source(.counts, bucketing, columns: "first_response_hist", condition: "AND first_responses > 0")) GROUP BY b
+                """,
+                tenant, filter, bucketing
             ), logger: logger)
             for try await (start, counts) in rows.decode((Date, [Int64]).self) {
                 figures[start, default: AnalyticsFigures()].firstResponse = LatencyHistogram(counts: counts)
             }
         }
         if sources.contains(.contacts) {
-            for (start, sparse) in try await contactSketches(connection, tenant, filter, bucketing, logger: logger) {
+            // Sketches merge in the database (the highest rank per register), so only the
+            // merged registers travel.
+            let rows = try await connection.query(query(
+                """
+                SELECT b, array_agg((r << 6) | rank) FROM (
+                    SELECT rows.b, e >> 6 AS r, max(e & 63) AS rank
+                    FROM \(source(.counts, bucketing, columns: "contact_sketch")), unnest(rows.contact_sketch) AS e
+                    GROUP BY 1, 2) m
+                GROUP BY b
+                """,
+                tenant, filter, bucketing
+            ), logger: logger)
+            for try await (start, sparse) in rows.decode((Date, [Int32]).self) {
                 figures[start, default: AnalyticsFigures()].activeContacts = ContactSketch(sparse: sparse).estimate
             }
         }
         if sources.contains(.models) || sources.contains(.answerLatency) {
             let histogram = sources.contains(.answerLatency) ? "analytics_hist_sum(latency_hist)" : "'{}'::int8[]"
             let rows = try await connection.query(query(
-                """
-                SELECT \(bucket), \(Self.modelSums), \(histogram) FROM analytics_model_hourly WHERE \(condition) GROUP BY 1
-                """, tenant, filter
+                "SELECT b, \(modelSums), \(histogram) FROM \(source(.models, bucketing, columns: modelColumns)) GROUP BY b",
+                tenant, filter, bucketing
             ), logger: logger)
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let start = try cells[0].decode(Date.self)
-                figures[start, default: AnalyticsFigures()].models = try Self.modelCounts(cells, from: 1)
+                figures[start, default: AnalyticsFigures()].models = try modelCounts(cells, from: 1)
                 figures[start, default: AnalyticsFigures()].answerLatency = LatencyHistogram(counts: try cells[11].decode([Int64].self))
             }
         }
         return figures
     }
-
-    /// The merged sketch of each bucket. Sketches merge in the database (the highest rank
-    /// per register), so only the merged registers travel. Where a bucket holds whole UTC
-    /// days (the summary; daily buckets in UTC) it reads the day's merged sketch
-    /// (`analytics_daily_contacts`) and hourly ones only for the hours outside whole days.
-    static func contactSketches(
-        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing, logger: Logger
-    ) async throws -> [(Date, [Int32])] {
-        let bucket = bucketExpression(bucketing)
-        let wholeDays: Bool = switch bucketing {
-        case .whole: true
-        case .day(let zone): zone == "UTC"
-        case .hour: false
-        }
-        // The whole UTC days of the period: [$6, $7), empty when there are none.
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        let firstDay = utc.startOfDay(for: filter.from) == filter.from
-            ? filter.from : utc.date(byAdding: .day, value: 1, to: utc.startOfDay(for: filter.from))!
-        let lastDay = max(utc.startOfDay(for: filter.to), firstDay)
-        let days = wholeDays ? [firstDay, lastDay] : [filter.to, filter.to]
-        let daily = bucket.replacingOccurrences(of: "hour", with: "(day::timestamp AT TIME ZONE 'UTC')")
-        let sql = """
-            SELECT b, array_agg((r << 6) | rank) FROM (
-                SELECT s.b, e >> 6 AS r, max(e & 63) AS rank
-                FROM (SELECT \(bucket) AS b, contact_sketch FROM analytics_hourly
-                      WHERE \(whereClause(bucketing)) AND (hour < $6::timestamptz OR hour >= $7::timestamptz)
-                      UNION ALL
-                      SELECT \(daily) AS b, contact_sketch FROM analytics_daily_contacts
-                      WHERE tenant_id = $1 AND day >= ($6::timestamptz AT TIME ZONE 'UTC')::date
-                        AND day < ($7::timestamptz AT TIME ZONE 'UTC')::date
-                        AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid)) s,
-                     unnest(s.contact_sketch) AS e
-                GROUP BY 1, 2) m
-            GROUP BY b
-            """
-        var sketches: [(Date, [Int32])] = []
-        for try await row in try await connection.query(query(sql, tenant, filter, extra: days), logger: logger)
-            .decode((Date, [Int32]).self) {
-            sketches.append(row)
-        }
-        return sketches
-    }
-
-    static let modelSums = """
-        sum(calls)::int8, sum(errors)::int8, sum(answers)::int8, sum(fallbacks)::int8, sum(latency_ms_sum)::int8,
-        sum(input_tokens)::int8, sum(cached_input_tokens)::int8, sum(output_tokens)::int8, sum(reasoning_tokens)::int8,
-        sum(credits_micros)::int8
-        """
 
     static func modelCounts(_ cells: PostgresRandomAccessRow, from first: Int) throws -> ModelCounts {
         let value = { (index: Int) throws -> Int64 in try cells[first + index].decode(Int64?.self) ?? 0 }
@@ -309,9 +317,10 @@ public struct PostgresAnalyticsStore: Sendable {
     ) async throws -> [ModelUsageLine] {
         let rows = try await connection.query(query(
             """
-            SELECT \(key), \(modelSums), analytics_hist_sum(latency_hist) FROM analytics_model_hourly
-            WHERE \(whereClause(.whole)) GROUP BY 1 ORDER BY sum(credits_micros) DESC, sum(calls) DESC, 1
-            """, tenant, filter
+            SELECT key, \(modelSums), analytics_hist_sum(latency_hist)
+            FROM \(source(.models, .whole, columns: "\(key) AS key, \(modelColumns)"))
+            GROUP BY key ORDER BY sum(credits_micros) DESC, sum(calls) DESC, key
+            """, tenant, filter, .whole
         ), logger: logger)
         var lines: [ModelUsageLine] = []
         for try await row in rows {

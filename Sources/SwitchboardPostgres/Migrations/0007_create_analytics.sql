@@ -127,18 +127,6 @@ CREATE TABLE analytics_hourly (
 CREATE UNIQUE INDEX analytics_hourly_key ON analytics_hourly (tenant_id, hour, channel_id, agent_id) NULLS NOT DISTINCT;
 CREATE INDEX analytics_hourly_time ON analytics_hourly (hour);
 
--- The contacts who wrote on each UTC day (per tenant, channel and agent): the day's hourly
--- sketches merged, so a period of whole days reads one sketch a day instead of 24.
-CREATE TABLE analytics_daily_contacts (
-    tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-    day date NOT NULL,
-    channel_id uuid,
-    agent_id uuid,
-    contact_sketch integer[] NOT NULL
-);
-CREATE UNIQUE INDEX analytics_daily_contacts_key ON analytics_daily_contacts (tenant_id, day, channel_id, agent_id) NULLS NOT DISTINCT;
-CREATE INDEX analytics_daily_contacts_time ON analytics_daily_contacts (day);
-
 -- One row per tenant, hour, channel, agent, provider kind and model: calls, errors,
 -- fallbacks, latency, tokens and the credits captured.
 CREATE TABLE analytics_model_hourly (
@@ -164,6 +152,22 @@ CREATE UNIQUE INDEX analytics_model_hourly_key
     ON analytics_model_hourly (tenant_id, hour, channel_id, agent_id, provider_kind, model) NULLS NOT DISTINCT;
 CREATE INDEX analytics_model_hourly_time ON analytics_model_hourly (hour);
 
+-- The same figures per UTC day, merged from the day's hours by the refresh: a period of
+-- whole days reads one row a day instead of 24 (the hours around them still come from
+-- the hourly tables). Sketches merge register by register, histograms bucket by bucket.
+CREATE TABLE analytics_daily (LIKE analytics_hourly INCLUDING DEFAULTS);
+ALTER TABLE analytics_daily DROP COLUMN hour, ADD COLUMN day date NOT NULL;
+ALTER TABLE analytics_daily ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE;
+CREATE UNIQUE INDEX analytics_daily_key ON analytics_daily (tenant_id, day, channel_id, agent_id) NULLS NOT DISTINCT;
+CREATE INDEX analytics_daily_time ON analytics_daily (day);
+
+CREATE TABLE analytics_model_daily (LIKE analytics_model_hourly INCLUDING DEFAULTS);
+ALTER TABLE analytics_model_daily DROP COLUMN hour, ADD COLUMN day date NOT NULL;
+ALTER TABLE analytics_model_daily ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE;
+CREATE UNIQUE INDEX analytics_model_daily_key
+    ON analytics_model_daily (tenant_id, day, channel_id, agent_id, provider_kind, model) NULLS NOT DISTINCT;
+CREATE INDEX analytics_model_daily_time ON analytics_model_daily (day);
+
 -- How far the rollups reach: hours before `refreshed_at - lookback` are final.
 CREATE TABLE analytics_state (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -176,8 +180,11 @@ INSERT INTO analytics_state DEFAULT VALUES;
 -- Recomputes the rollups of every tenant for the hours from p_from to p_to (whole hours,
 -- both ends included): deletes them and writes them again from the rows of those hours.
 -- Idempotent, so a refresh that dies is simply run again.
+-- Hours are UTC hours whatever the session's zone (a +05:30 session would key them at :30);
+-- JIT compiles the correlated subplans for longer than they run.
 CREATE FUNCTION analytics_refresh_window(p_from timestamptz, p_to timestamptz) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET TimeZone = 'UTC' SET jit = off SET work_mem = '64MB'
+AS $fn$
 DECLARE
     v_from timestamptz := date_trunc('hour', p_from);
     v_to timestamptz := date_trunc('hour', p_to) + interval '1 hour';
@@ -299,15 +306,43 @@ BEGIN
     GROUP BY x.tenant_id, x.hour, x.channel_id, x.agent_id, x.provider_kind, x.model;
     GET DIAGNOSTICS v_model_rows = ROW_COUNT;
 
-    DELETE FROM analytics_daily_contacts d WHERE d.day BETWEEN v_first_day AND v_last_day;
-    INSERT INTO analytics_daily_contacts (tenant_id, day, channel_id, agent_id, contact_sketch)
-    SELECT s.tenant_id, s.day, s.channel_id, s.agent_id, array_agg((s.register << 6) | s.rank ORDER BY s.register)
-    FROM (SELECT a.tenant_id, (a.hour AT TIME ZONE 'UTC')::date AS day, a.channel_id, a.agent_id, e >> 6 AS register,
-                 max(e & 63) AS rank
-          FROM analytics_hourly a, unnest(a.contact_sketch) AS e
-          WHERE a.hour >= (v_first_day::timestamp AT TIME ZONE 'UTC') AND a.hour < ((v_last_day + 1)::timestamp AT TIME ZONE 'UTC')
-          GROUP BY 1, 2, 3, 4, 5) s
-    GROUP BY s.tenant_id, s.day, s.channel_id, s.agent_id;
+    DELETE FROM analytics_daily d WHERE d.day BETWEEN v_first_day AND v_last_day;
+    INSERT INTO analytics_daily (tenant_id, day, channel_id, agent_id, inbound, outbound, ai_answers, human_replies,
+        send_failures, reply_failures, new_contacts, conversations_opened, conversations_closed, ai_resolved, handoffs,
+        first_responses, first_response_ms_sum, first_response_hist, contact_sketch)
+    SELECT a.tenant_id, a.day, a.channel_id, a.agent_id, a.inbound, a.outbound, a.ai_answers, a.human_replies, a.send_failures,
+           a.reply_failures, a.new_contacts, a.conversations_opened, a.conversations_closed, a.ai_resolved, a.handoffs,
+           a.first_responses, a.first_response_ms_sum, a.first_response_hist, COALESCE(k.sketch, '{}')
+    FROM (SELECT h.tenant_id, (h.hour AT TIME ZONE 'UTC')::date AS day, h.channel_id, h.agent_id, sum(h.inbound) AS inbound,
+                 sum(h.outbound) AS outbound, sum(h.ai_answers) AS ai_answers, sum(h.human_replies) AS human_replies,
+                 sum(h.send_failures) AS send_failures, sum(h.reply_failures) AS reply_failures, sum(h.new_contacts) AS new_contacts,
+                 sum(h.conversations_opened) AS conversations_opened, sum(h.conversations_closed) AS conversations_closed,
+                 sum(h.ai_resolved) AS ai_resolved, sum(h.handoffs) AS handoffs, sum(h.first_responses) AS first_responses,
+                 sum(h.first_response_ms_sum) AS first_response_ms_sum,
+                 analytics_hist_sum(h.first_response_hist)::integer[] AS first_response_hist
+          FROM analytics_hourly h
+          WHERE h.hour >= (v_first_day::timestamp AT TIME ZONE 'UTC') AND h.hour < ((v_last_day + 1)::timestamp AT TIME ZONE 'UTC')
+          GROUP BY 1, 2, 3, 4) a
+    LEFT JOIN (SELECT s.tenant_id, s.day, s.channel_id, s.agent_id, array_agg((s.register << 6) | s.rank ORDER BY s.register) AS sketch
+               FROM (SELECT h.tenant_id, (h.hour AT TIME ZONE 'UTC')::date AS day, h.channel_id, h.agent_id, e >> 6 AS register,
+                            max(e & 63) AS rank
+                     FROM analytics_hourly h, unnest(h.contact_sketch) AS e
+                     WHERE h.hour >= (v_first_day::timestamp AT TIME ZONE 'UTC')
+                       AND h.hour < ((v_last_day + 1)::timestamp AT TIME ZONE 'UTC')
+                     GROUP BY 1, 2, 3, 4, 5) s
+               GROUP BY 1, 2, 3, 4) k
+        ON k.tenant_id = a.tenant_id AND k.day = a.day AND k.channel_id IS NOT DISTINCT FROM a.channel_id
+       AND k.agent_id IS NOT DISTINCT FROM a.agent_id;
+
+    DELETE FROM analytics_model_daily d WHERE d.day BETWEEN v_first_day AND v_last_day;
+    INSERT INTO analytics_model_daily (tenant_id, day, channel_id, agent_id, provider_kind, model, calls, errors, answers, fallbacks,
+        latency_ms_sum, latency_hist, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, credits_micros)
+    SELECT h.tenant_id, (h.hour AT TIME ZONE 'UTC')::date, h.channel_id, h.agent_id, h.provider_kind, h.model, sum(h.calls),
+           sum(h.errors), sum(h.answers), sum(h.fallbacks), sum(h.latency_ms_sum), analytics_hist_sum(h.latency_hist)::integer[],
+           sum(h.input_tokens), sum(h.cached_input_tokens), sum(h.output_tokens), sum(h.reasoning_tokens), sum(h.credits_micros)
+    FROM analytics_model_hourly h
+    WHERE h.hour >= (v_first_day::timestamp AT TIME ZONE 'UTC') AND h.hour < ((v_last_day + 1)::timestamp AT TIME ZONE 'UTC')
+    GROUP BY 1, 2, 3, 4, 5, 6;
     RETURN v_rows + v_model_rows;
 END
 $fn$;
@@ -318,7 +353,7 @@ $fn$;
 -- behind (the first one after this migration, or after an outage) moves one day per call,
 -- so no transaction grows with the history; `caught_up` says whether to call again.
 CREATE FUNCTION analytics_refresh(p_now timestamptz) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET TimeZone = 'UTC' AS $fn$
 DECLARE
     v_state analytics_state;
     v_from timestamptz;
@@ -352,7 +387,7 @@ BEGIN
         EXECUTE format($p$CREATE POLICY analytics_refresh ON %I FOR SELECT
             USING (current_setting('app.analytics', true) = 'on')$p$, t);
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['conversation_events', 'analytics_hourly', 'analytics_model_hourly', 'analytics_daily_contacts']
+    FOREACH t IN ARRAY ARRAY['conversation_events', 'analytics_hourly', 'analytics_model_hourly', 'analytics_daily', 'analytics_model_daily']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
@@ -360,7 +395,7 @@ BEGIN
             USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
             WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['analytics_hourly', 'analytics_model_hourly', 'analytics_daily_contacts']
+    FOREACH t IN ARRAY ARRAY['analytics_hourly', 'analytics_model_hourly', 'analytics_daily', 'analytics_model_daily']
     LOOP
         EXECUTE format($p$CREATE POLICY analytics_refresh ON %I
             USING (current_setting('app.analytics', true) = 'on')
@@ -371,6 +406,6 @@ END $$;
 -- The app reads the rollups; only the refresh writes them. The trigger writes events as
 -- the app (the tenant's scope applies).
 GRANT SELECT, INSERT ON conversation_events TO switchboard_app;
-GRANT SELECT ON analytics_hourly, analytics_model_hourly, analytics_daily_contacts, analytics_state TO switchboard_app;
+GRANT SELECT ON analytics_hourly, analytics_model_hourly, analytics_daily, analytics_model_daily, analytics_state TO switchboard_app;
 REVOKE ALL ON FUNCTION analytics_refresh_window(timestamptz, timestamptz), analytics_refresh(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION analytics_refresh_window(timestamptz, timestamptz), analytics_refresh(timestamptz) TO switchboard_app;
