@@ -263,21 +263,17 @@ public struct PostgresAnalyticsStore: Sendable {
             }
         }
         if sources.contains(.contacts) {
-            // Sketches merge in the database (the highest rank per register), so only the
-            // merged registers travel.
+            // The sparse sketches travel as they are and merge here: decoding integers is
+            // cheaper than unnesting and grouping them in the database.
             let rows = try await connection.query(query(
-                """
-                SELECT b, array_agg((r << 6) | rank) FROM (
-                    SELECT rows.b, e >> 6 AS r, max(e & 63) AS rank
-                    FROM \(source(.counts, bucketing, columns: "contact_sketch")), unnest(rows.contact_sketch) AS e
-                    GROUP BY 1, 2) m
-                GROUP BY b
-                """,
+                "SELECT b, contact_sketch FROM \(source(.counts, bucketing, columns: "contact_sketch", condition: "AND inbound > 0"))",
                 tenant, filter, bucketing
             ), logger: logger)
+            var sketches: [Date: ContactSketch] = [:]
             for try await (start, sparse) in rows.decode((Date, [Int32]).self) {
-                figures[start, default: AnalyticsFigures()].activeContacts = ContactSketch(sparse: sparse).estimate
+                sketches[start, default: ContactSketch()].add(sparse: sparse)
             }
+            for (start, sketch) in sketches { figures[start, default: AnalyticsFigures()].activeContacts = sketch.estimate }
         }
         if sources.contains(.models) || sources.contains(.answerLatency) {
             let histogram = sources.contains(.answerLatency) ? "analytics_hist_sum(latency_hist)" : "'{}'::int8[]"
