@@ -68,11 +68,14 @@ public struct ContactSketch: Sendable, Hashable {
 
     /// Merges a sparse sketch: the highest rank per register wins.
     public mutating func add(sparse: [Int32]) {
-        for element in sparse {
-            let register = Int(element >> 6)
-            guard register >= 0, register < Self.registerCount else { continue }
-            registers[register] = max(registers[register], UInt8(truncatingIfNeeded: element & 63))
-        }
+        for element in sparse { add(element: element) }
+    }
+
+    /// Merges one element of a sparse sketch.
+    public mutating func add(element: Int32) {
+        let register = Int(element >> 6)
+        guard register >= 0, register < Self.registerCount else { return }
+        registers[register] = max(registers[register], UInt8(truncatingIfNeeded: element & 63))
     }
 
     /// The estimated number of distinct contacts.

@@ -34,12 +34,10 @@ public struct PostgresAnalyticsStore: Sendable {
                 .decode(Date?.self) {
                 refreshedAt = value
             }
+            let lines = try await Self.breakdowns(connection, tenant, filter, logger: logger)
             return AnalyticsSummary(
-                figures: figures.values.first ?? AnalyticsFigures(),
-                byModel: try await Self.breakdown(connection, tenant, filter, key: "provider_kind || '/' || model", logger: logger),
-                byAgent: try await Self.breakdown(connection, tenant, filter, key: "agent_id::text", logger: logger),
-                byChannel: try await Self.breakdown(connection, tenant, filter, key: "channel_id::text", logger: logger),
-                refreshedAt: refreshedAt
+                figures: figures.values.first ?? AnalyticsFigures(), byModel: lines["model"] ?? [], byAgent: lines["agent"] ?? [],
+                byChannel: lines["channel"] ?? [], refreshedAt: refreshedAt
             )
         }
     }
@@ -213,9 +211,10 @@ public struct PostgresAnalyticsStore: Sendable {
         credits_micros, latency_hist
         """
     static let modelSums = """
-        sum(calls)::int8, sum(errors)::int8, sum(answers)::int8, sum(fallbacks)::int8, sum(latency_ms_sum)::int8,
-        sum(input_tokens)::int8, sum(cached_input_tokens)::int8, sum(output_tokens)::int8, sum(reasoning_tokens)::int8,
-        sum(credits_micros)::int8
+        sum(calls)::int8 AS calls, sum(errors)::int8 AS errors, sum(answers)::int8 AS answers, sum(fallbacks)::int8 AS fallbacks,
+        sum(latency_ms_sum)::int8 AS latency_ms_sum, sum(input_tokens)::int8 AS input_tokens,
+        sum(cached_input_tokens)::int8 AS cached_input_tokens, sum(output_tokens)::int8 AS output_tokens,
+        sum(reasoning_tokens)::int8 AS reasoning_tokens, sum(credits_micros)::int8 AS credits
         """
 
     /// Every figure the sources need, per bucket start.
@@ -270,8 +269,10 @@ public struct PostgresAnalyticsStore: Sendable {
                 tenant, filter, bucketing
             ), logger: logger)
             var sketches: [Date: ContactSketch] = [:]
-            for try await (start, sparse) in rows.decode((Date, [Int32]).self) {
-                sketches[start, default: ContactSketch()].add(sparse: sparse)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let start = try cells[0].decode(Date.self)
+                try Self.forEachInteger(in: cells[1]) { sketches[start, default: ContactSketch()].add(element: $0) }
             }
             for (start, sketch) in sketches { figures[start, default: AnalyticsFigures()].activeContacts = sketch.estimate }
         }
@@ -291,6 +292,25 @@ public struct PostgresAnalyticsStore: Sendable {
         return figures
     }
 
+    /// Walks an `integer[]` in PostgreSQL's binary array format (dimensions, then a length
+    /// and four bytes per element) without building an array: a year of sketches is close
+    /// to a million elements, and the generic decoder costs more than the query.
+    static func forEachInteger(in cell: PostgresCell, _ body: (Int32) -> Void) throws {
+        guard var buffer = cell.bytes else { return }
+        guard let dimensions = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil,
+              buffer.readInteger(as: UInt32.self) == 23
+        else { throw SwitchboardError(.internalError, "a contact sketch is not an integer array") }
+        guard dimensions > 0 else { return }
+        guard dimensions == 1, let count = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil else {
+            throw SwitchboardError(.internalError, "a contact sketch is not a one-dimensional array")
+        }
+        for _ in 0..<count {
+            guard let length = buffer.readInteger(as: Int32.self) else { break }
+            guard length == 4, let value = buffer.readInteger(as: Int32.self) else { continue }
+            body(value)
+        }
+    }
+
     static func modelCounts(_ cells: PostgresRandomAccessRow, from first: Int) throws -> ModelCounts {
         let value = { (index: Int) throws -> Int64 in try cells[first + index].decode(Int64?.self) ?? 0 }
         var counts = ModelCounts()
@@ -307,23 +327,28 @@ public struct PostgresAnalyticsStore: Sendable {
         return counts
     }
 
-    /// Model calls and spend grouped by `key` (an SQL expression), dearest first.
-    static func breakdown(
-        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, key: String, logger: Logger
-    ) async throws -> [ModelUsageLine] {
+    /// Model calls and spend by `provider_kind/model`, by agent and by channel, dearest
+    /// first: one query, three grouping sets.
+    static func breakdowns(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, logger: Logger
+    ) async throws -> [String: [ModelUsageLine]] {
+        let columns = "provider_kind || '/' || model AS model_key, agent_id::text AS agent_key, channel_id::text AS channel_key, \(modelColumns)"
         let rows = try await connection.query(query(
             """
-            SELECT key, \(modelSums), analytics_hist_sum(latency_hist)
-            FROM \(source(.models, .whole, columns: "\(key) AS key, \(modelColumns)"))
-            GROUP BY key ORDER BY sum(credits_micros) DESC, sum(calls) DESC, key
+            SELECT d, CASE d WHEN 'model' THEN model_key WHEN 'agent' THEN agent_key ELSE channel_key END AS key, s.* FROM (
+                SELECT CASE WHEN GROUPING(model_key) = 0 THEN 'model' WHEN GROUPING(agent_key) = 0 THEN 'agent' ELSE 'channel' END AS d,
+                       model_key, agent_key, channel_key, \(modelSums), analytics_hist_sum(latency_hist) AS latency
+                FROM \(source(.models, .whole, columns: columns))
+                GROUP BY GROUPING SETS ((model_key), (agent_key), (channel_key))) s
+            ORDER BY d, s.credits DESC, s.calls DESC, key
             """, tenant, filter, .whole
         ), logger: logger)
-        var lines: [ModelUsageLine] = []
+        var lines: [String: [ModelUsageLine]] = [:]
         for try await row in rows {
             let cells = row.makeRandomAccess()
-            lines.append(ModelUsageLine(
-                key: try cells[0].decode(String?.self), counts: try modelCounts(cells, from: 1),
-                latency: LatencyHistogram(counts: try cells[11].decode([Int64].self))
+            lines[try cells[0].decode(String.self), default: []].append(ModelUsageLine(
+                key: try cells[1].decode(String?.self), counts: try modelCounts(cells, from: 6),
+                latency: LatencyHistogram(counts: try cells[16].decode([Int64].self))
             ))
         }
         return lines
