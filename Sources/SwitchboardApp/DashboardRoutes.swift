@@ -271,16 +271,16 @@ struct DashboardRoutes: Sendable {
 
     // MARK: Formats
 
+    /// A whole number with thousands separated by commas (`1,234,567`).
     static func count(_ value: Double?) -> String {
         guard let value else { return "—" }
-        let formatter = NumberFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.numberStyle = .decimal
-        formatter.usesGroupingSeparator = true
-        formatter.groupingSeparator = ","
-        formatter.groupingSize = 3
-        formatter.maximumFractionDigits = 0
-        return formatter.string(from: NSNumber(value: value.rounded())) ?? String(Int64(value))
+        let digits = String(Int64(value.rounded()).magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return (value < 0 ? "-" : "") + out
     }
 
     static func percent(_ value: Double?) -> String {

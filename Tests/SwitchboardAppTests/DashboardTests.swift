@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import SwitchboardApp
+@testable import SwitchboardApp
 import SwitchboardPostgres
 import SwitchboardTestSupport
 import Testing
@@ -211,5 +211,25 @@ struct DashboardBrowserTests {
                 #expect(data.count > 10_000)
             }
         }
+    }
+}
+
+@Suite("Dashboard formats")
+struct DashboardFormatTests {
+    @Test("counts get thousands separators, credits six decimals, durations their unit, rates a percent; nothing is a dash")
+    func formats() {
+        #expect(DashboardRoutes.count(0) == "0")
+        #expect(DashboardRoutes.count(999) == "999")
+        #expect(DashboardRoutes.count(1000) == "1,000")
+        #expect(DashboardRoutes.count(9_999_992) == "9,999,992")
+        #expect(DashboardRoutes.count(-1234) == "-1,234")
+        #expect(DashboardRoutes.count(nil) == "—")
+        #expect(DashboardRoutes.credits(4000) == "0.004000")
+        #expect(DashboardRoutes.credits(3_977_509_999) == "3977.509999")
+        #expect(DashboardRoutes.duration(850) == "850 ms")
+        #expect(DashboardRoutes.duration(540_000) == "9.0 min")
+        #expect(DashboardRoutes.duration(7_200_000) == "2.0 h")
+        #expect(DashboardRoutes.percent(0.25) == "25.0 %")
+        #expect(DashboardRoutes.percent(nil) == "—")
     }
 }
