@@ -137,6 +137,20 @@ public struct ModelCounts: Sendable, Hashable {
     public var credits: Credits = Credits(micros: 0)
 
     public init() {}
+
+    /// Adds another line's counts.
+    public mutating func add(_ other: ModelCounts) {
+        calls += other.calls
+        errors += other.errors
+        answers += other.answers
+        fallbacks += other.fallbacks
+        latencyMillisecondsSum += other.latencyMillisecondsSum
+        inputTokens += other.inputTokens
+        cachedInputTokens += other.cachedInputTokens
+        outputTokens += other.outputTokens
+        reasoningTokens += other.reasoningTokens
+        credits = Credits(micros: credits.micros + other.credits.micros)
+    }
 }
 
 /// One line of a breakdown: a provider kind and model, an agent, or a channel.

@@ -189,14 +189,16 @@ public struct PostgresAnalyticsStore: Sendable {
 
     /// The period's rows of a rollup as `rows (b, columns…)`, `b` the bucket start: whole
     /// UTC days from the daily table, the hours around them from the hourly one.
-    static func source(_ rollup: Rollup, _ bucketing: Bucketing, columns: String, condition: String = "") -> String {
+    static func source(
+        _ rollup: Rollup, _ bucketing: Bucketing, columns: String, dailyColumns: String? = nil, condition: String = ""
+    ) -> String {
         """
         (SELECT \(bucketExpression(bucketing, time: "hour")) AS b, \(columns) FROM \(rollup.hourly)
          WHERE tenant_id = $1 AND hour >= \(firstHour(bucketing)) AND hour < $3::timestamptz
            AND (hour < $6::timestamptz OR hour >= $7::timestamptz)
            AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid) \(condition)
          UNION ALL
-         SELECT \(bucketExpression(bucketing, time: "(day::timestamp AT TIME ZONE 'UTC')")) AS b, \(columns) FROM \(rollup.daily)
+         SELECT \(bucketExpression(bucketing, time: "(day::timestamp AT TIME ZONE 'UTC')")) AS b, \(dailyColumns ?? columns) FROM \(rollup.daily)
          WHERE tenant_id = $1 AND day >= ($6::timestamptz AT TIME ZONE 'UTC')::date AND day < ($7::timestamptz AT TIME ZONE 'UTC')::date
            AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid) \(condition)) AS rows
         """
@@ -250,43 +252,56 @@ public struct PostgresAnalyticsStore: Sendable {
             }
         }
         if sources.contains(.firstResponse) {
+            // Histograms and sketches travel row by row and merge here: decoding a few
+            // integers costs less than aggregating arrays in the database.
             let rows = try await connection.query(query(
-                """
-                SELECT b, analytics_hist_sum(first_response_hist)
-                FROM \(source(.counts, bucketing, columns: "first_response_hist", condition: "AND first_responses > 0")) GROUP BY b
-                """,
+                "SELECT b, first_response_hist FROM \(source(.counts, bucketing, columns: "first_response_hist", condition: "AND first_responses > 0"))",
                 tenant, filter, bucketing
             ), logger: logger)
-            for try await (start, counts) in rows.decode((Date, [Int64]).self) {
-                figures[start, default: AnalyticsFigures()].firstResponse = LatencyHistogram(counts: counts)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let start = try cells[0].decode(Date.self)
+                figures[start, default: AnalyticsFigures()].firstResponse.add(try integers(cells[1]))
             }
         }
         if sources.contains(.contacts) {
-            // The sparse sketches travel as they are and merge here: decoding integers is
-            // cheaper than unnesting and grouping them in the database.
+            // The daily table keeps its sketches as bytes (four per element), which travel
+            // as they are; the hours around the whole days are packed the same way.
             let rows = try await connection.query(query(
-                "SELECT b, contact_sketch FROM \(source(.counts, bucketing, columns: "contact_sketch", condition: "AND inbound > 0"))",
+                """
+                SELECT b, contact_sketch FROM \(source(
+                    .counts, bucketing, columns: "(SELECT string_agg(int4send(e), ''::bytea) FROM unnest(contact_sketch) AS e) AS contact_sketch",
+                    dailyColumns: "contact_sketch", condition: "AND inbound > 0"))
+                """,
                 tenant, filter, bucketing
             ), logger: logger)
             var sketches: [Date: ContactSketch] = [:]
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let start = try cells[0].decode(Date.self)
-                try Self.forEachInteger(in: cells[1]) { sketches[start, default: ContactSketch()].add(element: $0) }
+                guard var bytes = cells[1].bytes else { continue }
+                while let element = bytes.readInteger(as: Int32.self) { sketches[start, default: ContactSketch()].add(element: element) }
             }
             for (start, sketch) in sketches { figures[start, default: AnalyticsFigures()].activeContacts = sketch.estimate }
         }
-        if sources.contains(.models) || sources.contains(.answerLatency) {
-            let histogram = sources.contains(.answerLatency) ? "analytics_hist_sum(latency_hist)" : "'{}'::int8[]"
+        if sources.contains(.models) {
             let rows = try await connection.query(query(
-                "SELECT b, \(modelSums), \(histogram) FROM \(source(.models, bucketing, columns: modelColumns)) GROUP BY b",
+                "SELECT b, \(modelSums) FROM \(source(.models, bucketing, columns: modelColumns)) GROUP BY b", tenant, filter, bucketing
+            ), logger: logger)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                figures[try cells[0].decode(Date.self), default: AnalyticsFigures()].models = try modelCounts(cells, from: 1)
+            }
+        }
+        if sources.contains(.answerLatency) {
+            let rows = try await connection.query(query(
+                "SELECT b, latency_hist FROM \(source(.models, bucketing, columns: "latency_hist", condition: "AND answers > 0"))",
                 tenant, filter, bucketing
             ), logger: logger)
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let start = try cells[0].decode(Date.self)
-                figures[start, default: AnalyticsFigures()].models = try modelCounts(cells, from: 1)
-                figures[start, default: AnalyticsFigures()].answerLatency = LatencyHistogram(counts: try cells[11].decode([Int64].self))
+                figures[start, default: AnalyticsFigures()].answerLatency.add(try integers(cells[1]))
             }
         }
         return figures
@@ -328,30 +343,39 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// Model calls and spend by `provider_kind/model`, by agent and by channel, dearest
-    /// first: one query, three grouping sets.
+    /// first. The rows are few (one per day, channel, agent and model): they are summed here.
     static func breakdowns(
         _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, logger: Logger
     ) async throws -> [String: [ModelUsageLine]] {
         let columns = "provider_kind || '/' || model AS model_key, agent_id::text AS agent_key, channel_id::text AS channel_key, \(modelColumns)"
         let rows = try await connection.query(query(
-            """
-            SELECT d, CASE d WHEN 'model' THEN model_key WHEN 'agent' THEN agent_key ELSE channel_key END AS key, s.* FROM (
-                SELECT CASE WHEN GROUPING(model_key) = 0 THEN 'model' WHEN GROUPING(agent_key) = 0 THEN 'agent' ELSE 'channel' END AS d,
-                       model_key, agent_key, channel_key, \(modelSums), analytics_hist_sum(latency_hist) AS latency
-                FROM \(source(.models, .whole, columns: columns))
-                GROUP BY GROUPING SETS ((model_key), (agent_key), (channel_key))) s
-            ORDER BY d, s.credits DESC, s.calls DESC, key
-            """, tenant, filter, .whole
+            "SELECT model_key, agent_key, channel_key, \(modelColumns) FROM \(source(.models, .whole, columns: columns))", tenant, filter, .whole
         ), logger: logger)
-        var lines: [String: [ModelUsageLine]] = [:]
+        var totals: [String: [String?: ModelUsageLine]] = [:]
         for try await row in rows {
             let cells = row.makeRandomAccess()
-            lines[try cells[0].decode(String.self), default: []].append(ModelUsageLine(
-                key: try cells[1].decode(String?.self), counts: try modelCounts(cells, from: 6),
-                latency: LatencyHistogram(counts: try cells[16].decode([Int64].self))
-            ))
+            let counts = try modelCounts(cells, from: 3)
+            let latency = try integers(cells[13])
+            for (dimension, index) in [("model", 0), ("agent", 1), ("channel", 2)] {
+                let key = try cells[index].decode(String?.self)
+                var line = totals[dimension, default: [:]][key] ?? ModelUsageLine(key: key, counts: ModelCounts(), latency: LatencyHistogram())
+                line.counts.add(counts)
+                line.latency.add(latency)
+                totals[dimension, default: [:]][key] = line
+            }
         }
-        return lines
+        return totals.mapValues { lines in
+            lines.values.sorted {
+                ($0.counts.credits.micros, $0.counts.calls, $1.key ?? "") > ($1.counts.credits.micros, $1.counts.calls, $0.key ?? "")
+            }
+        }
+    }
+
+    /// The elements of an `integer[]` (a histogram's counts) as 64-bit integers.
+    static func integers(_ cell: PostgresCell) throws -> [Int64] {
+        var values: [Int64] = []
+        try forEachInteger(in: cell) { values.append(Int64($0)) }
+        return values
     }
 
     /// The start of every bucket of the period, in order: hours, or the time zone's days
