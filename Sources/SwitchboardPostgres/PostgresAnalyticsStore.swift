@@ -280,7 +280,11 @@ public struct PostgresAnalyticsStore: Sendable {
                 let cells = row.makeRandomAccess()
                 let start = try cells[0].decode(Date.self)
                 guard var bytes = cells[1].bytes else { continue }
-                while let element = bytes.readInteger(as: Int32.self) { sketches[start, default: ContactSketch()].add(element: element) }
+                // Merged into a local sketch, then into the bucket's: a dictionary lookup per
+                // row, not per element.
+                var sketch = sketches.removeValue(forKey: start) ?? ContactSketch()
+                while let element = bytes.readInteger(as: Int32.self) { sketch.add(element: element) }
+                sketches[start] = sketch
             }
             for (start, sketch) in sketches { figures[start, default: AnalyticsFigures()].activeContacts = sketch.estimate }
         }
