@@ -171,12 +171,18 @@ public struct PostgresAnalyticsStore: Sendable {
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
+    /// The Gregorian calendar in UTC, made once.
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
     /// The whole UTC days of the period that the daily tables answer for: where each bucket
     /// is made of whole UTC days (the summary, daily buckets in UTC). Elsewhere (hours,
     /// days of another zone) an empty range, and every row comes from the hourly tables.
     static func wholeDays(_ filter: AnalyticsFilter, _ bucketing: Bucketing) -> Range<Date> {
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
+        let utc = Self.utc
         let start: Date
         switch bucketing {
         case .whole: start = utc.dateInterval(of: .hour, for: filter.from)?.start ?? filter.from
