@@ -3,9 +3,9 @@ import Logging
 import PostgresNIO
 public import SwitchboardCore
 
-/// The analytics, read from the hourly rollups (`analytics_hourly`, `analytics_model_hourly`)
-/// that `analytics_refresh` keeps; never from the messages table. Every query is the
-/// tenant's, under its row-level security.
+/// The analytics, read from the rollups that `analytics_refresh` keeps — daily ones for the
+/// whole UTC days of a period, hourly ones around them — never from the messages table.
+/// Every query is the tenant's, under its row-level security.
 public struct PostgresAnalyticsStore: Sendable {
     let database: Database
 
