@@ -258,17 +258,11 @@ public struct PostgresAnalyticsStore: Sendable {
             }
         }
         if sources.contains(.firstResponse) {
-            // Histograms and sketches travel row by row and merge here: decoding a few
-            // integers costs less than aggregating arrays in the database.
-            let rows = try await connection.query(query(
-                "SELECT b, first_response_hist FROM \(source(.counts, bucketing, columns: "first_response_hist", condition: "AND first_responses > 0"))",
-                tenant, filter, bucketing
-            ), logger: logger)
-            for try await row in rows {
-                let cells = row.makeRandomAccess()
-                let start = try cells[0].decode(Date.self)
-                figures[start, default: AnalyticsFigures()].firstResponse.add(try integers(cells[1]))
-            }
+            let histograms = try await histograms(
+                connection, tenant, filter, bucketing, .counts, column: "first_response_hist", condition: "AND first_responses > 0",
+                logger: logger
+            )
+            for (start, histogram) in histograms { figures[start, default: AnalyticsFigures()].firstResponse = histogram }
         }
         if sources.contains(.contacts) {
             // The daily table keeps its sketches as bytes (four per element), which travel
@@ -304,17 +298,30 @@ public struct PostgresAnalyticsStore: Sendable {
             }
         }
         if sources.contains(.answerLatency) {
-            let rows = try await connection.query(query(
-                "SELECT b, latency_hist FROM \(source(.models, bucketing, columns: "latency_hist", condition: "AND answers > 0"))",
-                tenant, filter, bucketing
-            ), logger: logger)
-            for try await row in rows {
-                let cells = row.makeRandomAccess()
-                let start = try cells[0].decode(Date.self)
-                figures[start, default: AnalyticsFigures()].answerLatency.add(try integers(cells[1]))
-            }
+            let histograms = try await histograms(
+                connection, tenant, filter, bucketing, .models, column: "latency_hist", condition: "AND answers > 0", logger: logger
+            )
+            for (start, histogram) in histograms { figures[start, default: AnalyticsFigures()].answerLatency = histogram }
         }
         return figures
+    }
+
+    /// A histogram column of a rollup, merged per bucket start. Histograms travel row by
+    /// row and merge here: decoding a few integers costs less than aggregating arrays in
+    /// the database.
+    static func histograms(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing, _ rollup: Rollup,
+        column: String, condition: String, logger: Logger
+    ) async throws -> [Date: LatencyHistogram] {
+        let rows = try await connection.query(query(
+            "SELECT b, \(column) FROM \(source(rollup, bucketing, columns: column, condition: condition))", tenant, filter, bucketing
+        ), logger: logger)
+        var histograms: [Date: LatencyHistogram] = [:]
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            histograms[try cells[0].decode(Date.self), default: LatencyHistogram()].add(try integers(cells[1]))
+        }
+        return histograms
     }
 
     /// Walks an `integer[]` in PostgreSQL's binary array format (dimensions, then a length
@@ -324,10 +331,10 @@ public struct PostgresAnalyticsStore: Sendable {
         guard var buffer = cell.bytes else { return }
         guard let dimensions = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil,
               buffer.readInteger(as: UInt32.self) == 23
-        else { throw SwitchboardError(.internalError, "a contact sketch is not an integer array") }
+        else { throw SwitchboardError(.internalError, "a rollup column is not an integer array") }
         guard dimensions > 0 else { return }
         guard dimensions == 1, let count = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil else {
-            throw SwitchboardError(.internalError, "a contact sketch is not a one-dimensional array")
+            throw SwitchboardError(.internalError, "a rollup column is not a one-dimensional array")
         }
         for _ in 0..<count {
             guard let length = buffer.readInteger(as: Int32.self) else { break }
