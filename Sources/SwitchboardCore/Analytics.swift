@@ -78,6 +78,22 @@ public struct ContactSketch: Sendable, Hashable {
         registers[register] = max(registers[register], UInt8(truncatingIfNeeded: element & 63))
     }
 
+    /// Merges a sparse sketch packed as the daily rollup keeps it: each element four bytes,
+    /// big-endian (`int4send`); a trailing partial element is ignored. A year's summary
+    /// merges close to a million elements, so this walks the bytes without copying them.
+    public mutating func add(packed bytes: UnsafeRawBufferPointer) {
+        registers.withUnsafeMutableBufferPointer { registers in
+            var offset = 0
+            while offset + 4 <= bytes.count {
+                let element = Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+                offset += 4
+                let register = Int(element >> 6)
+                guard register >= 0, register < registers.count else { continue }
+                registers[register] = max(registers[register], UInt8(truncatingIfNeeded: element & 63))
+            }
+        }
+    }
+
     /// The estimated number of distinct contacts.
     public var estimate: Int {
         let m = Double(Self.registerCount)
@@ -110,6 +126,23 @@ public struct AnalyticsCounts: Sendable, Hashable {
     public var firstResponseMillisecondsSum: Int64 = 0
 
     public init() {}
+
+    /// Adds another row's counts.
+    public mutating func add(_ other: AnalyticsCounts) {
+        inbound += other.inbound
+        outbound += other.outbound
+        aiAnswers += other.aiAnswers
+        humanReplies += other.humanReplies
+        sendFailures += other.sendFailures
+        replyFailures += other.replyFailures
+        newContacts += other.newContacts
+        conversationsOpened += other.conversationsOpened
+        conversationsClosed += other.conversationsClosed
+        aiResolved += other.aiResolved
+        handoffs += other.handoffs
+        firstResponses += other.firstResponses
+        firstResponseMillisecondsSum += other.firstResponseMillisecondsSum
+    }
 
     /// Handoffs per conversation opened in the same period (`nil` when none opened).
     public var handoffRate: Double? {
@@ -165,6 +198,12 @@ public struct ModelUsageLine: Sendable, Hashable {
         self.key = key
         self.counts = counts
         self.latency = latency
+    }
+
+    /// Adds a row's counts and latency histogram.
+    public mutating func add(_ other: ModelCounts, latency histogram: [Int64]) {
+        counts.add(other)
+        latency.add(histogram)
     }
 }
 

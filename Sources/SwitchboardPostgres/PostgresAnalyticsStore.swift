@@ -23,21 +23,37 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// The whole period: every figure, and the breakdowns by model, agent and channel.
+    /// Two statements: the period's rows of the counts rollup (with the refresh time), and
+    /// those of the model rollup; every sum, histogram and sketch is merged here, and the
+    /// model totals are the sum of the breakdown's rows.
     public func summary(_ tenant: TenantID, _ filter: AnalyticsFilter) async throws -> AnalyticsSummary {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
             try await Self.checkFilter(connection, tenant, filter, logger: logger)
-            let all: Set<AnalyticsMetric.Source> = [.counts, .contacts, .firstResponse, .models, .answerLatency]
-            let figures = try await Self.figures(connection, tenant, filter, .whole, sources: all, logger: logger)
+            var figures = AnalyticsFigures()
+            var sketch = ContactSketch()
             var refreshedAt: Date?
-            for try await value in try await connection.query("SELECT refreshed_at FROM analytics_state", logger: logger)
-                .decode(Date?.self) {
-                refreshedAt = value
+            let rows = try await connection.query(Self.query(
+                """
+                SELECT state.refreshed_at, rows.* FROM analytics_state AS state LEFT JOIN LATERAL \(Self.source(
+                    .counts, .whole, columns: "\(Self.countColumns), first_response_hist, \(Self.sketchBytes)",
+                    dailyColumns: "\(Self.countColumns), first_response_hist, contact_sketch")) ON true
+                """,
+                tenant, filter, .whole
+            ), logger: logger)
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                refreshedAt = try cells[0].decode(Date?.self)
+                guard try cells[1].decode(Date?.self) != nil else { continue }
+                figures.counts.add(try Self.counts(cells, from: 2))
+                figures.firstResponse.add(try Self.integers(cells[15]))
+                cells[16].bytes?.withUnsafeReadableBytes { sketch.add(packed: $0) }
             }
-            let lines = try await Self.breakdowns(connection, tenant, filter, logger: logger)
+            figures.activeContacts = sketch.estimate
+            let lines = try await Self.breakdowns(connection, tenant, filter, totals: &figures, logger: logger)
             return AnalyticsSummary(
-                figures: figures.values.first ?? AnalyticsFigures(), byModel: lines["model"] ?? [], byAgent: lines["agent"] ?? [],
-                byChannel: lines["channel"] ?? [], refreshedAt: refreshedAt
+                figures: figures, byModel: lines["model"] ?? [], byAgent: lines["agent"] ?? [], byChannel: lines["channel"] ?? [],
+                refreshedAt: refreshedAt
             )
         }
     }
@@ -239,22 +255,7 @@ public struct PostgresAnalyticsStore: Sendable {
             ), logger: logger)
             for try await row in rows {
                 let cells = row.makeRandomAccess()
-                let value = { (index: Int) throws -> Int64 in try cells[index].decode(Int64?.self) ?? 0 }
-                var counts = AnalyticsCounts()
-                counts.inbound = try value(1)
-                counts.outbound = try value(2)
-                counts.aiAnswers = try value(3)
-                counts.humanReplies = try value(4)
-                counts.sendFailures = try value(5)
-                counts.replyFailures = try value(6)
-                counts.newContacts = try value(7)
-                counts.conversationsOpened = try value(8)
-                counts.conversationsClosed = try value(9)
-                counts.aiResolved = try value(10)
-                counts.handoffs = try value(11)
-                counts.firstResponses = try value(12)
-                counts.firstResponseMillisecondsSum = try value(13)
-                figures[try cells[0].decode(Date.self), default: AnalyticsFigures()].counts = counts
+                figures[try cells[0].decode(Date.self), default: AnalyticsFigures()].counts = try counts(cells, from: 1)
             }
         }
         if sources.contains(.firstResponse) {
@@ -270,8 +271,7 @@ public struct PostgresAnalyticsStore: Sendable {
             let rows = try await connection.query(query(
                 """
                 SELECT b, contact_sketch FROM \(source(
-                    .counts, bucketing, columns: "(SELECT string_agg(int4send(e), ''::bytea) FROM unnest(contact_sketch) AS e) AS contact_sketch",
-                    dailyColumns: "contact_sketch", condition: "AND inbound > 0"))
+                    .counts, bucketing, columns: sketchBytes, dailyColumns: "contact_sketch", condition: "AND inbound > 0"))
                 """,
                 tenant, filter, bucketing
             ), logger: logger)
@@ -279,12 +279,8 @@ public struct PostgresAnalyticsStore: Sendable {
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let start = try cells[0].decode(Date.self)
-                guard var bytes = cells[1].bytes else { continue }
-                // Merged into a local sketch, then into the bucket's: a dictionary lookup per
-                // row, not per element.
-                var sketch = sketches.removeValue(forKey: start) ?? ContactSketch()
-                while let element = bytes.readInteger(as: Int32.self) { sketch.add(element: element) }
-                sketches[start] = sketch
+                guard let bytes = cells[1].bytes else { continue }
+                bytes.withUnsafeReadableBytes { sketches[start, default: ContactSketch()].add(packed: $0) }
             }
             for (start, sketch) in sketches { figures[start, default: AnalyticsFigures()].activeContacts = sketch.estimate }
         }
@@ -343,6 +339,29 @@ public struct PostgresAnalyticsStore: Sendable {
         }
     }
 
+    /// An hourly sketch packed as the daily table keeps its sketches: four bytes per element.
+    static let sketchBytes = "(SELECT string_agg(int4send(e), ''::bytea) FROM unnest(contact_sketch) AS e) AS contact_sketch"
+
+    /// The `countColumns` of a row (or their sums), from the cell `first` on.
+    static func counts(_ cells: PostgresRandomAccessRow, from first: Int) throws -> AnalyticsCounts {
+        let value = { (index: Int) throws -> Int64 in try cells[first + index].decode(Int64?.self) ?? 0 }
+        var counts = AnalyticsCounts()
+        counts.inbound = try value(0)
+        counts.outbound = try value(1)
+        counts.aiAnswers = try value(2)
+        counts.humanReplies = try value(3)
+        counts.sendFailures = try value(4)
+        counts.replyFailures = try value(5)
+        counts.newContacts = try value(6)
+        counts.conversationsOpened = try value(7)
+        counts.conversationsClosed = try value(8)
+        counts.aiResolved = try value(9)
+        counts.handoffs = try value(10)
+        counts.firstResponses = try value(11)
+        counts.firstResponseMillisecondsSum = try value(12)
+        return counts
+    }
+
     static func modelCounts(_ cells: PostgresRandomAccessRow, from first: Int) throws -> ModelCounts {
         let value = { (index: Int) throws -> Int64 in try cells[first + index].decode(Int64?.self) ?? 0 }
         var counts = ModelCounts()
@@ -360,28 +379,32 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// Model calls and spend by `provider_kind/model`, by agent and by channel, dearest
-    /// first. The rows are few (one per day, channel, agent and model): they are summed here.
+    /// first, and their totals (calls, tokens, credits, answer latency) added to `totals`.
+    /// The rows are few (one per day, channel, agent and model): they are summed here.
     static func breakdowns(
-        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, logger: Logger
+        _ connection: PostgresConnection, _ tenant: TenantID, _ filter: AnalyticsFilter, totals figures: inout AnalyticsFigures,
+        logger: Logger
     ) async throws -> [String: [ModelUsageLine]] {
         let columns = "provider_kind || '/' || model AS model_key, agent_id::text AS agent_key, channel_id::text AS channel_key, \(modelColumns)"
         let rows = try await connection.query(query(
             "SELECT model_key, agent_key, channel_key, \(modelColumns) FROM \(source(.models, .whole, columns: columns))", tenant, filter, .whole
         ), logger: logger)
-        var totals: [String: [String?: ModelUsageLine]] = [:]
+        // One table per breakdown, the lines changed in place.
+        var totals: [[String?: ModelUsageLine]] = [[:], [:], [:]]
         for try await row in rows {
             let cells = row.makeRandomAccess()
             let counts = try modelCounts(cells, from: 3)
             let latency = try integers(cells[13])
-            for (dimension, index) in [("model", 0), ("agent", 1), ("channel", 2)] {
-                let key = try cells[index].decode(String?.self)
-                var line = totals[dimension, default: [:]][key] ?? ModelUsageLine(key: key, counts: ModelCounts(), latency: LatencyHistogram())
-                line.counts.add(counts)
-                line.latency.add(latency)
-                totals[dimension, default: [:]][key] = line
+            figures.models.add(counts)
+            figures.answerLatency.add(latency)
+            for dimension in 0..<3 {
+                let key = try cells[dimension].decode(String?.self)
+                totals[dimension][key, default: ModelUsageLine(key: key, counts: ModelCounts(), latency: LatencyHistogram())]
+                    .add(counts, latency: latency)
             }
         }
-        return totals.mapValues { lines in
+        let named = ["model": totals[0], "agent": totals[1], "channel": totals[2]]
+        return named.mapValues { lines in
             lines.values.sorted {
                 ($0.counts.credits.micros, $0.counts.calls, $1.key ?? "") > ($1.counts.credits.micros, $1.counts.calls, $0.key ?? "")
             }

@@ -38,6 +38,17 @@ struct AnalyticsArithmeticTests {
         #expect(merged.estimate == 4)
     }
 
+    @Test("a sketch packed as bytes (the daily rollup's form) merges as its elements do; a torn tail is ignored")
+    func packedSketches() {
+        let elements: [Int32] = [(5 << 6) | 1, (900 << 6) | 3, (2047 << 6) | 2, (5 << 6) | 4, -1, Int32.max, (6 << 6) | 1]
+        var bytes: [UInt8] = elements.flatMap { element in withUnsafeBytes(of: element.bigEndian) { Array($0) } }
+        bytes += [0x00, 0x01]
+        var packed = ContactSketch()
+        bytes.withUnsafeBytes { packed.add(packed: $0) }
+        #expect(packed == ContactSketch(sparse: elements))
+        #expect(packed.estimate == 4)
+    }
+
     @Test("rates over nothing are undefined, not zero")
     func rates() {
         var figures = AnalyticsFigures()
