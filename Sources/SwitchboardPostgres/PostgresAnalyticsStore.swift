@@ -328,10 +328,17 @@ public struct PostgresAnalyticsStore: Sendable {
         guard dimensions == 1, let count = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil else {
             throw SwitchboardError(.internalError, "a rollup column is not a one-dimensional array")
         }
-        for _ in 0..<count {
-            guard let length = buffer.readInteger(as: Int32.self) else { break }
-            guard length == 4, let value = buffer.readInteger(as: Int32.self) else { continue }
-            body(value)
+        buffer.withUnsafeReadableBytes { raw in
+            var offset = 0
+            for _ in 0..<count {
+                guard offset + 4 <= raw.count else { break }
+                let length = Int32(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+                offset += 4
+                // A NULL element (length -1) has no bytes.
+                guard length == 4, offset + 4 <= raw.count else { continue }
+                body(Int32(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
+                offset += 4
+            }
         }
     }
 
