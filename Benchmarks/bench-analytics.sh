@@ -90,5 +90,6 @@ for c in 1 4; do
   run "timeseries inbound_messages, 90 days daily" $c "/v1/analytics/timeseries?metric=inbound_messages&interval=day&from=$FROM90&to=$TO"
   run "timeseries inbound_messages, 90 days daily, Asia/Almaty" $c "/v1/analytics/timeseries?metric=inbound_messages&interval=day&tz=Asia/Almaty&from=$FROM90&to=$TO"
   run "timeseries active_contacts, 90 days daily" $c "/v1/analytics/timeseries?metric=active_contacts&interval=day&from=$FROM90&to=$TO"
+  run "timeseries active_contacts, 90 days daily, Asia/Almaty" $c "/v1/analytics/timeseries?metric=active_contacts&interval=day&tz=Asia/Almaty&from=$FROM90&to=$TO"
   run "timeseries first_response_p90_ms, 90 days daily" $c "/v1/analytics/timeseries?metric=first_response_p90_ms&interval=day&from=$FROM90&to=$TO"
 done
