@@ -146,6 +146,7 @@ public struct PostgresAnalyticsStore: Sendable {
 
         var hourly: String { self == .counts ? "analytics_hourly" : "analytics_model_hourly" }
         var daily: String { self == .counts ? "analytics_daily" : "analytics_model_daily" }
+        var monthly: String { self == .counts ? "analytics_monthly" : "analytics_model_monthly" }
     }
 
     /// The SQL of a row's bucket start, from its `time` column. Time zone names are
@@ -172,8 +173,9 @@ public struct PostgresAnalyticsStore: Sendable {
     }
 
     /// Rows of the tenant, the period and the filter: `$1` tenant, `$2` from, `$3` to,
-    /// `$4` channel, `$5` agent, and `$6`–`$7` the whole UTC days the daily table answers
-    /// for (see `wholeDays`).
+    /// `$4` channel, `$5` agent, `$6`–`$7` the whole UTC days the daily and monthly tables
+    /// answer for (see `wholeDays`), and `$8`–`$9` the whole UTC months among them that the
+    /// monthly table answers for (see `wholeMonths`).
     static func query(_ sql: String, _ tenant: TenantID, _ filter: AnalyticsFilter, _ bucketing: Bucketing) -> PostgresQuery {
         var bindings = PostgresBindings()
         bindings.append(tenant.uuid)
@@ -184,6 +186,9 @@ public struct PostgresAnalyticsStore: Sendable {
         let days = wholeDays(filter, bucketing)
         bindings.append(days.lowerBound)
         bindings.append(days.upperBound)
+        let months = wholeMonths(days, bucketing)
+        bindings.append(months.lowerBound)
+        bindings.append(months.upperBound)
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
@@ -209,8 +214,27 @@ public struct PostgresAnalyticsStore: Sendable {
         return first..<max(utc.startOfDay(for: filter.to), first)
     }
 
+    /// The months the monthly tables answer for: the whole UTC months of the period
+    /// (`$8`–`$9`) that have been rolled up since they ended.
+    static let monthsRolledUp = """
+        (SELECT m.month FROM analytics_months AS m
+         WHERE m.month >= ($8::timestamptz AT TIME ZONE 'UTC')::date AND m.month < ($9::timestamptz AT TIME ZONE 'UTC')::date)
+        """
+
+    /// The whole UTC months inside `days`, where one bucket is the whole period (the
+    /// summary); elsewhere an empty range, and the days come from the daily table.
+    static func wholeMonths(_ days: Range<Date>, _ bucketing: Bucketing) -> Range<Date> {
+        guard bucketing == .whole else { return days.upperBound..<days.upperBound }
+        let utc = Self.utc
+        let start = utc.dateInterval(of: .month, for: days.lowerBound)?.start ?? days.lowerBound
+        let first = start == days.lowerBound ? start : utc.date(byAdding: .month, value: 1, to: start)!
+        let last = utc.dateInterval(of: .month, for: days.upperBound)?.start ?? days.upperBound
+        return first < last ? first..<last : days.upperBound..<days.upperBound
+    }
+
     /// The period's rows of a rollup as `rows (b, columns…)`, `b` the bucket start: whole
-    /// UTC days from the daily table, the hours around them from the hourly one.
+    /// UTC months rolled up from the monthly table, the other whole UTC days from the daily
+    /// one, the hours around them from the hourly one.
     static func source(
         _ rollup: Rollup, _ bucketing: Bucketing, columns: String, dailyColumns: String? = nil, condition: String = ""
     ) -> String {
@@ -222,6 +246,11 @@ public struct PostgresAnalyticsStore: Sendable {
          UNION ALL
          SELECT \(bucketExpression(bucketing, time: "(day::timestamp AT TIME ZONE 'UTC')")) AS b, \(dailyColumns ?? columns) FROM \(rollup.daily)
          WHERE tenant_id = $1 AND day >= ($6::timestamptz AT TIME ZONE 'UTC')::date AND day < ($7::timestamptz AT TIME ZONE 'UTC')::date
+           AND date_trunc('month', day::timestamp)::date NOT IN \(monthsRolledUp)
+           AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid) \(condition)
+         UNION ALL
+         SELECT \(bucketExpression(bucketing, time: "(month::timestamp AT TIME ZONE 'UTC')")) AS b, \(dailyColumns ?? columns) FROM \(rollup.monthly)
+         WHERE tenant_id = $1 AND month IN \(monthsRolledUp)
            AND ($4::uuid IS NULL OR channel_id = $4::uuid) AND ($5::uuid IS NULL OR agent_id = $5::uuid) \(condition)) AS rows
         """
     }

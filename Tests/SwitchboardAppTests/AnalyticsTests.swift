@@ -171,6 +171,57 @@ struct AnalyticsTests {
         }
     }
 
+    @Test("a summary over whole months reads the monthly rollups and agrees with the same rows read as days and hours")
+    func wholeMonths() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            // The same day twice, in May and in June, with new contacts, channels and agent.
+            let may = SeededHistory(tenant: tenant, day: "2025-05-20")
+            let june = SeededHistory(tenant: tenant, day: "2025-06-17")
+            for history in [may, june] {
+                try await history.seed()
+                try await rollUp(history.day)
+            }
+            // Both months have ended, so the roll-ups of their days rolled them up too.
+            // The rollups are read under the refresh's policy (the lateral query runs after
+            // the setting is made).
+            #expect(try await ownerCount(
+                """
+                SELECT m.n FROM (SELECT set_config('app.analytics', 'on', false) AS on) s, LATERAL (
+                    SELECT count(*)::int AS n FROM (
+                        SELECT month FROM analytics_monthly
+                        WHERE s.on = 'on' AND tenant_id = '\(tenant.id)' AND month IN ('2025-05-01', '2025-06-01')
+                        GROUP BY month HAVING sum(inbound) = 6) months) m
+                """
+            ) == 2)
+            func summary(_ from: String, _ to: String) async throws -> [String: Any] {
+                let response = try await get(client, "/v1/analytics/summary?from=\(from)&to=\(to)", key: tenant.key)
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                return try object(response)
+            }
+            // May and June whole: two months. From 01:00 on the first to 23:00 on the last:
+            // no whole month, so 59 days and 46 hours.
+            let months = try await summary("2025-05-01T00:00:00Z", "2025-07-01T00:00:00Z")
+            let days = try await summary("2025-05-01T01:00:00Z", "2025-06-30T23:00:00Z")
+            let figures = try metrics(months)
+            #expect(figures == (try metrics(days)))
+            #expect(figures["inbound_messages"] == 12)
+            #expect(figures["active_contacts"] == 8)
+            #expect(figures["provider_calls"] == 10)
+            #expect(figures["credits_spent_micros"] == 8000)
+            #expect(figures["first_response_p50_ms"] == 3000)
+            for breakdown in ["by_model", "by_agent", "by_channel"] {
+                let lines = try #require(months[breakdown] as? [[String: Any]])
+                let again = try #require(days[breakdown] as? [[String: Any]])
+                #expect(lines.map { $0["key"] as? String } == again.map { $0["key"] as? String }, "\(breakdown)")
+                #expect(lines.map { $0["credits_spent_micros"] as? Int } == again.map { $0["credits_spent_micros"] as? Int }, "\(breakdown)")
+                #expect(lines.map { $0["latency_p90_ms"] as? Double } == again.map { $0["latency_p90_ms"] as? Double }, "\(breakdown)")
+            }
+            let byModel = try #require(months["by_model"] as? [[String: Any]])
+            #expect(byModel.map { $0["calls"] as? Int } == [2, 8])
+        }
+    }
+
     @Test("a channel or agent filter keeps that channel's or agent's rows only")
     func filters() async throws {
         try await withApp { client in
@@ -428,6 +479,8 @@ struct AnalyticsPipelineTests {
             // A second refresh recomputes the same hours: the figures do not move.
             try #require(try await analytics.refresh(now: Date()) != nil)
             #expect(try await harness.count("SELECT count(*)::int FROM analytics_state WHERE refreshed_at IS NOT NULL") == 1)
+            // The open month is never rolled up: its days are read instead.
+            #expect(try await harness.count("SELECT count(*)::int FROM analytics_months WHERE month >= date_trunc('month', now())") == 0)
 
             let formatter = ISO8601DateFormatter()
             let range = "from=\(formatter.string(from: Date().addingTimeInterval(-3600)))&to=\(formatter.string(from: Date().addingTimeInterval(3600)))"
