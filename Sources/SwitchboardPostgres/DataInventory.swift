@@ -93,7 +93,7 @@ public enum DataInventory {
         "conversations": conversations, "messages": conversations, "message_edits": conversations,
         "conversation_events": conversations,
         "analytics_hourly": analytics, "analytics_model_hourly": analytics, "analytics_daily": analytics,
-        "analytics_model_daily": analytics,
+        "analytics_model_daily": analytics, "analytics_monthly": analytics, "analytics_model_monthly": analytics,
         "notes": crm, "deals": crm,
         "consents": consent, "privacy_requests": consent,
         "inbound_events": logs, "dead_letters": logs, "jobs": logs, "model_calls": logs, "idempotency_keys": logs,
@@ -104,7 +104,7 @@ public enum DataInventory {
         "privacy_policies": account,
         "audit_log": audit, "audit_heads": audit,
         "prices": platform, "schema_migrations": platform, "retention_runs": platform,
-        "analytics_state": platform,
+        "analytics_state": platform, "analytics_months": platform,
     ]
 
     /// The categories in a stable order, with their tables.
