@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seeds the analytics benchmark data set (Benchmarks/analytics-seed.sql) into an existing
 # database and prints how long the seed and the rollup took. It neither creates nor starts
-# a cluster: give it a superuser connection to a database where migrations 0001..0007 are
+# a cluster: give it a superuser connection to a database where every migration is
 # applied (the role switchboard_app must exist for them) and no tenant exists yet.
 #
 #   bash Benchmarks/analytics-seed.sh postgresql://postgres@127.0.0.1:55439/switchboard
@@ -45,5 +45,5 @@ psql "$URL" -X -q -P pager=off -c "
 SELECT relname AS table, pg_size_pretty(pg_total_relation_size(c.oid)) AS total_size, pg_total_relation_size(c.oid) AS bytes
 FROM pg_class c
 WHERE c.relname IN ('messages', 'conversations', 'contacts', 'model_calls', 'credit_entries', 'conversation_events',
-                    'analytics_hourly', 'analytics_model_hourly', 'analytics_daily_contacts') AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+                    'analytics_hourly', 'analytics_model_hourly', 'analytics_daily', 'analytics_monthly') AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
 ORDER BY bytes DESC"

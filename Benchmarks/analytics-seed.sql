@@ -8,7 +8,7 @@
 --        [-v chunk_messages=1000000] [-v refresh_step='1 month'] [-v fk_checks=off]
 --        -f Benchmarks/analytics-seed.sql "$DATABASE_URL"
 --
--- Run it as a superuser on a database where migrations 0001..0007 are applied and that
+-- Run it as a superuser on a database where every migration is applied and that
 -- holds no tenant yet. Deterministic: every id, time offset, length, status and count is a
 -- function of the row's number (hashint8extended, md5), never random(); only the anchor,
 -- the end of the year, is the minute the seed starts (all times are relative to it).
@@ -506,6 +506,6 @@ SELECT (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM contacts
        (SELECT count(*) FROM model_calls) AS model_calls, (SELECT count(*) FROM credit_entries) AS credit_entries,
        (SELECT count(*) FROM conversation_events) AS conversation_events,
        (SELECT count(*) FROM analytics_hourly) AS analytics_hourly, (SELECT count(*) FROM analytics_model_hourly) AS analytics_model_hourly,
-       (SELECT count(*) FROM analytics_daily_contacts) AS analytics_daily_contacts;
+       (SELECT count(*) FROM analytics_daily) AS analytics_daily, (SELECT count(*) FROM analytics_monthly) AS analytics_monthly;
 SELECT 'seed_timing' AS tag, round(:seed_t1 - :seed_t0, 1) AS load_s, round(:seed_t2 - :seed_t1, 1) AS vacuum_analyze_s,
        round(:seed_t3 - :seed_t2, 1) AS rollup_s, round(:seed_t4 - :seed_t3, 1) AS rollup_vacuum_s, round(:seed_t4 - :seed_t0, 1) AS total_s;

@@ -62,3 +62,45 @@ struct AnalyticsSQLTests {
         }
     }
 }
+
+@Suite("The analytics benchmark's seed, small, on a database of its own")
+struct AnalyticsSeedTests {
+    /// The package's root, from this file's path.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("Benchmarks/analytics-seed.sh seeds a year and rolls it up; each ended month is the sum of its days")
+    func seed() async throws {
+        let database = try await TestDatabase.shared.migratedDatabase(prefix: "seed")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("analytics-seed-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let result = try await SystemCommand(
+            executable: "/usr/bin/env",
+            arguments: [
+                "MESSAGES=6000", "TENANTS=3", "SMALL_MESSAGES=40", "LOG=\(log)", "/bin/bash",
+                Self.root.appendingPathComponent("Benchmarks/analytics-seed.sh").path, database.url,
+            ]
+        ).run()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("wall time, all phases"), "\(result.output)")
+        // Read as the owner, a superuser here as the seed needs: row-level security does
+        // not apply.
+        let (months, mismatched) = try await PostgresAdministration.withConnection(database, logger: TestDatabase.logger) { connection in
+            let months = try await connection.integer("SELECT count(*)::int FROM analytics_months", logger: TestDatabase.logger)
+            let mismatched = try await connection.integer(
+                """
+                SELECT count(*)::int FROM analytics_months r
+                WHERE (SELECT coalesce(sum(inbound), 0) FROM analytics_monthly m WHERE m.month = r.month)
+                   <> (SELECT coalesce(sum(inbound), 0) FROM analytics_daily d WHERE date_trunc('month', d.day::timestamp)::date = r.month)
+                   OR (SELECT coalesce(sum(credits_micros), 0) FROM analytics_model_monthly m WHERE m.month = r.month)
+                   <> (SELECT coalesce(sum(credits_micros), 0) FROM analytics_model_daily d WHERE date_trunc('month', d.day::timestamp)::date = r.month)
+                """,
+                logger: TestDatabase.logger
+            )
+            return (months, mismatched)
+        }
+        // A year back from now: twelve or thirteen months have ended, by the day it runs
+        // (the open one is not rolled up).
+        #expect((12...13).contains(months), "\(months) months")
+        #expect(mismatched == 0)
+    }
+}
