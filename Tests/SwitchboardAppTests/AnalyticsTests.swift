@@ -219,6 +219,17 @@ struct AnalyticsTests {
             }
             let byModel = try #require(months["by_model"] as? [[String: Any]])
             #expect(byModel.map { $0["calls"] as? Int } == [2, 8])
+
+            // Another tenant's months read as its own: nothing.
+            let other = try await createTenant(client)
+            let response = try await get(client, "/v1/analytics/summary?from=2025-05-01T00:00:00Z&to=2025-07-01T00:00:00Z", key: other.key)
+            #expect(response.status == .ok)
+            let theirs = try metrics(try object(response))
+            #expect(theirs["inbound_messages"] == 0)
+            #expect(theirs["active_contacts"] == 0)
+            #expect(theirs["credits_spent_micros"] == 0)
+            let theirModels = try #require(try object(response)["by_model"] as? [[String: Any]])
+            #expect(theirModels.isEmpty)
         }
     }
 
