@@ -179,8 +179,7 @@ public struct JobProcessor: Sendable {
             return
         }
         // The contact's rights and the tenant's policy come before any processing.
-        let (privacyContext, regions) = try await privacy.context(job.tenantID, conversation: context.target.conversationID)
-            ?? (PrivacyContext(), [:])
+        let privacyContext = context.privacy, regions = context.providerRegions
         if privacyContext.restricted {
             try await replies.settle(
                 job, context: context, replyStatus: "skipped", error: "the contact is restricted: its data is kept, not processed"
@@ -236,7 +235,7 @@ public struct JobProcessor: Sendable {
         let kinds = context.providers.mapValues(\.kind)
 
         // Admission: hold the chain's worst case before any provider is called.
-        let prices = try await credits.priceBook(job.tenantID)
+        let prices = context.prices
         let reference = LedgerReference(
             kind: "message", id: context.inboundID.description, agentID: agent.id, channelID: context.target.channelID,
             messageID: context.inboundID
@@ -495,8 +494,7 @@ public struct JobProcessor: Sendable {
             try await jobs.fail(job, error: "the message no longer exists")
             return
         }
-        if let (privacyContext, _) = try await privacy.context(job.tenantID, conversation: context.target.conversationID),
-           privacyContext.restricted {
+        if context.contactRestricted {
             try await replies.recordSend(job, sent: false, error: "the contact is restricted: nothing is sent", at: now())
             return
         }

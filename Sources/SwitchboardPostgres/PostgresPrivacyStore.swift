@@ -198,24 +198,12 @@ public struct PostgresPrivacyStore: Sendable {
         }
     }
 
-    /// What the workers must honour for one conversation; nil when it is gone.
+    /// What the workers must honour for one conversation; nil when it is gone. (The reply
+    /// worker reads it inside `reply_context`'s document.)
     public func context(_ tenant: TenantID, conversation: ConversationID) async throws -> (PrivacyContext, regions: [ProviderID: String])? {
-        guard let document = try await database.document(
+        try await database.document(
             tenant, "SELECT privacy_context(\(tenant.uuid), \(conversation.uuid))::text", as: ContextDocument.self
-        ) else { return nil }
-        var consents: [ConsentPurpose: Bool] = [:]
-        for (name, granted) in document.consents {
-            if let purpose = ConsentPurpose(rawValue: name) { consents[purpose] = granted }
-        }
-        let policy = PrivacyPolicy(
-            redactPII: document.policy.redact_pii, allowedRegions: document.policy.allowed_regions,
-            homeRegion: document.policy.home_region, aiLabel: document.policy.ai_label
-        )
-        var regions: [ProviderID: String] = [:]
-        for (id, region) in document.regions {
-            if let id = ProviderID(id) { regions[id] = region }
-        }
-        return (PrivacyContext(restricted: document.restricted, consents: consents, policy: policy), regions)
+        )?.context
     }
 
     struct ContextDocument: Decodable {
@@ -230,6 +218,21 @@ public struct PostgresPrivacyStore: Sendable {
         var consents: [String: Bool]
         var policy: Policy
         var regions: [String: String]
+
+        var context: (PrivacyContext, regions: [ProviderID: String]) {
+            var consents: [ConsentPurpose: Bool] = [:]
+            for (name, granted) in self.consents {
+                if let purpose = ConsentPurpose(rawValue: name) { consents[purpose] = granted }
+            }
+            let policy = PrivacyPolicy(
+                redactPII: policy.redact_pii, allowedRegions: policy.allowed_regions, homeRegion: policy.home_region, aiLabel: policy.ai_label
+            )
+            var regions: [ProviderID: String] = [:]
+            for (id, region) in self.regions {
+                if let id = ProviderID(id) { regions[id] = region }
+            }
+            return (PrivacyContext(restricted: restricted, consents: consents, policy: policy), regions)
+        }
     }
 
     static func exists(_ connection: PostgresConnection, _ tenant: TenantID, _ contact: ContactID, logger: Logger) async throws -> Bool {

@@ -35,6 +35,12 @@ public struct ReplyContext: Sendable {
     public var history: [Turn]
     /// Whether an answer to the inbound message is already stored.
     public var answered: Bool
+    /// What the contact's rights and the tenant's policy allow (the defaults when the
+    /// contact is gone), and the regions of the tenant's providers.
+    public var privacy: PrivacyContext
+    public var providerRegions: [ProviderID: String]
+    /// The tenant's prices for the provider kinds of the agent's chain.
+    public var prices: PriceBook
 }
 
 /// Where a message goes: its conversation's chat on its channel, with what the channel's
@@ -66,8 +72,14 @@ public struct SendContext: Sendable {
     public var aiGenerated: Bool
     public var inReplyTo: MessageID?
     public var target: SendTarget
+    /// Whether the conversation's contact is restricted: nothing is sent to it.
+    public var contactRestricted: Bool
 
-    public init(messageID: MessageID, text: String?, deliveryStatus: String?, aiGenerated: Bool, inReplyTo: MessageID?, target: SendTarget) {
+    public init(
+        messageID: MessageID, text: String?, deliveryStatus: String?, aiGenerated: Bool, inReplyTo: MessageID?, target: SendTarget,
+        contactRestricted: Bool = false
+    ) {
+        self.contactRestricted = contactRestricted
         self.messageID = messageID
         self.text = text
         self.deliveryStatus = deliveryStatus
@@ -144,6 +156,7 @@ public struct PostgresReplyStore: Sendable {
         guard let document = try await json(
             "SELECT reply_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: ReplyDocument.self
         ) else { return nil }
+        let privacy = document.privacy?.context ?? (PrivacyContext(), [:])
         var providers: [ProviderID: ReplyContext.ProviderEntry] = [:]
         for provider in document.providers {
             providers[provider.id] = ReplyContext.ProviderEntry(
@@ -160,7 +173,7 @@ public struct PostgresReplyStore: Sendable {
                     inbound: $0.direction == "inbound", text: $0.text, attachmentKinds: $0.attachments.map(\.kind), sender: $0.sender
                 )
             },
-            answered: document.answered
+            answered: document.answered, privacy: privacy.0, providerRegions: privacy.1, prices: PriceBook(document.prices.compactMap(\.price))
         )
     }
 
@@ -258,7 +271,7 @@ public struct PostgresReplyStore: Sendable {
         return SendContext(
             messageID: MessageID(document.message.id), text: document.message.text, deliveryStatus: document.message.deliveryStatus,
             aiGenerated: document.message.aiGenerated, inReplyTo: document.message.inReplyTo.map { MessageID($0) },
-            target: document.target
+            target: document.target, contactRestricted: document.restricted
         )
     }
 
@@ -367,12 +380,40 @@ struct ReplyDocument: Decodable, Sendable {
     var inbound: Inbound
     var target: SendTarget
     var answered: Bool
+    /// One row of the price book.
+    struct PriceDocument: Decodable {
+        var providerKind: String
+        var model: String
+        var input: Int64
+        var cachedInput: Int64
+        var output: Int64
+        var reasoning: Int64
+        var messageFee: Int64
+        var override: Bool
+        enum CodingKeys: String, CodingKey {
+            case providerKind = "provider_kind", model, input, cachedInput = "cached_input", output, reasoning
+            case messageFee = "message_fee", override
+        }
+
+        var price: Price? {
+            ProviderKind(rawValue: providerKind).map {
+                Price(
+                    providerKind: $0, model: model, inputPerMillion: input, cachedInputPerMillion: cachedInput, outputPerMillion: output,
+                    reasoningPerMillion: reasoning, messageFee: Credits(micros: messageFee), isOverride: override
+                )
+            }
+        }
+    }
+
     var agent: AgentDocument?
     var providers: [ProviderDocument]
     var history: [Turn]
+    var privacy: PostgresPrivacyStore.ContextDocument?
+    var prices: [PriceDocument]
 
     enum CodingKeys: String, CodingKey {
         case inbound, conversation, channel, contactExternalID = "contact_external_id", answered, agent, providers, history
+        case privacy, prices
     }
 
     init(from decoder: any Decoder) throws {
@@ -387,6 +428,8 @@ struct ReplyDocument: Decodable, Sendable {
         agent = try container.decodeIfPresent(AgentDocument.self, forKey: .agent)
         providers = try container.decode([ProviderDocument].self, forKey: .providers)
         history = try container.decode([Turn].self, forKey: .history)
+        privacy = try container.decodeIfPresent(PostgresPrivacyStore.ContextDocument.self, forKey: .privacy)
+        prices = try container.decode([PriceDocument].self, forKey: .prices)
     }
 }
 
@@ -405,12 +448,14 @@ struct SendDocument: Decodable, Sendable {
 
     var message: MessageDocument
     var target: SendTarget
+    var restricted: Bool
 
-    enum CodingKeys: String, CodingKey { case message, conversation, channel, contactExternalID = "contact_external_id" }
+    enum CodingKeys: String, CodingKey { case message, conversation, channel, contactExternalID = "contact_external_id", restricted }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         message = try container.decode(MessageDocument.self, forKey: .message)
+        restricted = try container.decode(Bool.self, forKey: .restricted)
         target = SendTarget(
             try container.decode(TargetDocument.Conversation.self, forKey: .conversation),
             try container.decode(TargetDocument.Channel.self, forKey: .channel),

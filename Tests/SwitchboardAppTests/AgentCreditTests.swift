@@ -61,6 +61,33 @@ struct AgentCreditTests {
         }
     }
 
+    @Test("a tenant's own price for the agent's model is what its replies are charged; another tenant still pays the platform's")
+    func tenantPriceCharged() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let priced = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
+            let other = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
+            #expect(try await client.execute(
+                uri: "/admin/tenants/\(priced.tenant.id)/prices", method: .put, headers: headers(bearer: adminToken),
+                body: json([
+                    "provider_kind": "openai", "model": "gpt-4o-mini", "input_micros_per_million": 1_000_000,
+                    "cached_input_micros_per_million": 500_000, "output_micros_per_million": 2_000_000,
+                    "reasoning_micros_per_million": 2_000_000, "message_fee_micros": 7,
+                ])
+            ) { $0 }.status == .ok)
+            for setup in [priced, other] {
+                _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            }
+            #expect(try await harness.drain() == 2)
+            // 100 input, 20 cached, 40 output, 5 reasoning (see above): 100 + 10 + 80 + 10
+            // micros and the fee of 7 at the tenant's price; 44 at the platform's.
+            for (setup, cost) in [(priced, 207), (other, 44)] {
+                let capture = try await ledger(client, setup.tenant.key).first { $0["kind"] as? String == "capture" }
+                #expect(capture?["amount_micros"] as? Int == -cost)
+                #expect(try await account(client, setup.tenant.key)["balance_micros"] as? Int == 1_000_000 - cost)
+            }
+        }
+    }
+
     @Test("credits that cannot cover the worst case call no provider: the out-of-credits reply goes out; a top-up brings answers back")
     func outOfCreditsReply() async throws {
         try await withAgentWorld { model, telegram, client, harness in
