@@ -98,16 +98,17 @@ public struct JobProcessor: Sendable {
         "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
     }
 
-    /// Takes one ready job and runs it; false when none was ready. `onClaim` runs once a
-    /// job is taken, before it runs (the workers wake another worker there).
-    public func runNext(
-        kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases, onClaim: @Sendable () -> Void = {}
-    ) async throws -> Bool {
+    /// Takes one ready job and runs it; false when none was ready.
+    public func runNext(kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases) async throws -> Bool {
         let claimed = try await jobs.claim(kinds: kinds, limit: 1, now: now(), lease: policy.lease, worker: worker)
         guard let job = claimed.first else { return false }
-        onClaim()
         await run(job)
         return true
+    }
+
+    /// Takes up to `limit` ready jobs of any kind under this worker's lease.
+    public func claim(limit: Int) async throws -> [ClaimedJob] {
+        try await jobs.claim(kinds: ClaimedJob.Kind.allCases, limit: limit, now: now(), lease: policy.lease, worker: worker)
     }
 
     /// Runs ready jobs until none is left (tests drive the queue with it); answers how

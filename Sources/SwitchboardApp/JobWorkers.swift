@@ -5,15 +5,22 @@ import SwitchboardCore
 public import SwitchboardPostgres
 import Synchronization
 
-/// The workers as a Service: `concurrency` loops that take and run jobs, woken by
-/// `LISTEN switchboard_jobs` (the jobs table's insert trigger notifies) and, should a
-/// notification be missed or a job wait for its retry time, by a poll.
+/// The workers as a Service: one dispatcher takes ready jobs in batches of as many as
+/// there are free workers (`concurrency` in all) and runs each in a task of its own. It is
+/// woken by `LISTEN switchboard_jobs` (the jobs table's insert trigger notifies), by a
+/// job's end while the last batch came back full (more may be waiting), and by a poll
+/// every `pollInterval` (retries whose time has come, leases that ran out, a notification
+/// lost with its connection).
+///
+/// One claim serves every job ready at that moment: with a worker per loop, each
+/// notification woke a worker that claimed the job and woke another to look for more, and
+/// each worker looked again after its job — three claims per job, two of them empty.
 public final class JobWorkers: Service {
     let processor: JobProcessor
     let database: Database
     let concurrency: Int
     let pollInterval: Duration
-    let doorbell = Doorbell()
+    let wake = Wake()
     let logger: Logger
 
     public init(processor: JobProcessor, database: Database, concurrency: Int, logger: Logger) {
@@ -28,27 +35,52 @@ public final class JobWorkers: Service {
         try await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
+                group.addTask { await self.poll() }
                 group.addTask { await self.sweepHolds() }
                 group.addTask { await self.sweepRetention() }
                 group.addTask { await self.refreshAnalytics() }
-                for _ in 0..<self.concurrency {
-                    group.addTask { await self.work() }
-                }
+                group.addTask { await self.dispatch() }
                 await group.waitForAll()
             }
         }
     }
 
-    func work() async {
-        while !Task.isCancelled {
-            do {
-                if try await processor.runNext(onClaim: { self.doorbell.ring() }) { continue }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("taking a job failed", metadata: ["error": "\(error)"])
+    /// Claims jobs while there may be more and a worker is free, then waits to be woken.
+    func dispatch() async {
+        await withDiscardingTaskGroup { group in
+            var backlog = true
+            while !Task.isCancelled {
+                var free = concurrency - wake.running
+                while backlog, free > 0, !Task.isCancelled {
+                    do {
+                        let jobs = try await processor.claim(limit: free)
+                        for job in jobs {
+                            wake.started()
+                            group.addTask {
+                                await self.processor.run(job)
+                                self.wake.finished()
+                            }
+                        }
+                        backlog = jobs.count == free
+                        free -= jobs.count
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        logger.warning("taking jobs failed", metadata: ["error": "\(error)"])
+                        backlog = false
+                    }
+                }
+                guard let rung = await wake.next() else { return }
+                backlog = backlog || rung
             }
-            await doorbell.wait(timeout: pollInterval)
+        }
+    }
+
+    /// Rings every `pollInterval`.
+    func poll() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: pollInterval) } catch { return }
+            wake.ring()
         }
     }
 
@@ -109,8 +141,8 @@ public final class JobWorkers: Service {
             do {
                 try await database.client.withConnection { connection in
                     try await connection.listen(on: "switchboard_jobs") { notifications in
-                        self.doorbell.ring()
-                        for try await _ in notifications { self.doorbell.ring() }
+                        self.wake.ring()
+                        for try await _ in notifications { self.wake.ring() }
                     }
                 }
             } catch is CancellationError {
@@ -124,61 +156,46 @@ public final class JobWorkers: Service {
     }
 }
 
-/// Wakes one waiting worker at a time: a worker that finds a job rings again, so work
-/// fans out to as many workers as there are jobs, and a notification does not wake the
-/// whole pool to race for one job. A ring with no one waiting is kept for the next
-/// waiter, so a notification that arrives while every worker is busy is not lost.
-final class Doorbell: Sendable {
+/// What wakes the dispatcher: a ring (new or due jobs may be waiting) or a job's end (a
+/// worker is free). Wake-ups that arrive while the dispatcher is busy are kept as one, so
+/// a burst of notifications costs one claim, and none is lost.
+final class Wake: Sendable {
     private struct State {
-        var pending = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var next = 0
+        var running = 0
+        var rung = false
     }
 
     private let state = Mutex(State())
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Jobs running now.
+    var running: Int { state.withLock { $0.running } }
 
     func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let first = state.waiters.keys.min() else {
-                state.pending = true
-                return nil
-            }
-            return state.waiters.removeValue(forKey: first)
-        }
-        waiter?.resume()
+        state.withLock { $0.rung = true }
+        continuation.yield()
     }
 
-    /// Returns at the next ring, or after `timeout`.
-    func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForRing() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
+    func started() { state.withLock { $0.running += 1 } }
+
+    func finished() {
+        state.withLock { $0.running -= 1 }
+        continuation.yield()
     }
 
-    private func waitForRing() async {
-        let id = state.withLock { state -> Int in
-            state.next += 1
-            return state.next
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.pending {
-                        state.pending = false
-                        return true
-                    }
-                    if Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+    /// Waits for the next wake-up; answers whether a ring came since the last one, or nil
+    /// when the task is cancelled. Only the dispatcher waits.
+    func next() async -> Bool? {
+        var iterator = stream.makeAsyncIterator()
+        guard await iterator.next() != nil else { return nil }
+        return state.withLock { state in
+            defer { state.rung = false }
+            return state.rung
         }
     }
 }

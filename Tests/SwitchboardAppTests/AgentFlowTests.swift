@@ -48,6 +48,35 @@ struct AgentFlowTests {
         }
     }
 
+    @Test("live workers take a backlog that piled up while all were busy, with no poll and one notification for it")
+    func backlogWhileBusy() async throws {
+        let policy = {
+            var policy = JobPolicy()
+            policy.pollInterval = .seconds(3600)
+            return policy
+        }()
+        try await withAgentWorld(workers: 2, policy: policy, .live) { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let gate = FakeGate()
+            for _ in 1...5 { await model.enqueue(.held(gate)) }
+            // Two deliveries keep both workers at the model.
+            for id in 1...2 {
+                _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: id, messageID: id, text: "Вопрос \(id)"), headers: telegramHeaders(setup.secret))
+            }
+            _ = try await model.waitForRequests(count: 2)
+            // Three more arrive while no worker is free: their notifications are one wake-up.
+            for id in 3...5 {
+                _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: id, messageID: id, text: "Вопрос \(id)"), headers: telegramHeaders(setup.secret))
+            }
+            gate.open()
+            // Each freed worker takes the next job while the last claim came back full.
+            try await within(.seconds(20)) { await telegram.wait(for: 5, "sendMessage") }
+            #expect(await model.requests.count == 5)
+            #expect(try await harness.drain() == 0)
+            #expect(Set(telegram.calls("sendMessage").compactMap { $0.json["text"] }) == Set((1...5).map { "reply to: Вопрос \($0)" }))
+        }
+    }
+
     @Test("the answer is stored once, marked ai_generated, with its usage; the inbound message is answered")
     func answerIsStoredWithUsage() async throws {
         try await withAgentWorld { model, telegram, client, harness in

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What the fake does with one request. Scripted behaviours are used one per request, in
 /// order, whatever the protocol; then the server's default applies.
 public indirect enum FakeModelBehaviour: Sendable, Hashable {
@@ -21,4 +23,36 @@ public indirect enum FakeModelBehaviour: Sendable, Hashable {
     case delay(Duration)
     /// Waits, then does `then`.
     case delayed(Duration, then: FakeModelBehaviour)
+    /// Waits until the test opens `gate`, then echoes: holds a worker busy for as long as
+    /// the test needs, without a clock.
+    case held(FakeGate)
+}
+
+/// A gate requests wait at until the test opens it; open once, open for good.
+public final class FakeGate: Sendable, Hashable {
+    private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    public init() {}
+
+    public func open() {
+        let waiting = state.withLock { state in
+            state.open = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func pass() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state in
+                if !state.open { state.waiting.append(continuation) }
+                return state.open
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    public static func == (lhs: FakeGate, rhs: FakeGate) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

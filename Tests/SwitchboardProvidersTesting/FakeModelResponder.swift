@@ -55,6 +55,9 @@ struct FakeModelResponder {
         case .delayed(let duration, let then):
             try await Task.sleep(for: duration)
             return try await perform(then, call)
+        case .held(let gate):
+            await gate.pass()
+            return try await perform(.echo, call)
         }
     }
 
