@@ -73,7 +73,7 @@ public struct JobProcessor: Sendable {
         database: Database, secrets: SecretBox, connectors: ConnectorRegistry, http: any OutboundHTTPClient,
         transport: any ProviderTransport, router: ModelRouter = ModelRouter(), policy: JobPolicy = JobPolicy(),
         now: @escaping @Sendable () -> Date = Date.init,
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await DeadlineWatch.shared.sleep(for: $0) },
         worker: String = JobProcessor.defaultWorkerName(), metrics: AppMetrics? = nil, logger: Logger
     ) {
         self.metrics = metrics

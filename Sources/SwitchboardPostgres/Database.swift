@@ -108,35 +108,25 @@ public struct Database: Sendable {
         let client = self.client
         let logger = self.logger
         let timeout = self.acquireTimeout
-        let started = LeaseFlag()
+        let lease = LeaseState()
         do {
-            // Race the transaction against a timer that only counts while no connection has
-            // been leased: once the work runs, it is never cut short.
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask {
-                    if transactional {
-                        return try await client.withTransaction(logger: logger) { connection in
-                            started.set()
-                            return try await body(connection)
-                        }
-                    }
-                    return try await client.withConnection { connection in
-                        started.set()
+            // The deadline only counts while no connection has been leased: once the work
+            // runs, it is never cut short (`expire` then refuses).
+            return try await DeadlineWatch.shared.run(
+                until: .now + timeout,
+                timeout: { SwitchboardError(.unavailable, "the database is unavailable (no connection within \(timeout))") },
+                expires: { lease.expire() }
+            ) {
+                if transactional {
+                    return try await client.withTransaction(logger: logger) { connection in
+                        try lease.start()
                         return try await body(connection)
                     }
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    if started.isSet { return nil }
-                    throw SwitchboardError(.unavailable, "the database is unavailable (no connection within \(timeout))")
+                return try await client.withConnection { connection in
+                    try lease.start()
+                    return try await body(connection)
                 }
-                while let next = try await group.next() {
-                    if let value = next {
-                        group.cancelAll()
-                        return value
-                    }
-                }
-                throw CancellationError()
             }
         } catch {
             throw Self.translate(error)
@@ -205,11 +195,28 @@ public struct Database: Sendable {
     }
 }
 
-/// Whether a transaction has its connection yet: shared by the transaction and its timer.
-private final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+/// Whether a transaction has its connection yet, or its deadline passed first: whichever
+/// comes first wins, so work that started is never cancelled by the deadline, and a
+/// connection that comes after it runs nothing.
+private final class LeaseState: Sendable {
+    private enum Phase { case waiting, started, expired }
+    private let phase = Mutex(Phase.waiting)
+
+    func start() throws {
+        let started = phase.withLock { phase -> Bool in
+            if phase == .waiting { phase = .started }
+            return phase == .started
+        }
+        if !started { throw CancellationError() }
+    }
+
+    func expire() -> Bool {
+        phase.withLock { phase in
+            guard phase == .waiting else { return false }
+            phase = .expired
+            return true
+        }
+    }
 }
 
 extension Database {
