@@ -100,15 +100,16 @@ public struct JobProcessor: Sendable {
 
     /// Takes one ready job and runs it; false when none was ready.
     public func runNext(kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases) async throws -> Bool {
-        let claimed = try await jobs.claim(kinds: kinds, limit: 1, now: now(), lease: policy.lease, worker: worker)
-        guard let job = claimed.first else { return false }
-        await run(job)
+        let claimed = try await jobs.claimWithDocuments(kinds: kinds, limit: 1, now: now(), lease: policy.lease, worker: worker)
+        guard let (job, document) = claimed.first else { return false }
+        await run(job, document)
         return true
     }
 
-    /// Takes up to `limit` ready jobs of any kind under this worker's lease.
-    public func claim(limit: Int) async throws -> [ClaimedJob] {
-        try await jobs.claim(kinds: ClaimedJob.Kind.allCases, limit: limit, now: now(), lease: policy.lease, worker: worker)
+    /// Takes up to `limit` ready jobs of any kind under this worker's lease, each with the
+    /// context its run reads first.
+    public func claim(limit: Int) async throws -> [(job: ClaimedJob, document: JobDocument)] {
+        try await jobs.claimWithDocuments(kinds: ClaimedJob.Kind.allCases, limit: limit, now: now(), lease: policy.lease, worker: worker)
     }
 
     /// Runs ready jobs until none is left (tests drive the queue with it); answers how
@@ -122,7 +123,7 @@ public struct JobProcessor: Sendable {
 
     /// Runs one taken job. Failures are recorded on the job, never thrown: a job that
     /// cannot even record its failure is left to its lease and taken again.
-    public func run(_ job: ClaimedJob) async {
+    public func run(_ job: ClaimedJob, _ document: JobDocument = .unread) async {
         var logger = self.logger
         logger[metadataKey: "job.id"] = "\(job.id)"
         logger[metadataKey: "job.kind"] = "\(job.kind.rawValue)"
@@ -130,8 +131,8 @@ public struct JobProcessor: Sendable {
         do {
             try await withLeaseKept(job) {
                 switch job.kind {
-                case .reply: try await reply(job, logger: logger)
-                case .send: try await send(job, logger: logger)
+                case .reply: try await reply(job, document, logger: logger)
+                case .send: try await send(job, document, logger: logger)
                 }
             }
         } catch is JobLeaseLost {
@@ -161,8 +162,8 @@ public struct JobProcessor: Sendable {
 
     // MARK: Reply
 
-    func reply(_ job: ClaimedJob, logger: Logger) async throws {
-        guard var context = try await replies.context(for: job) else {
+    func reply(_ job: ClaimedJob, _ document: JobDocument, logger: Logger) async throws {
+        guard var context = try await replies.context(for: job, document) else {
             try await jobs.fail(job, error: "the message no longer exists")
             return
         }
@@ -490,8 +491,8 @@ public struct JobProcessor: Sendable {
 
     // MARK: Send
 
-    func send(_ job: ClaimedJob, logger: Logger) async throws {
-        guard let context = try await replies.sendContext(for: job) else {
+    func send(_ job: ClaimedJob, _ document: JobDocument, logger: Logger) async throws {
+        guard let context = try await replies.sendContext(for: job, document) else {
             try await jobs.fail(job, error: "the message no longer exists")
             return
         }

@@ -54,10 +54,10 @@ public final class JobWorkers: Service {
                 while backlog, free > 0, !Task.isCancelled {
                     do {
                         let jobs = try await processor.claim(limit: free)
-                        for job in jobs {
+                        for (job, document) in jobs {
                             wake.started()
                             group.addTask {
-                                await self.processor.run(job)
+                                await self.processor.run(job, document)
                                 self.wake.finished()
                             }
                         }

@@ -3,6 +3,13 @@ import Logging
 import PostgresNIO
 public import SwitchboardCore
 
+/// What a job's worker reads first (its reply or send context, as JSON), when it was read
+/// with the claim: `read(nil)` when its message is gone.
+public enum JobDocument: Sendable {
+    case unread
+    case read(String?)
+}
+
 /// The outbox in PostgreSQL: workers of any replica take jobs with `FOR UPDATE SKIP
 /// LOCKED` under a lease, and finish them only while their attempt is the latest.
 public struct PostgresJobStore: Sendable {
@@ -17,20 +24,41 @@ public struct PostgresJobStore: Sendable {
     public func claim(
         kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String
     ) async throws -> [ClaimedJob] {
+        try await claimWithDocuments(kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, documents: false).map(\.job)
+    }
+
+    /// Takes up to `limit` ready jobs as `claim` does, each with what its worker reads
+    /// first — `reply_context` for a reply, `send_context` for a send — in the same
+    /// statement: one round trip fewer per job.
+    public func claimWithDocuments(
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String
+    ) async throws -> [(job: ClaimedJob, document: JobDocument)] {
+        try await claimWithDocuments(kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, documents: true)
+    }
+
+    private func claimWithDocuments(
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String, documents: Bool
+    ) async throws -> [(job: ClaimedJob, document: JobDocument)] {
         let logger = database.logger
         let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
         return try await database.withConnection { connection in
+            // claim_jobs works in the workers' scope and leaves it; each context function
+            // then sets its job's tenant for its own reads.
             let rows = try await connection.query(
                 """
-                SELECT tenant_id, id, kind, message_id, attempts
-                FROM claim_jobs(\(kinds.map(\.rawValue)), \(Int32(limit)), \(now), make_interval(secs => \(leaseSeconds)), \(worker))
+                SELECT c.tenant_id, c.id, c.kind, c.message_id, c.attempts,
+                       CASE WHEN NOT \(documents) THEN NULL
+                            WHEN c.kind = 'reply' THEN reply_context(c.tenant_id, c.message_id)::text
+                            WHEN c.kind = 'send' THEN send_context(c.tenant_id, c.message_id)::text END
+                FROM claim_jobs(\(kinds.map(\.rawValue)), \(Int32(limit)), \(now), make_interval(secs => \(leaseSeconds)), \(worker)) c
                 """,
                 logger: logger
             )
-            var jobs: [ClaimedJob] = []
-            for try await (tenant, id, kind, message, attempts) in rows.decode((UUID, UUID, String, UUID?, Int32).self) {
+            var jobs: [(job: ClaimedJob, document: JobDocument)] = []
+            for try await (tenant, id, kind, message, attempts, document) in rows.decode((UUID, UUID, String, UUID?, Int32, String?).self) {
                 guard let kind = ClaimedJob.Kind(rawValue: kind), let message else { continue }
-                jobs.append(ClaimedJob(id: JobID(id), tenantID: TenantID(tenant), kind: kind, messageID: MessageID(message), attempt: Int(attempts)))
+                let job = ClaimedJob(id: JobID(id), tenantID: TenantID(tenant), kind: kind, messageID: MessageID(message), attempt: Int(attempts))
+                jobs.append((job, documents ? .read(document) : .unread))
             }
             return jobs
         }

@@ -153,9 +153,17 @@ public struct PostgresReplyStore: Sendable {
     }
 
     public func context(for job: ClaimedJob) async throws -> ReplyContext? {
-        guard let document = try await json(
-            "SELECT reply_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: ReplyDocument.self
-        ) else { return nil }
+        try await context(for: job, .unread)
+    }
+
+    /// The reply's context: decoded from `document` when it was read with the claim, else read now.
+    public func context(for job: ClaimedJob, _ read: JobDocument) async throws -> ReplyContext? {
+        let document: ReplyDocument?
+        switch read {
+        case .read(let text): document = try text.map { try JSONDecoder().decode(ReplyDocument.self, from: Data($0.utf8)) }
+        case .unread: document = try await json("SELECT reply_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: ReplyDocument.self)
+        }
+        guard let document else { return nil }
         let privacy = document.privacy?.context ?? (PrivacyContext(), [:])
         var providers: [ProviderID: ReplyContext.ProviderEntry] = [:]
         for provider in document.providers {
@@ -264,10 +272,13 @@ public struct PostgresReplyStore: Sendable {
         }
     }
 
-    public func sendContext(for job: ClaimedJob) async throws -> SendContext? {
-        guard let document = try await json(
-            "SELECT send_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: SendDocument.self
-        ) else { return nil }
+    public func sendContext(for job: ClaimedJob, _ read: JobDocument = .unread) async throws -> SendContext? {
+        let document: SendDocument?
+        switch read {
+        case .read(let text): document = try text.map { try JSONDecoder().decode(SendDocument.self, from: Data($0.utf8)) }
+        case .unread: document = try await json("SELECT send_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: SendDocument.self)
+        }
+        guard let document else { return nil }
         return SendContext(
             messageID: MessageID(document.message.id), text: document.message.text, deliveryStatus: document.message.deliveryStatus,
             aiGenerated: document.message.aiGenerated, inReplyTo: document.message.inReplyTo.map { MessageID($0) },

@@ -77,6 +77,36 @@ struct AgentFlowTests {
         }
     }
 
+    @Test("one claim takes two tenants' jobs, and each job's context is read in its own tenant's scope")
+    func claimReadsEachTenantsContext() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let a = try await setUpAgent(client, model: model)
+            let b = try await setUpAgent(client, model: model)
+            for (setup, text) in [(a, "Вопрос от A"), (b, "Question from B")] {
+                _ = try await deliver(client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, text: text), headers: telegramHeaders(setup.secret))
+            }
+            let claimed = try await harness.processor(worker: "both").claim(limit: 10)
+            #expect(Set(claimed.map(\.job.tenantID.description)) == [a.tenant.id, b.tenant.id])
+            let replies = PostgresReplyStore(database: harness.bootstrap.database)
+            for (job, document) in claimed {
+                guard case .read(let text) = document else {
+                    Issue.record("the claim read no context")
+                    continue
+                }
+                #expect(text != nil)
+                let context = try #require(try await replies.context(for: job, document))
+                let (setup, inbound) = job.tenantID.description == a.tenant.id ? (a, "Вопрос от A") : (b, "Question from B")
+                #expect(context.inboundID == job.messageID)
+                #expect(context.inboundText == inbound)
+                #expect(context.agent?.id.description == setup.agentID)
+                #expect(context.target.channelID.description == setup.channel.id)
+                #expect(Set(context.providers.keys.map(\.description)) == [setup.providerID])
+                #expect(context.providerRegions.keys.map(\.description) == [setup.providerID], "only its own tenant's providers")
+                #expect(context.history.map(\.text) == [inbound])
+            }
+        }
+    }
+
     @Test("the answer is stored once, marked ai_generated, with its usage; the inbound message is answered")
     func answerIsStoredWithUsage() async throws {
         try await withAgentWorld { model, telegram, client, harness in
