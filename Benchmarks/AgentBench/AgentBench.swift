@@ -8,7 +8,7 @@
 //   switchboard-bench ledger [--connections 32] [--duration 10] [--tenants 100]
 //       Charges per second (issue #5): see LedgerBench.swift.
 //
-//   switchboard-bench e2e --server URL --admin TOKEN --fake-port P [--rate 500] [--duration 20]
+//   switchboard-bench e2e --server URL --admin TOKEN --fake-port P [--rate 500] [--duration 20] [--warmup 5] [--after-warmup CMD]
 //       Delivery-to-send latency: serves a loopback OpenAI-style model and Telegram Bot API
 //       on `fake-port` (the server under test is started with its Telegram base there),
 //       sets up a tenant, provider, agent and Telegram channel over the API, posts signed
@@ -47,10 +47,11 @@ struct AgentBench {
             try await EndToEndBench(
                 server: option("server", "http://127.0.0.1:18481"), admin: option("admin", "bench-admin-token"),
                 fakePort: Int(option("fake-port", "18490"))!, rate: Int(option("rate", "500"))!,
-                duration: Int(option("duration", "20"))!
+                duration: Int(option("duration", "20"))!, warmup: Int(option("warmup", "5"))!,
+                afterWarmup: arguments.firstIndex(of: "--after-warmup").map { arguments[$0 + 1] }
             ).run()
         default:
-            print("usage: switchboard-bench router | ledger [--connections N] [--duration S] [--tenants N] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S]")
+            print("usage: switchboard-bench router | ledger [--connections N] [--duration S] [--tenants N] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
         }
     }
 }
@@ -212,6 +213,10 @@ struct EndToEndBench {
     var fakePort: Int
     var rate: Int
     var duration: Int
+    /// Seconds of untimed deliveries at the same rate before the measured ones.
+    var warmup: Int
+    /// A shell command run between the warm-up and the measured deliveries.
+    var afterWarmup: String?
 
     func run() async throws {
         let fakes = Fakes()
@@ -235,35 +240,55 @@ struct EndToEndBench {
             let total = rate * duration
             let tally = Tally()
             let clock = ContinuousClock()
-            let start = clock.now
-            let interval = Duration.seconds(1) / rate
-            await withTaskGroup(of: Void.self) { group in
-                for index in 0..<total {
-                    // A fixed arrival rate, whatever the answers' latency (an open loop).
-                    try? await clock.sleep(until: start + interval * index)
-                    group.addTask {
-                        let text = "q\(index)"
-                        let update = #"{"update_id":\#(index + 1),"message":{"message_id":\#(index + 1),"date":\#(Int(Date().timeIntervalSince1970)),"from":{"id":\#(index % 5000 + 1),"is_bot":false,"first_name":"B"},"chat":{"id":\#(index % 5000 + 1),"type":"private","first_name":"B"},"text":"\#(text)"}}"#
-                        var request = HTTPClientRequest(url: "\(server)/hooks/\(channelID)")
-                        request.method = .POST
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
-                        request.body = .bytes(ByteBuffer(string: update))
-                        let began = clock.now
-                        tally.posted.withLock { $0["reply to: \(text)"] = began }
-                        do {
-                            let response = try await client.execute(request, timeout: .seconds(30))
-                            _ = try await response.body.collect(upTo: 1 << 16)
-                            if response.status != .ok { tally.failures.add(1, ordering: .relaxed) }
-                        } catch {
-                            tally.failures.add(1, ordering: .relaxed)
+            // Delivers `count` updates at the fixed rate (an open loop: arrivals do not wait
+            // for answers), texts `<prefix><n>`, update ids from `firstID`.
+            func drive(count: Int, prefix: String, firstID: Int, timed: Bool) async {
+                let start = clock.now
+                let interval = Duration.seconds(1) / rate
+                await withTaskGroup(of: Void.self) { group in
+                    for index in 0..<count {
+                        try? await clock.sleep(until: start + interval * index)
+                        group.addTask {
+                            let text = "\(prefix)\(index)"
+                            let id = firstID + index
+                            let update = #"{"update_id":\#(id),"message":{"message_id":\#(id),"date":\#(Int(Date().timeIntervalSince1970)),"from":{"id":\#(index % 5000 + 1),"is_bot":false,"first_name":"B"},"chat":{"id":\#(index % 5000 + 1),"type":"private","first_name":"B"},"text":"\#(text)"}}"#
+                            var request = HTTPClientRequest(url: "\(server)/hooks/\(channelID)")
+                            request.method = .POST
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret)
+                            request.body = .bytes(ByteBuffer(string: update))
+                            if timed { tally.posted.withLock { $0["reply to: \(text)"] = clock.now } }
+                            do {
+                                let response = try await client.execute(request, timeout: .seconds(30))
+                                _ = try await response.body.collect(upTo: 1 << 16)
+                                if timed, response.status != .ok { tally.failures.add(1, ordering: .relaxed) }
+                            } catch {
+                                if timed { tally.failures.add(1, ordering: .relaxed) }
+                            }
                         }
                     }
                 }
             }
+            // Warm-up at the same rate, untimed: a new cluster's first seconds (empty
+            // tables, cold caches, the first checkpoint) are not the steady state.
+            let warmupCount = rate * warmup
+            await drive(count: warmupCount, prefix: "w", firstID: 1, timed: false)
+            for _ in 0..<100 where fakes.sent.withLock({ $0.count }) < warmupCount {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            fakes.sent.withLock { $0.removeAll() }
+            if let afterWarmup {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = ["-c", afterWarmup]
+                try process.run()
+                process.waitUntilExit()
+            }
+            let start = clock.now
+            await drive(count: total, prefix: "q", firstID: warmupCount + 1, timed: true)
             // Let the last answers arrive.
             for _ in 0..<100 {
-                if fakes.sent.withLock({ $0.count }) >= total { break }
+                if fakes.sent.withLock({ $0.keys.filter { $0.hasPrefix("reply to: q") }.count }) >= total { break }
                 try? await Task.sleep(for: .milliseconds(100))
             }
             let sent = fakes.sent.withLock { $0 }
