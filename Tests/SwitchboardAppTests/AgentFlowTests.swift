@@ -14,13 +14,7 @@ import Testing
 struct AgentFlowTests {
     @Test("end to end with live workers: a signed Telegram delivery gets exactly one sendMessage with the model's answer")
     func endToEndLiveWorkers() async throws {
-        // Workers that would poll only once an hour: only the notification can wake them.
-        let policy = {
-            var policy = JobPolicy()
-            policy.pollInterval = .seconds(3600)
-            return policy
-        }()
-        try await withAgentWorld(workers: 2, policy: policy, .live) { model, telegram, client, harness in
+        try await withAgentWorld(workers: 2, policy: notifiedOnly, .live) { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model)
             await model.enqueue(.answer("Доставка в Астану — 2 000 ₸, 2–3 дня."))
             let delivered = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
@@ -50,12 +44,7 @@ struct AgentFlowTests {
 
     @Test("live workers take a backlog that piled up while all were busy, with no poll and one notification for it")
     func backlogWhileBusy() async throws {
-        let policy = {
-            var policy = JobPolicy()
-            policy.pollInterval = .seconds(3600)
-            return policy
-        }()
-        try await withAgentWorld(workers: 2, policy: policy, .live) { model, telegram, client, harness in
+        try await withAgentWorld(workers: 2, policy: notifiedOnly, .live) { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model)
             let gate = FakeGate()
             for _ in 1...5 { await model.enqueue(.held(gate)) }

@@ -281,6 +281,13 @@ struct TimeLimitExceeded: Error, CustomStringConvertible {
     var description: String { "the awaited event did not come within \(limit)" }
 }
 
+/// Live workers that poll only once an hour: only a notification can wake them.
+let notifiedOnly = {
+    var policy = JobPolicy()
+    policy.pollInterval = .seconds(3600)
+    return policy
+}()
+
 /// The usual world of an agent test: a fake model server (answering `fallback` unless
 /// scripted), a fake Telegram Bot API (answering sends with `sendStatus`), and an app on a
 /// database of its own whose Telegram base is the fake.

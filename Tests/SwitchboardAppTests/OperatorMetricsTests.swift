@@ -21,12 +21,7 @@ struct OperatorMetricsTests {
 
     @Test("the queue's depth and oldest wait are read at scrape time; calls are counted by provider kind and outcome")
     func queueAndCalls() async throws {
-        let policy = {
-            var policy = JobPolicy()
-            policy.pollInterval = .seconds(3600)
-            return policy
-        }()
-        try await withAgentWorld(workers: 1, policy: policy, .live) { model, telegram, client, _ in
+        try await withAgentWorld(workers: 1, policy: notifiedOnly, .live) { model, telegram, client, _ in
             let setup = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
             await model.enqueue(.status(503))
             _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))

@@ -72,6 +72,7 @@ DECLARE
     v_conversation conversations;
     v_channel channels;
     v_agent agents;
+    v_chain uuid[];
 BEGIN
     PERFORM set_config('app.tenant_id', p_tenant::text, true);
     SELECT * INTO v_message FROM messages m WHERE m.tenant_id = p_tenant AND m.id = p_message;
@@ -82,6 +83,9 @@ BEGIN
     SELECT * INTO v_channel FROM channels ch WHERE ch.tenant_id = p_tenant AND ch.id = v_conversation.channel_id;
     IF v_channel.agent_id IS NOT NULL THEN
         SELECT * INTO v_agent FROM agents a WHERE a.tenant_id = p_tenant AND a.id = v_channel.agent_id;
+        -- The agent's provider and its fallbacks' providers.
+        v_chain := v_agent.provider_id
+            || ARRAY(SELECT (f->>'provider_id')::uuid FROM jsonb_array_elements(COALESCE(v_agent.fallbacks, '[]')) f);
     END IF;
     RETURN message_target(p_tenant, v_conversation.id) || jsonb_build_object(
         'inbound', jsonb_build_object('id', v_message.id, 'text', v_message.text, 'external_id', v_message.external_id),
@@ -100,20 +104,14 @@ BEGIN
                   SELECT tp.provider_kind, tp.model, tp.input_micros_per_million, tp.cached_input_micros_per_million,
                          tp.output_micros_per_million, tp.reasoning_micros_per_million, tp.message_fee_micros, true
                   FROM tenant_prices tp WHERE tp.tenant_id = p_tenant) x
-            WHERE x.provider_kind IN (
-                SELECT p.kind FROM providers p
-                WHERE p.tenant_id = p_tenant
-                  AND (p.id = v_agent.provider_id
-                       OR p.id IN (SELECT (f->>'provider_id')::uuid FROM jsonb_array_elements(v_agent.fallbacks) f)))), '[]'),
+            WHERE x.provider_kind IN (SELECT p.kind FROM providers p WHERE p.tenant_id = p_tenant AND p.id = ANY (v_chain))), '[]'),
         'answered', EXISTS (SELECT 1 FROM messages a WHERE a.tenant_id = p_tenant AND a.in_reply_to = p_message AND a.ai_generated),
         'agent', CASE WHEN v_agent.id IS NULL THEN NULL ELSE to_jsonb(v_agent) - 'tenant_id' END,
         'providers', COALESCE((
             SELECT jsonb_agg(jsonb_build_object(
                 'id', p.id, 'name', p.name, 'kind', p.kind, 'base_url', p.base_url, 'api_key', encode(p.api_key, 'base64')))
             FROM providers p
-            WHERE p.tenant_id = p_tenant
-              AND (p.id = v_agent.provider_id
-                   OR p.id IN (SELECT (f->>'provider_id')::uuid FROM jsonb_array_elements(v_agent.fallbacks) f))), '[]'),
+            WHERE p.tenant_id = p_tenant AND p.id = ANY (v_chain)), '[]'),
         'history', COALESCE((
             SELECT jsonb_agg(jsonb_build_object('direction', h.direction, 'text', h.text, 'attachments', h.attachments,
                                                 'sender', h.sender) ORDER BY h.seq)
