@@ -72,11 +72,9 @@ public struct PostgresIngestStore: Sendable {
         let count = batch.count
         let logger = database.logger
         return try await database.withConnection { connection in
-            let rows = try await connection.query(
-                "SELECT delivery, event_id, created, message_id FROM ingest_deliveries(\(json)::jsonb)", logger: logger
-            )
+            let rows = try await connection.execute(IngestDeliveriesStatement(batch: json), logger: logger)
             var results = [[IngestResult]](repeating: [], count: count)
-            for try await (delivery, eventID, created, message) in rows.decode((Int, String, Bool, UUID?).self) where delivery < count {
+            for try await (delivery, eventID, created, message) in rows where delivery < count {
                 results[delivery].append(IngestResult(eventID: eventID, created: created, messageID: message.map { MessageID($0) }))
             }
             return results

@@ -44,18 +44,15 @@ public struct PostgresJobStore: Sendable {
         return try await database.withConnection { connection in
             // claim_jobs works in the workers' scope and leaves it; each context function
             // then sets its job's tenant for its own reads.
-            let rows = try await connection.query(
-                """
-                SELECT c.tenant_id, c.id, c.kind, c.message_id, c.attempts,
-                       CASE WHEN NOT \(documents) THEN NULL
-                            WHEN c.kind = 'reply' THEN reply_context(c.tenant_id, c.message_id)::text
-                            WHEN c.kind = 'send' THEN send_context(c.tenant_id, c.message_id)::text END
-                FROM claim_jobs(\(kinds.map(\.rawValue)), \(Int32(limit)), \(now), make_interval(secs => \(leaseSeconds)), \(worker)) c
-                """,
+            let rows = try await connection.execute(
+                ClaimJobsStatement(
+                    documents: documents, kinds: kinds.map(\.rawValue), limit: Int32(limit), now: now, leaseSeconds: leaseSeconds,
+                    worker: worker
+                ),
                 logger: logger
             )
             var jobs: [(job: ClaimedJob, document: JobDocument)] = []
-            for try await (tenant, id, kind, message, attempts, document) in rows.decode((UUID, UUID, String, UUID?, Int32, String?).self) {
+            for try await (tenant, id, kind, message, attempts, document) in rows {
                 guard let kind = ClaimedJob.Kind(rawValue: kind), let message else { continue }
                 let job = ClaimedJob(id: JobID(id), tenantID: TenantID(tenant), kind: kind, messageID: MessageID(message), attempt: Int(attempts))
                 jobs.append((job, documents ? .read(document) : .unread))

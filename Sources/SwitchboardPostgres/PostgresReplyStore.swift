@@ -203,16 +203,16 @@ public struct PostgresReplyStore: Sendable {
         let captureJSON = try capture.map(PostgresCreditStore.encode)
         let seconds = Double(lease.components.seconds)
         return try await database.withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT answer, send_job FROM store_answer_charged(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)),
-                    \(context.inboundID.uuid), \(context.agent?.id.uuid), \(providerID?.uuid), \(model), \(text), \(usage.json)::jsonb,
-                    \(callsJSON)::jsonb, \(worker), \(now), make_interval(secs => \(seconds)), \(captureJSON)::jsonb, \(holdID),
-                    \(replyStatus))
-                """,
+            let rows = try await connection.execute(
+                StoreAnswerStatement(
+                    tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), inbound: context.inboundID.uuid,
+                    agent: context.agent?.id.uuid, provider: providerID?.uuid, model: model, text: text, usage: usage.json,
+                    calls: callsJSON, worker: worker, now: now, leaseSeconds: seconds, capture: captureJSON, hold: holdID,
+                    replyStatus: replyStatus
+                ),
                 logger: logger
             )
-            for try await (answer, sendJob) in rows.decode((UUID, UUID).self) {
+            for try await (answer, sendJob) in rows {
                 return ClaimedJob(id: JobID(sendJob), tenantID: job.tenantID, kind: .send, messageID: MessageID(answer), attempt: 1)
             }
             return nil
@@ -293,13 +293,14 @@ public struct PostgresReplyStore: Sendable {
     ) async throws {
         let logger = database.logger
         try await database.withConnection { connection in
-            try await connection.perform(
-                """
-                SELECT record_send(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(job.messageID.uuid), \(sent),
-                    \(externalID), \(error), \(retryAt), \(time))
-                """,
+            // Read to the end: record_send's errors (a lost lease) come with its row.
+            for try await _ in try await connection.execute(
+                RecordSendStatement(
+                    tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), message: job.messageID.uuid, sent: sent,
+                    externalID: externalID, error: error, retryAt: retryAt, time: time
+                ),
                 logger: logger
-            )
+            ) {}
         }
     }
 
