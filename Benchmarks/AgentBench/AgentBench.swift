@@ -23,6 +23,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
+import SwitchboardApp
 import SwitchboardCore
 import SwitchboardProviders
 import Synchronization
@@ -30,6 +31,9 @@ import Synchronization
 @main
 struct AgentBench {
     static func main() async throws {
+        // The load generator, its fakes and the router runs share the server's executor
+        // (SWITCHBOARD_EVENT_LOOP_EXECUTOR): the router is measured as it runs in `serve`.
+        if (try? AppConfiguration.fromEnvironment())?.eventLoopExecutor ?? true { _ = EventLoopExecutor.takeOver() }
         let arguments = Array(CommandLine.arguments.dropFirst())
         func option(_ name: String, _ fallback: String) -> String {
             guard let index = arguments.firstIndex(of: "--\(name)"), index + 1 < arguments.count else { return fallback }

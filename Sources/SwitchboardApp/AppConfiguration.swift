@@ -37,6 +37,9 @@ public struct AppConfiguration: Sendable {
     public var ingestBatch: Int
     /// `SWITCHBOARD_LOG_LEVEL`: trace, debug, info, notice, warning, error or critical.
     public var logLevel: Logger.Level
+    /// `SWITCHBOARD_EVENT_LOOP_EXECUTOR`: run Swift Concurrency's tasks on NIO's event loops
+    /// (`serve` and `demo`; see `EventLoopExecutor`); false keeps the runtime's own pool.
+    public var eventLoopExecutor: Bool
     /// Apply migrations at start-up (`serve` does; tests that migrated already may skip it).
     public var migrateOnStart: Bool
 
@@ -56,6 +59,7 @@ public struct AppConfiguration: Sendable {
         databaseAcquireTimeout: Duration = .seconds(5),
         ingestBatch: Int = 64,
         logLevel: Logger.Level = .info,
+        eventLoopExecutor: Bool = true,
         migrateOnStart: Bool = true
     ) {
         self.databaseURL = databaseURL
@@ -73,6 +77,7 @@ public struct AppConfiguration: Sendable {
         self.databaseAcquireTimeout = databaseAcquireTimeout
         self.ingestBatch = ingestBatch
         self.logLevel = logLevel
+        self.eventLoopExecutor = eventLoopExecutor
         self.migrateOnStart = migrateOnStart
     }
 
@@ -108,6 +113,9 @@ public struct AppConfiguration: Sendable {
         if let pool = value("SWITCHBOARD_DB_POOL") { databasePoolSize = try Self.integer(pool, "SWITCHBOARD_DB_POOL", 1...500) }
         if let timeout = value("SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS") {
             databaseAcquireTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
+        }
+        if let executor = value("SWITCHBOARD_EVENT_LOOP_EXECUTOR") {
+            eventLoopExecutor = try Self.boolean(executor, "SWITCHBOARD_EVENT_LOOP_EXECUTOR")
         }
         if let batch = value("SWITCHBOARD_INGEST_BATCH") { ingestBatch = try Self.integer(batch, "SWITCHBOARD_INGEST_BATCH", 1...1000) }
         if let level = value("SWITCHBOARD_LOG_LEVEL") {

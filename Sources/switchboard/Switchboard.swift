@@ -49,6 +49,8 @@ struct ServerOptions: ParsableArguments {
     var ingestBatch: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: SWITCHBOARD_LOG_LEVEL] (default: info)")
     var logLevel: String?
+    @Option(help: "Run Swift Concurrency's tasks on NIO's event loops (true/false). [env: SWITCHBOARD_EVENT_LOOP_EXECUTOR] (default: true)")
+    var eventLoopExecutor: String?
 
     /// Environment first, flags over it.
     func configuration() throws -> AppConfiguration {
@@ -69,8 +71,19 @@ struct ServerOptions: ParsableArguments {
         flags["SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS"] = dbAcquireTimeoutMs.map(String.init)
         flags["SWITCHBOARD_INGEST_BATCH"] = ingestBatch.map(String.init)
         flags["SWITCHBOARD_LOG_LEVEL"] = logLevel
+        flags["SWITCHBOARD_EVENT_LOOP_EXECUTOR"] = eventLoopExecutor
         try configuration.apply(flags)
         return configuration
+    }
+
+    /// The configuration and logger of a command that serves (`serve`, `demo`): Swift
+    /// Concurrency moves onto the event loops first, before any task of the server runs.
+    func server() throws -> (AppConfiguration, Logger) {
+        let configuration = try configuration()
+        let tookOver = configuration.eventLoopExecutor && EventLoopExecutor.takeOver()
+        let logger = logger(configuration)
+        logger.info(tookOver ? "tasks run on the event loops" : "tasks run on the concurrency runtime's own threads")
+        return (configuration, logger)
     }
 
     func logger(_ configuration: AppConfiguration) -> Logger {
@@ -95,8 +108,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let configuration = try options.configuration()
-            let logger = options.logger(configuration)
+            let (configuration, logger) = try options.server()
             let app = try await buildApplication(configuration, logger: logger)
             try await app.runUntilSignalled()
         } catch {
@@ -165,8 +177,7 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let configuration = try options.configuration()
-            let logger = options.logger(configuration)
+            let (configuration, logger) = try options.server()
             let bootstrap = try await Bootstrap.prepare(configuration, logger: logger)
             let base = configuration.effectivePublicURL
             let database = bootstrap.database
