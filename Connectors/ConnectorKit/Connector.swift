@@ -40,6 +40,10 @@ public protocol Connector: Sendable {
     /// event's `InboundEvent.messageID`; events that need nothing are ignored.
     func acknowledge(messageID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError)
 
+    /// Whether `acknowledge` has anything to do for this event: asked first, so that an
+    /// event that needs nothing (most) costs no opening of the channel's credentials.
+    func needsAcknowledgement(messageID: String) -> Bool
+
     /// Answers a platform's verification GET (Meta's `hub.challenge`): the body to answer
     /// 200 with, or `nil` when the platform has no such check (then the GET is 404).
     /// Throws `unauthorized` when the check fails.
@@ -54,6 +58,8 @@ extension Connector {
     public func register(webhookURL: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) {}
 
     public func acknowledge(messageID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) {}
+
+    public func needsAcknowledgement(messageID: String) -> Bool { false }
 
     public func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
         nil

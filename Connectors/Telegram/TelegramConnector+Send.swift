@@ -62,7 +62,7 @@ extension TelegramConnector {
     public func acknowledge(
         messageID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient
     ) async throws(ConnectorError) {
-        guard messageID.hasPrefix("callback:") else { return }
+        guard needsAcknowledgement(messageID: messageID) else { return }
         guard let token = credentials["bot_token"], Self.isBotToken(token) else {
             throw ConnectorError(.credentialsRejected, "the channel has no usable bot_token", field: "bot_token")
         }
@@ -70,6 +70,11 @@ extension TelegramConnector {
             "answerCallbackQuery", body: AnswerCallbackQuery(callbackQueryID: String(messageID.dropFirst("callback:".count))),
             token: token, http: http, result: Bool.self)
         guard call.result != nil else { throw call.failure }
+    }
+
+    /// Only a pressed button waits for an answer.
+    public func needsAcknowledgement(messageID: String) -> Bool {
+        messageID.hasPrefix("callback:")
     }
 
     struct AnswerCallbackQuery: Encodable {

@@ -409,7 +409,7 @@ public struct JobProcessor: Sendable {
     /// is logged, and the reply goes on.
     func acknowledge(_ context: ReplyContext, tenant: TenantID, logger: Logger) async {
         guard let externalID = context.inboundExternalID, let sealed = context.target.sealedCredentials,
-              let connector = connectors[context.target.channelKind]
+              let connector = connectors[context.target.channelKind], connector.needsAcknowledgement(messageID: externalID)
         else { return }
         do {
             let credentials = try secrets.openCredentials(sealed, tenant: tenant, channel: context.target.channelID)

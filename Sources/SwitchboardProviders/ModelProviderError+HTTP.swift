@@ -10,11 +10,11 @@ extension ModelProviderError {
         status: Int, headers: [(name: String, value: String)], body: [UInt8], provider: String, secrets: [String],
         now: Date = Date()
     ) -> ModelProviderError? {
+        // A success is not read as an error: its body is the answer, decoded once, by the caller.
+        if (200..<300).contains(status) { return nil }
         let retryAfter = RetryAfter.parse(headers, now: now)
         let detail = ProviderErrorExcerpt.from(body, secrets: secrets).map { ": \($0)" } ?? ""
         switch status {
-        case 200..<300:
-            return nil
         case 300..<400:
             return ModelProviderError(
                 .badRequest, "\(provider) answered with a redirect (HTTP \(status)); redirects are not followed",

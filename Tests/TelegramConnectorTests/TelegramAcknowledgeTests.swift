@@ -29,6 +29,9 @@ struct TelegramAcknowledgeTests {
         let http = RecordingHTTPClient()
         try await connector.acknowledge(messageID: "520011223:17", credentials: Telegram.credentials, http: http)
         #expect(http.requests.isEmpty)
+        // The worker asks first, and does not open the channel's credentials for it.
+        #expect(!connector.needsAcknowledgement(messageID: "520011223:17"))
+        #expect(connector.needsAcknowledgement(messageID: "callback:2231554443339900123"))
     }
 
     @Test("a refused answer is an error that names the method and not the token")
