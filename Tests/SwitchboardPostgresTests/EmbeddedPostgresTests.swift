@@ -32,6 +32,13 @@ struct EmbeddedPostgresTests {
             try await connection.query("SELECT note FROM kept", logger: logger).strings()
         }
         #expect(note == ["still here"])
+        // Autovacuum looks every few seconds, so a new cluster's tables are analyzed soon
+        // after their first rows, and the plans made while they were empty are replaced.
+        let naptime = try await PostgresAdministration.withConnection(second.ownerConfiguration, logger: logger) { connection in
+            try await connection.query("SHOW autovacuum_naptime", logger: logger).strings()
+        }
+        #expect(naptime == ["\(EmbeddedPostgres.autovacuumNaptimeSeconds)s"])
+        #expect(EmbeddedPostgres.autovacuumNaptimeSeconds < 60)
 
         // A start while it runs adopts the running server and will not stop it.
         let adopted = try await launcher.start()
