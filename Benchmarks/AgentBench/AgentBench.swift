@@ -64,40 +64,53 @@ struct AgentBench {
 
 /// Answers Chat Completions at once ("reply to: <last user text>") and Telegram's
 /// sendMessage, noting when each text was sent.
+///
+/// The fakes stand for services on other machines, yet here they share the two cores with
+/// the server under test: each reads only the fields it needs (JSONDecoder into small
+/// structs, not JSONSerialization's whole tree) and answers with bytes made up front.
 final class Fakes: Sendable {
     let sent = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    struct ChatRequest: Decodable {
+        struct Message: Decodable { var content: String? }
+        var model: String?
+        var messages: [Message]
+    }
+
+    struct SendMessage: Decodable { var text: String? }
+
+    static let telegramAnswer = ByteBuffer(string: #"{"ok":true,"result":{"message_id":1,"date":1763900000,"chat":{"id":1,"type":"private"}}}"#)
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
-            let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
-            let messages = object?["messages"] as? [[String: Any]] ?? []
-            let last = messages.last?["content"] as? String ?? ""
-            let answer: [String: Any] = [
-                "id": "chatcmpl-bench", "object": "chat.completion", "created": 1_763_900_000, "model": object?["model"] ?? "m",
-                "choices": [["index": 0, "message": ["role": "assistant", "content": "reply to: \(last)"], "finish_reason": "stop"]],
-                "usage": ["prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25],
-            ]
-            return Self.json(try JSONSerialization.data(withJSONObject: answer))
+            let chat = try JSONDecoder().decode(ChatRequest.self, from: body)
+            let answer = "reply to: \(chat.messages.last?.content ?? "")"
+            // Two JSON strings, escaped by the encoder; the rest is fixed.
+            let encoder = JSONEncoder()
+            var bytes = ByteBuffer(string: #"{"id":"chatcmpl-bench","object":"chat.completion","created":1763900000,"model":"#)
+            bytes.writeBytes(try encoder.encode(chat.model ?? "m"))
+            bytes.writeString(#","choices":[{"index":0,"message":{"role":"assistant","content":"#)
+            bytes.writeBytes(try encoder.encode(answer))
+            bytes.writeString(#"},"finish_reason":"stop"}],"usage":{"prompt_tokens":20,"completion_tokens":5,"total_tokens":25}}"#)
+            return Self.json(bytes)
         }
         router.post("/{bot}/{method}") { request, context -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
-            if context.parameters.get("method") == "sendMessage",
-               let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-               let text = object["text"] as? String {
+            if context.parameters.get("method") == "sendMessage", let text = try JSONDecoder().decode(SendMessage.self, from: body).text {
                 let now = ContinuousClock.now
                 self.sent.withLock { $0[text] = now }
             }
-            return Self.json(Data(#"{"ok":true,"result":{"message_id":1,"date":1763900000,"chat":{"id":1,"type":"private"}}}"#.utf8))
+            return Self.json(Self.telegramAnswer)
         }
         return router
     }
 
-    static func json(_ data: Data) -> Response {
+    static func json(_ bytes: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
     }
 
     /// Serves on `port` (0: any) while `body` runs; `body` gets the bound port.
