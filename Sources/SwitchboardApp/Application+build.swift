@@ -3,6 +3,7 @@ public import Hummingbird
 public import Logging
 public import NIOCore
 import SwitchboardCore
+import ServiceLifecycle
 import SwitchboardPostgres
 public import SwitchboardProviders
 
@@ -46,12 +47,26 @@ public func buildApplication(
     router.add(middleware: RequestMiddleware(routes: routes, metrics: metrics))
 
     dependencies.addOperationRoutes(to: router)
+    // The workers, when this process runs any: its ingest takes reply jobs for them.
+    var workers: JobWorkers?
+    var workerServices: [any Service] = []
+    if configuration.workers > 0 {
+        let transport = providerTransport ?? AsyncHTTPProviderTransport(allowPrivate: configuration.egressAllowPrivate)
+        let processor = JobProcessor(
+            database: database, secrets: secrets, connectors: connectors, http: http, transport: transport, router: modelRouter,
+            policy: jobPolicy, now: now, metrics: metrics, logger: logger
+        )
+        let jobWorkers = JobWorkers(processor: processor, database: database, concurrency: configuration.workers, logger: logger)
+        workers = jobWorkers
+        workerServices = [ProviderTransportService(transport: transport), jobWorkers]
+    }
     let ingest = PostgresIngestStore(database: database)
     HookRoutes(
         channels: channelStore, ingest: ingest, batcher: IngestBatcher(
             store: ingest, maximumBatch: configuration.ingestBatch,
             // Without group commit each delivery needs a connection of its own.
-            maximumInFlight: configuration.ingestBatch == 1 ? configuration.databasePoolSize : 4
+            maximumInFlight: configuration.ingestBatch == 1 ? configuration.databasePoolSize : 4,
+            taker: workers
         ), cache: cache, connectors: connectors,
         secrets: secrets, metrics: metrics, now: now
     ).add(to: router)
@@ -85,15 +100,7 @@ public func buildApplication(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
         deals: PostgresDealStore(database: database), channels: channelStore
     ).add(to: tenantRoutes)
-    var services = bootstrap.services + [http]
-    if configuration.workers > 0 {
-        let transport = providerTransport ?? AsyncHTTPProviderTransport(allowPrivate: configuration.egressAllowPrivate)
-        let processor = JobProcessor(
-            database: database, secrets: secrets, connectors: connectors, http: http, transport: transport, router: modelRouter,
-            policy: jobPolicy, now: now, metrics: metrics, logger: logger
-        )
-        services += [ProviderTransportService(transport: transport), JobWorkers(processor: processor, database: database, concurrency: configuration.workers, logger: logger)]
-    }
+    let services = bootstrap.services + [http] + workerServices
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
 
     return Application(

@@ -1,6 +1,16 @@
 import SwitchboardCore
 import SwitchboardPostgres
 
+/// Workers that can take new messages' reply jobs in the ingest transaction (`JobWorkers`).
+protocol IngestJobTaker: Sendable {
+    /// Reserves places for up to `count` jobs among the free workers: how to take them, or
+    /// nil when none is free.
+    func reserve(upTo count: Int) -> PostgresIngestStore.JobTaking?
+    /// Hands over the jobs taken under a reservation of `reserved` places, each to run in
+    /// one of them; the places left unused are freed.
+    func hand(_ jobs: [(job: ClaimedJob, document: JobDocument)], reserved: Int)
+}
+
 /// Group commit for ingest: deliveries that arrive while earlier ones are being written
 /// are gathered and written together, in one transaction, so a busy server pays one
 /// commit (and one round trip) for many deliveries instead of one each.
@@ -8,6 +18,10 @@ import SwitchboardPostgres
 /// Nothing is loosened: each delivery is answered only after the transaction holding it
 /// has committed. When a shared transaction fails, its deliveries are retried one by one,
 /// so one bad delivery (or a deadlock between two batches) costs the others nothing.
+///
+/// With `taker` (this process's workers), the batch's new messages' reply jobs are taken
+/// in the same transaction for as many workers as are free, and handed to them with their
+/// context: no notification, claim or second round trip before the answer starts.
 actor IngestBatcher {
     private struct Waiting {
         var delivery: PostgresIngestStore.Delivery
@@ -15,6 +29,7 @@ actor IngestBatcher {
     }
 
     private let store: PostgresIngestStore
+    private let taker: (any IngestJobTaker)?
     private let maximumBatch: Int
     private let maximumInFlight: Int
     private var queue: [Waiting] = []
@@ -24,8 +39,10 @@ actor IngestBatcher {
     ///   - maximumBatch: the most deliveries one transaction takes.
     ///   - maximumInFlight: how many transactions run at once; more deliveries wait and
     ///     join the next batch. A few per core keeps the database busy without thrashing.
-    init(store: PostgresIngestStore, maximumBatch: Int = 64, maximumInFlight: Int = 4) {
+    ///   - taker: the workers that take the new messages' reply jobs at once, if any.
+    init(store: PostgresIngestStore, maximumBatch: Int = 64, maximumInFlight: Int = 4, taker: (any IngestJobTaker)? = nil) {
         self.store = store
+        self.taker = taker
         self.maximumBatch = maximumBatch
         self.maximumInFlight = maximumInFlight
     }
@@ -53,10 +70,14 @@ actor IngestBatcher {
         // order (by tenant, then sender), so two batches touching the same contacts wait
         // for each other instead of deadlocking.
         let batch = unordered.sorted { Self.lockOrder($0.delivery) < Self.lockOrder($1.delivery) }
+        let taking = taker?.reserve(upTo: batch.count)
         do {
-            let results = try await store.ingest(batch: batch.map(\.delivery))
-            for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: result) }
+            let ingested = try await store.ingest(batch: batch.map(\.delivery), taking: taking)
+            taker?.hand(ingested.taken, reserved: taking?.limit ?? 0)
+            for (waiting, result) in zip(batch, ingested.results) { waiting.continuation.resume(returning: result) }
         } catch {
+            // Nothing was taken; one by one, the jobs are queued and notified as usual.
+            taker?.hand([], reserved: taking?.limit ?? 0)
             if batch.count == 1 {
                 batch[0].continuation.resume(throwing: error)
             } else {

@@ -20,6 +20,10 @@ public struct JobPolicy: Sendable {
     /// leaves its send job to the queue's lease — as a worker that dies between storing and
     /// sending does; tests stand for that process with `false`.
     public var sendInline = true
+    /// Whether the ingest of a process with workers takes new messages' reply jobs for its
+    /// free workers in the transaction that stores the messages (the default), rather than
+    /// leaving every job to be notified and claimed.
+    public var takeAtIngest = true
     /// How often idle workers look for work that no notification announced (retries whose
     /// time has come, leases that ran out, a notification lost with its connection).
     public var pollInterval: Duration = .seconds(1)

@@ -15,6 +15,10 @@ import Synchronization
 /// One claim serves every job ready at that moment: with a worker per loop, each
 /// notification woke a worker that claimed the job and woke another to look for more, and
 /// each worker looked again after its job — three claims per job, two of them empty.
+///
+/// The ingest of this process hands it more: the reply jobs it took for free workers in
+/// the transaction that stored their messages (`IngestJobTaker`), run beside the claimed
+/// ones within the same `concurrency`.
 public final class JobWorkers: Service {
     let processor: JobProcessor
     let database: Database
@@ -22,6 +26,9 @@ public final class JobWorkers: Service {
     let pollInterval: Duration
     let wake = Wake()
     let logger: Logger
+    /// Jobs the ingest took for these workers.
+    private let handed: AsyncStream<(job: ClaimedJob, document: JobDocument)>
+    private let handIn: AsyncStream<(job: ClaimedJob, document: JobDocument)>.Continuation
 
     public init(processor: JobProcessor, database: Database, concurrency: Int, logger: Logger) {
         self.processor = processor
@@ -29,6 +36,7 @@ public final class JobWorkers: Service {
         self.concurrency = max(1, concurrency)
         self.pollInterval = processor.policy.pollInterval
         self.logger = logger
+        (handed, handIn) = AsyncStream.makeStream(of: (job: ClaimedJob, document: JobDocument).self)
     }
 
     public func run() async throws {
@@ -40,6 +48,7 @@ public final class JobWorkers: Service {
                 group.addTask { await self.sweepRetention() }
                 group.addTask { await self.refreshAnalytics() }
                 group.addTask { await self.dispatch() }
+                group.addTask { await self.runHanded() }
                 await group.waitForAll()
             }
         }
@@ -72,6 +81,21 @@ public final class JobWorkers: Service {
                 }
                 guard let rung = await wake.next() else { return }
                 backlog = backlog || rung
+            }
+        }
+    }
+
+    /// Runs the jobs the ingest took for these workers, while the workers run; reservations
+    /// are refused before and after. A job handed over as they stop is left to its lease.
+    func runHanded() async {
+        wake.open(processor.policy.takeAtIngest)
+        defer { wake.open(false) }
+        await withDiscardingTaskGroup { group in
+            for await (job, document) in handed {
+                group.addTask {
+                    await self.processor.run(job, document)
+                    self.wake.finished()
+                }
             }
         }
     }
@@ -156,13 +180,29 @@ public final class JobWorkers: Service {
     }
 }
 
+extension JobWorkers: IngestJobTaker {
+    func reserve(upTo count: Int) -> PostgresIngestStore.JobTaking? {
+        let places = wake.reserve(upTo: count, of: concurrency)
+        guard places > 0 else { return nil }
+        return PostgresIngestStore.JobTaking(limit: places, now: processor.now(), lease: processor.policy.lease, worker: processor.worker)
+    }
+
+    func hand(_ jobs: [(job: ClaimedJob, document: JobDocument)], reserved: Int) {
+        for job in jobs { handIn.yield(job) }
+        if reserved > jobs.count { wake.release(reserved - jobs.count) }
+    }
+}
+
 /// What wakes the dispatcher: a ring (new or due jobs may be waiting) or a job's end (a
 /// worker is free). Wake-ups that arrive while the dispatcher is busy are kept as one, so
 /// a burst of notifications costs one claim, and none is lost.
 final class Wake: Sendable {
     private struct State {
+        /// Jobs running, and places reserved for jobs the ingest may take.
         var running = 0
         var rung = false
+        /// Whether the ingest may reserve places (the workers run and take at ingest).
+        var open = false
     }
 
     private let state = Mutex(State())
@@ -182,6 +222,24 @@ final class Wake: Sendable {
     }
 
     func started() { state.withLock { $0.running += 1 } }
+
+    func open(_ open: Bool) { state.withLock { $0.open = open } }
+
+    /// Takes up to `count` of the places `concurrency` leaves free; answers how many.
+    func reserve(upTo count: Int, of concurrency: Int) -> Int {
+        state.withLock { state in
+            guard state.open else { return 0 }
+            let places = max(0, min(count, concurrency - state.running))
+            state.running += places
+            return places
+        }
+    }
+
+    /// Frees reserved places that no job took; the dispatcher may claim for them.
+    func release(_ places: Int) {
+        state.withLock { $0.running -= places }
+        continuation.yield()
+    }
 
     func finished() {
         state.withLock { $0.running -= 1 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Logging
 import PostgresNIO
 public import SwitchboardCore
@@ -62,6 +62,39 @@ public struct PostgresIngestStore: Sendable {
     /// Ingests several deliveries in one transaction (group commit): all are committed
     /// together, or none. Answers each delivery's results, in order.
     public func ingest(batch: [Delivery]) async throws -> [[IngestResult]] {
+        try await ingest(batch: batch, taking: nil).results
+    }
+
+    /// Whose workers take the new messages' reply jobs in the ingest transaction, and how
+    /// many they can run now.
+    public struct JobTaking: Sendable {
+        public var limit: Int
+        public var now: Date
+        public var lease: Duration
+        public var worker: String
+
+        public init(limit: Int, now: Date, lease: Duration, worker: String) {
+            self.limit = limit
+            self.now = now
+            self.lease = lease
+            self.worker = worker
+        }
+    }
+
+    /// What a group commit stored, and the reply jobs it took for the caller's workers.
+    public struct Ingested: Sendable {
+        /// Each delivery's results, in order.
+        public var results: [[IngestResult]]
+        /// Reply jobs taken under `JobTaking`'s lease, each with its `reply_context`: the
+        /// caller runs them, or leaves them to their lease.
+        public var taken: [(job: ClaimedJob, document: JobDocument)]
+    }
+
+    /// Ingests several deliveries in one transaction (group commit), and with `taking`
+    /// takes up to its `limit` of the new messages' reply jobs in that same transaction
+    /// (migration 0010): a job is then never queued, notified and claimed, and the rest
+    /// wake the workers as before.
+    public func ingest(batch: [Delivery], taking: JobTaking?) async throws -> Ingested {
         let entries = batch.map {
             BatchEntry(
                 tenant: $0.route.tenantID.description, channel: $0.route.channelID.description, kind: $0.route.kind,
@@ -72,12 +105,30 @@ public struct PostgresIngestStore: Sendable {
         let count = batch.count
         let logger = database.logger
         return try await database.withConnection { connection in
-            let rows = try await connection.execute(IngestDeliveriesStatement(batch: json), logger: logger)
-            var results = [[IngestResult]](repeating: [], count: count)
-            for try await (delivery, eventID, created, message) in rows where delivery < count {
-                results[delivery].append(IngestResult(eventID: eventID, created: created, messageID: message.map { MessageID($0) }))
+            var ingested = Ingested(results: [[IngestResult]](repeating: [], count: count), taken: [])
+            guard let taking, taking.limit > 0 else {
+                let rows = try await connection.execute(IngestDeliveriesStatement(batch: json), logger: logger)
+                for try await (delivery, eventID, created, message) in rows where delivery < count {
+                    ingested.results[delivery].append(IngestResult(eventID: eventID, created: created, messageID: message.map { MessageID($0) }))
+                }
+                return ingested
             }
-            return results
+            let lease = Double(taking.lease.components.seconds) + Double(taking.lease.components.attoseconds) / 1e18
+            let rows = try await connection.execute(
+                IngestTakingStatement(batch: json, take: Int32(taking.limit), now: taking.now, leaseSeconds: lease, worker: taking.worker),
+                logger: logger
+            )
+            for try await (delivery, eventID, created, message, job, attempts, document) in rows where delivery < count {
+                let messageID = message.map { MessageID($0) }
+                ingested.results[delivery].append(IngestResult(eventID: eventID, created: created, messageID: messageID))
+                if let job, let attempts, let messageID {
+                    let claimed = ClaimedJob(
+                        id: JobID(job), tenantID: batch[delivery].route.tenantID, kind: .reply, messageID: messageID, attempt: Int(attempts)
+                    )
+                    ingested.taken.append((claimed, .read(document)))
+                }
+            }
+            return ingested
         }
     }
 

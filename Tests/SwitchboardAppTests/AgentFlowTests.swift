@@ -12,15 +12,21 @@ import Testing
 
 @Suite("Agents answer: inbound message → model provider → one reply through the channel")
 struct AgentFlowTests {
-    @Test("end to end with live workers: a signed Telegram delivery gets exactly one sendMessage with the model's answer")
-    func endToEndLiveWorkers() async throws {
-        try await withAgentWorld(workers: 2, policy: notifiedOnly, .live) { model, telegram, client, harness in
+    @Test(
+        "end to end with live workers: a signed Telegram delivery gets exactly one sendMessage with the model's answer",
+        arguments: [true, false]
+    )
+    func endToEndLiveWorkers(takeAtIngest: Bool) async throws {
+        var policy = notifiedOnly
+        policy.takeAtIngest = takeAtIngest
+        try await withAgentWorld(workers: 2, policy: policy, .live) { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model)
             await model.enqueue(.answer("Доставка в Астану — 2 000 ₸, 2–3 дня."))
             let delivered = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
             #expect(delivered.status == .ok)
 
-            // Woken by LISTEN/NOTIFY: nothing here drains the queue, and no worker polls.
+            // Taken in the ingest transaction for a free worker, or woken by LISTEN/NOTIFY:
+            // nothing here drains the queue, and no worker polls.
             try await within(.seconds(20)) { await telegram.wait(for: 1, "sendMessage") }
             let requests = try await model.waitForRequests(count: 1)
             let messages = try #require(requests.first?.json?["messages"]?.array)
