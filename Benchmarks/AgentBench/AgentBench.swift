@@ -314,6 +314,19 @@ struct EndToEndBench {
             let achieved = Double(total) / (milliseconds(clock.now - start) / 1000)
             print("| delivery → sendMessage | \(rate)/s for \(duration) s | \(total) deliveries, \(tally.failures.load(ordering: .relaxed)) failed, \(latencies.count) answered | p50 \(format(percentile(latencies, 0.5))) ms | p99 \(format(percentile(latencies, 0.99))) ms | max \(format(latencies.last ?? .nan)) ms | target p50 ≤ 20 ms, p99 ≤ 100 ms |")
             _ = achieved
+            // BENCH_TIMELINE=1: the p50 and max of each second of arrivals, to tell a stall
+            // (a checkpoint, an autovacuum) from a queue that grows.
+            if ProcessInfo.processInfo.environment["BENCH_TIMELINE"] == "1" {
+                var bySecond: [Int: [Double]] = [:]
+                for (text, at) in sent where text.hasPrefix("reply to: q") {
+                    guard let index = Int(text.dropFirst("reply to: q".count)), let posted = starts[text] else { continue }
+                    bySecond[index / rate, default: []].append(milliseconds(at - posted))
+                }
+                for second in bySecond.keys.sorted() {
+                    let values = bySecond[second]!.sorted()
+                    print("second \(second): p50 \(format(percentile(values, 0.5))) ms, max \(format(values.last ?? .nan)) ms")
+                }
+            }
         }
         try await client.shutdown()
     }
