@@ -24,20 +24,11 @@ struct IngestBatcherTests {
     }
 
     func route(_ database: Database, tenantName: String) async throws -> ChannelRoute {
-        let tenants = PostgresTenantStore(database: database)
-        let key = NewAPIKey(name: "k", prefix: "sb_live_x", hash: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        let (tenant, _) = try await tenants.createTenant(name: tenantName, trialCredits: .zero, firstKey: key)
-        let channel = ChannelID()
-        _ = try await PostgresChannelStore(database: database).create(
-            tenant.id, id: channel, kind: "webhook", name: "c", agentID: nil, sealedCredentials: [1, 2, 3], credentialFields: []
-        )
-        return ChannelRoute(channelID: channel, tenantID: tenant.id, kind: "webhook", enabled: true, sealedCredentials: [1, 2, 3])
+        try await IngestFixtures.webhookRoute(database, tenantName: tenantName)
     }
 
     func delivery(_ route: ChannelRoute, event: String, sender: String) -> PostgresIngestStore.Delivery {
-        PostgresIngestStore.Delivery(route: route, payload: "{}", events: [
-            IngestEvent(kind: .message, eventID: event, messageID: event, sender: .init(externalID: sender, name: sender), text: "hi \(event)"),
-        ])
+        IngestFixtures.message(route, event: event, sender: sender, text: "hi \(event)")
     }
 
     @Test("deliveries of two tenants in one transaction each land in their own tenant")

@@ -11,18 +11,11 @@ struct IngestTakesJobsTests {
     let logger = TestDatabase.logger
 
     func route(_ database: Database) async throws -> ChannelRoute {
-        let (tenant, _) = try await PostgresTenantStore(database: database).createTenant(name: "Take", trialCredits: .zero, firstKey: newKey().key)
-        let channel = ChannelID()
-        _ = try await PostgresChannelStore(database: database).create(
-            tenant.id, id: channel, kind: "webhook", name: "c", agentID: nil, sealedCredentials: [1, 2, 3], credentialFields: []
-        )
-        return ChannelRoute(channelID: channel, tenantID: tenant.id, kind: "webhook", enabled: true, sealedCredentials: [1, 2, 3])
+        try await IngestFixtures.webhookRoute(database, tenantName: "Take")
     }
 
     func delivery(_ route: ChannelRoute, event: String, sender: String) -> PostgresIngestStore.Delivery {
-        PostgresIngestStore.Delivery(route: route, payload: "{}", events: [
-            IngestEvent(kind: .message, eventID: event, messageID: event, sender: .init(externalID: sender, name: sender), text: "text of \(event)"),
-        ])
+        IngestFixtures.message(route, event: event, sender: sender)
     }
 
     /// Each reply job's status, attempts and worker, by message.
