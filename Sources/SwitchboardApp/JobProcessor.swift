@@ -490,7 +490,7 @@ public struct JobProcessor: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.timeInterval
     }
 
     // MARK: Send

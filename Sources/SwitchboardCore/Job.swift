@@ -25,3 +25,10 @@ public struct ClaimedJob: Sendable, Hashable {
         self.attempt = attempt
     }
 }
+
+extension Duration {
+    /// The duration in seconds, fractions kept (leases and deadlines handed to SQL and `Date`).
+    public var timeInterval: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

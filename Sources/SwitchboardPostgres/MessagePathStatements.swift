@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
 
-// The four statements every answered message runs — its ingest (which may take its reply job), the claim of its jobs with
-// their contexts, the stored answer and the recorded send — as named prepared statements:
+// The statements every answered message runs — its ingest (which may take its reply job),
+// the claim of its jobs with their contexts, the stored answer and the recorded send — as
+// named prepared statements:
 // each pooled connection parses, analyzes and plans them once, not on every call
 // (pg_stat_statements put that at 0.04–0.05 ms of planning alone per call on the agents
 // benchmark). postgres-nio prepares a statement on a connection the first time it runs
@@ -15,28 +16,11 @@ import PostgresNIO
 // call on a connection, from that call's values — and a NULL in `$14::jsonb` makes the
 // parameter jsonb, which the next call's text no longer fits.
 
-/// `ingest_deliveries`: a group-commit batch of webhook deliveries (`PostgresIngestStore`).
+/// `ingest_deliveries`: a group-commit batch of webhook deliveries, taking up to `take` of
+/// the new messages' reply jobs for `worker`, each with its `reply_context` (migration
+/// 0010; `PostgresIngestStore`). `take` 0 takes none.
 struct IngestDeliveriesStatement: PostgresPreparedStatement {
     static let name = "switchboard.ingest_deliveries"
-    static let sql = "SELECT delivery, event_id, created, message_id FROM ingest_deliveries($1::jsonb)"
-    static let bindingDataTypes: [PostgresDataType] = [.text]
-    typealias Row = (Int, String, Bool, UUID?)
-
-    var batch: String
-
-    func makeBindings() -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(batch)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
-
-/// `ingest_deliveries` that also takes up to `take` of the new messages' reply jobs for
-/// `worker`, each with its `reply_context` (migration 0010; `PostgresIngestStore`).
-struct IngestTakingStatement: PostgresPreparedStatement {
-    static let name = "switchboard.ingest_deliveries_taking"
     static let sql = """
         SELECT delivery, event_id, created, message_id, job_id, job_attempts, document
         FROM ingest_deliveries($1::jsonb, $2, $3, make_interval(secs => $4), $5)

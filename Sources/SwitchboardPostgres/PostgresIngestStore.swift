@@ -106,16 +106,11 @@ public struct PostgresIngestStore: Sendable {
         let logger = database.logger
         return try await database.withConnection { connection in
             var ingested = Ingested(results: [[IngestResult]](repeating: [], count: count), taken: [])
-            guard let taking, taking.limit > 0 else {
-                let rows = try await connection.execute(IngestDeliveriesStatement(batch: json), logger: logger)
-                for try await (delivery, eventID, created, message) in rows where delivery < count {
-                    ingested.results[delivery].append(IngestResult(eventID: eventID, created: created, messageID: message.map { MessageID($0) }))
-                }
-                return ingested
-            }
-            let lease = Double(taking.lease.components.seconds) + Double(taking.lease.components.attoseconds) / 1e18
             let rows = try await connection.execute(
-                IngestTakingStatement(batch: json, take: Int32(taking.limit), now: taking.now, leaseSeconds: lease, worker: taking.worker),
+                IngestDeliveriesStatement(
+                    batch: json, take: Int32(taking?.limit ?? 0), now: taking?.now ?? Date(), leaseSeconds: taking?.lease.timeInterval ?? 0,
+                    worker: taking?.worker ?? ""
+                ),
                 logger: logger
             )
             for try await (delivery, eventID, created, message, job, attempts, document) in rows where delivery < count {

@@ -40,13 +40,12 @@ public struct PostgresJobStore: Sendable {
         kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String, documents: Bool
     ) async throws -> [(job: ClaimedJob, document: JobDocument)] {
         let logger = database.logger
-        let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
         return try await database.withConnection { connection in
             // claim_jobs works in the workers' scope and leaves it; each context function
             // then sets its job's tenant for its own reads.
             let rows = try await connection.execute(
                 ClaimJobsStatement(
-                    documents: documents, kinds: kinds.map(\.rawValue), limit: Int32(limit), now: now, leaseSeconds: leaseSeconds,
+                    documents: documents, kinds: kinds.map(\.rawValue), limit: Int32(limit), now: now, leaseSeconds: lease.timeInterval,
                     worker: worker
                 ),
                 logger: logger

@@ -201,13 +201,12 @@ public struct PostgresReplyStore: Sendable {
         let logger = database.logger
         let callsJSON = try Self.encode(calls)
         let captureJSON = try capture.map(PostgresCreditStore.encode)
-        let seconds = Double(lease.components.seconds)
         return try await database.withConnection { connection in
             let rows = try await connection.execute(
                 StoreAnswerStatement(
                     tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), inbound: context.inboundID.uuid,
                     agent: context.agent?.id.uuid, provider: providerID?.uuid, model: model, text: text, usage: usage.json,
-                    calls: callsJSON, worker: worker, now: now, leaseSeconds: seconds, capture: captureJSON, hold: holdID,
+                    calls: callsJSON, worker: worker, now: now, leaseSeconds: lease.timeInterval, capture: captureJSON, hold: holdID,
                     replyStatus: replyStatus
                 ),
                 logger: logger

@@ -121,4 +121,47 @@ struct IngestTakesJobsTests {
             #expect(states.values.filter { $0.status == "queued" }.count == 1, "m1's job, untouched by its edit")
         }
     }
+
+    @Test("one batch of two tenants takes each tenant's job with its own context, read in its own tenant's scope")
+    func eachTenantsContext() async throws {
+        try await withAppDatabase(ownDatabase: true) { database in
+            let a = try await IngestFixtures.webhookRoute(database, tenantName: "A")
+            let b = try await IngestFixtures.webhookRoute(database, tenantName: "B")
+            let ingested = try await PostgresIngestStore(database: database).ingest(
+                batch: [IngestFixtures.message(a, event: "same", sender: "s", text: "from A"), IngestFixtures.message(b, event: "same", sender: "s", text: "from B")],
+                taking: PostgresIngestStore.JobTaking(limit: 2, now: Date(), lease: .seconds(120), worker: "w")
+            )
+            #expect(ingested.taken.count == 2)
+            for (route, text, other) in [(a, "from A", "from B"), (b, "from B", "from A")] {
+                let taken = try #require(ingested.taken.first { $0.job.tenantID == route.tenantID })
+                guard case .read(let document?) = taken.document else {
+                    Issue.record("no context for \(route.tenantID)")
+                    continue
+                }
+                #expect(document.contains(text))
+                #expect(!document.contains(other), "another tenant's message in the context: \(document)")
+            }
+        }
+    }
+
+    @Test("the batch function of the previous build, which replicas still run during an upgrade, stores and notifies as before")
+    func previousSignature() async throws {
+        try await withAppDatabase(ownDatabase: true) { database in
+            let route = try await route(database)
+            let batch = #"[{"tenant":"\#(route.tenantID)","channel":"\#(route.channelID)","kind":"webhook","payload":"{}","events":[{"kind":"message","event_id":"old","message_id":"old","sender":{"external_id":"s"},"text":"hi"}]}]"#
+            let (created, notified) = try await database.client.withConnection { connection in
+                try await connection.listen(on: "switchboard_jobs") { notifications in
+                    let created = try await database.withWorker { other in
+                        try await other.query("SELECT created FROM ingest_deliveries(\(batch)::jsonb)", logger: logger).collect().map { try $0.decode(Bool.self) }
+                    }
+                    for try await notification in notifications { return (created, notification.payload) }
+                    return (created, "none")
+                }
+            }
+            #expect(created == [true])
+            #expect(notified == "")
+            let states = try await jobs(database)
+            #expect(states.values.map(\.status) == ["queued"])
+        }
+    }
 }

@@ -14,7 +14,10 @@ struct MessagePathStatementTests {
     @Test("each names a type for every parameter, so a first call with NULLs cannot fix a wrong one for the connection")
     func typesForEveryParameter() {
         let statements: [(sql: String, types: [PostgresDataType], bound: Int)] = [
-            (IngestDeliveriesStatement.sql, IngestDeliveriesStatement.bindingDataTypes, IngestDeliveriesStatement(batch: "[]").makeBindings().count),
+            (
+                IngestDeliveriesStatement.sql, IngestDeliveriesStatement.bindingDataTypes,
+                IngestDeliveriesStatement(batch: "[]", take: 0, now: Date(), leaseSeconds: 0, worker: "").makeBindings().count
+            ),
             (
                 ClaimJobsStatement.sql, ClaimJobsStatement.bindingDataTypes,
                 ClaimJobsStatement(documents: true, kinds: ["reply"], limit: 1, now: Date(), leaseSeconds: 1, worker: "w").makeBindings().count

@@ -84,3 +84,14 @@ END
 $fn$;
 
 GRANT EXECUTE ON FUNCTION ingest_deliveries(jsonb, integer, timestamptz, interval, text) TO switchboard_app;
+
+-- The batch without taking, kept for replicas still running the previous build during a
+-- rolling upgrade: the same function taking none, so one body does the work.
+CREATE OR REPLACE FUNCTION ingest_deliveries(p_batch jsonb)
+RETURNS TABLE (delivery integer, event_id text, created boolean, message_id uuid)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RETURN QUERY
+    SELECT t.delivery, t.event_id, t.created, t.message_id FROM ingest_deliveries(p_batch, 0, now(), interval '0', '') t;
+END
+$fn$;
