@@ -73,8 +73,15 @@ struct IngestTakesJobsTests {
 
             // A claim takes only the job left queued: the taken one is leased.
             let jobStore = PostgresJobStore(database: database)
-            // (A second on: the queued job's time is the database's clock at its insert.)
-            let claimed = try await jobStore.claim(kinds: [.reply], limit: 5, now: now.addingTimeInterval(1), lease: .seconds(120), worker: "claimer")
+            // The queued job's time is the database's clock at its insert, which a loaded
+            // machine may put seconds after `now`: the claim is made at that very time.
+            let queuedAt = try await database.withWorker { connection in
+                let rows = try await connection.query("SELECT run_after FROM jobs WHERE message_id = \(second.uuid)", logger: logger)
+                for try await runAfter in rows.decode(Date.self) { return runAfter }
+                return now
+            }
+            #expect(queuedAt < now.addingTimeInterval(120), "the claim below must come before the taken job's lease runs out")
+            let claimed = try await jobStore.claim(kinds: [.reply], limit: 5, now: queuedAt, lease: .seconds(120), worker: "claimer")
             #expect(claimed.map(\.messageID) == [second])
             // Its taker died: once the lease has run out, the job is claimed again, fenced by
             // a later attempt.
