@@ -75,11 +75,11 @@ struct IngestTakesJobsTests {
             let jobStore = PostgresJobStore(database: database)
             // The queued job's time is the database's clock at its insert, which a loaded
             // machine may put seconds after `now`: the claim is made at that very time.
-            let queuedAt = try await database.withWorker { connection in
+            let queuedAt = try #require(try await database.withWorker { connection -> Date? in
                 let rows = try await connection.query("SELECT run_after FROM jobs WHERE message_id = \(second.uuid)", logger: logger)
                 for try await runAfter in rows.decode(Date.self) { return runAfter }
-                return now
-            }
+                return nil
+            }, "the second message has a queued job")
             #expect(queuedAt < now.addingTimeInterval(120), "the claim below must come before the taken job's lease runs out")
             let claimed = try await jobStore.claim(kinds: [.reply], limit: 5, now: queuedAt, lease: .seconds(120), worker: "claimer")
             #expect(claimed.map(\.messageID) == [second])
