@@ -384,6 +384,14 @@ public struct JobProcessor: Sendable {
             return try await replies.context(for: job)
         } catch {
             logger.warning("the voice note was not transcribed; the agent sees it as [voice]", metadata: ["error": "\(error)"])
+            // Not silently: the message says why, for the people reading the conversation.
+            let reason = switch error {
+            case let error as ConnectorError where error.code == .fileTooLarge:
+                "the voice note is too large to transcribe: \(error.message)"
+            case is ConnectorError: "the voice note could not be downloaded from the platform"
+            default: "the voice note could not be transcribed"
+            }
+            try? await replies.noteUntranscribed(job, reason: reason)
             return nil
         }
     }
