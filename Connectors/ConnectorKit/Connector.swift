@@ -246,5 +246,18 @@ public struct SendReceipt: Sendable, Hashable {
 /// Outbound HTTP, injected so connectors stay free of a client library and tests can
 /// record requests. Implementations apply timeouts; connectors interpret statuses.
 public protocol OutboundHTTPClient: Sendable {
+    /// Sends `request`; the answer's body is read up to the implementation's usual bound
+    /// (API answers: a few MiB).
     func execute(_ request: HTTPRequest, body: [UInt8]?) async throws -> (HTTPResponse, [UInt8])
+
+    /// Sends `request`, reading an answer body of up to `maximumResponseBytes` (a media
+    /// download: the platform's own file limit) and throwing past it, without reading
+    /// further. The default reads with the usual bound.
+    func execute(_ request: HTTPRequest, body: [UInt8]?, maximumResponseBytes: Int) async throws -> (HTTPResponse, [UInt8])
+}
+
+extension OutboundHTTPClient {
+    public func execute(_ request: HTTPRequest, body: [UInt8]?, maximumResponseBytes: Int) async throws -> (HTTPResponse, [UInt8]) {
+        try await execute(request, body: body)
+    }
 }

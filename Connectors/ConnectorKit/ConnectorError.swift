@@ -17,6 +17,9 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible, Equatabl
         /// The platform refused or failed the send; `retryAfter` says when to try again,
         /// `retryable` whether to.
         public static let sendFailed = Code("send_failed")
+        /// A file the platform keeps is larger than it lets us download (or than we take):
+        /// retrying will not help, and the message should say so.
+        public static let fileTooLarge = Code("file_too_large")
     }
 
     public var code: Code

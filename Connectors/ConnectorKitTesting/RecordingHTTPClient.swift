@@ -23,6 +23,9 @@ public final class RecordingHTTPClient: OutboundHTTPClient {
         public var request: HTTPRequest
         /// The body bytes exactly as sent (empty when the connector sent none).
         public var body: [UInt8]
+        /// The bound the connector set on the answer's body (a media download's file
+        /// limit); nil for the client's usual bound.
+        public var maximumResponseBytes: Int?
 
         /// A record of `request` sent with `body`.
         public init(request: HTTPRequest, body: [UInt8]) {
@@ -125,7 +128,20 @@ public final class RecordingHTTPClient: OutboundHTTPClient {
 
     /// Records the request and answers with the next scripted reply for its path, else the default.
     public func execute(_ request: HTTPRequest, body: [UInt8]?) async throws -> (HTTPResponse, [UInt8]) {
-        let recorded = RecordedRequest(request: request, body: body ?? [])
+        try await answer(RecordedRequest(request: request, body: body ?? []))
+    }
+
+    /// Records the request with its answer bound; answers as `execute(_:body:)` does. A
+    /// scripted body longer than the bound is refused, as a real client refuses it.
+    public func execute(_ request: HTTPRequest, body: [UInt8]?, maximumResponseBytes: Int) async throws -> (HTTPResponse, [UInt8]) {
+        var recorded = RecordedRequest(request: request, body: body ?? [])
+        recorded.maximumResponseBytes = maximumResponseBytes
+        let (response, bytes) = try await answer(recorded)
+        guard bytes.count <= maximumResponseBytes else { throw TransportFailure(description: "the answer's body is over its bound") }
+        return (response, bytes)
+    }
+
+    private func answer(_ recorded: RecordedRequest) async throws -> (HTTPResponse, [UInt8]) {
         let reply = state.withLock { state -> Reply in
             state.requests.append(recorded)
             let path = recorded.pathWithoutQuery

@@ -3,8 +3,9 @@ import Foundation
 import HTTPTypes
 
 extension TelegramConnector {
-    /// The largest file the Bot API lets a bot download.
-    static let maximumDownload = 20 << 20
+    /// The largest file the Bot API lets a bot download (20 MB); the download is read up to
+    /// this and no further.
+    public static let maximumDownload = 20 << 20
 
     /// `getFile` for the file's path, then `GET {apiBase}/file/bot{token}/{path}`. The
     /// token is in both URLs: errors name the step, never the URL.
@@ -15,8 +16,19 @@ extension TelegramConnector {
             throw ConnectorError(.credentialsRejected, "the channel has no usable bot_token", field: "bot_token")
         }
         let call = try await call("getFile", body: GetFile(fileID: reference), token: token, http: http, result: File.self)
-        guard let file = call.result else { throw call.failure }
-        guard let path = file.filePath, !path.contains(".."), (file.fileSize ?? 0) <= Self.maximumDownload else {
+        guard let file = call.result else {
+            // For a file over its limit the Bot API answers getFile with 400 "file is too big".
+            if call.errorCode == 400, call.answer?.description?.lowercased().contains("too big") == true {
+                throw ConnectorError(.fileTooLarge, "the file is larger than the 20 MB Telegram lets a bot download")
+            }
+            throw call.failure
+        }
+        if let size = file.fileSize, size > Self.maximumDownload {
+            throw ConnectorError(
+                .fileTooLarge, "the file is \(size) bytes: Telegram lets a bot download files of up to 20 MB (\(Self.maximumDownload) bytes)"
+            )
+        }
+        guard let path = file.filePath, !path.contains("..") else {
             throw ConnectorError(.sendFailed, "Telegram offers no downloadable path for this file")
         }
         var request = HTTPRequest(method: .get, url: apiBase)
@@ -25,7 +37,7 @@ extension TelegramConnector {
         let response: HTTPResponse
         let bytes: [UInt8]
         do {
-            (response, bytes) = try await http.execute(request, body: nil)
+            (response, bytes) = try await http.execute(request, body: nil, maximumResponseBytes: Self.maximumDownload)
         } catch {
             throw ConnectorError(.sendFailed, "could not download the file from Telegram", retryable: true)
         }

@@ -15,6 +15,11 @@ public struct TelegramConnector: Connector {
     /// The longest text one `sendMessage` takes, in UTF-16 code units.
     public static let maximumTextLength = 4096
 
+    /// The shortest `secret_token` a tenant may choose. Telegram takes 1 to 256 characters;
+    /// the token is the only thing that authenticates a delivery, so a short one could be
+    /// guessed by anyone who knows the channel's URL.
+    public static let minimumSecretTokenLength = 16
+
     /// The update kinds `setWebhook` asks Telegram for.
     public static let allowedUpdates = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
 
@@ -30,7 +35,7 @@ public struct TelegramConnector: Connector {
     }
 
     /// Checks `bot_token` (`<digits>:<35 or more of A-Za-z0-9_->`) and `secret_token`
-    /// (1–256 of `A-Za-z0-9_-`, optional: generated and revealed once when absent).
+    /// (16–256 of `A-Za-z0-9_-`, optional: generated and revealed once when absent).
     public func prepareCredentials(_ submitted: [String: String]) throws(ConnectorError) -> PreparedCredentials {
         let known: Set<String> = ["bot_token", "secret_token"]
         if let unknown = submitted.keys.filter({ !known.contains($0) }).sorted().first {
@@ -49,9 +54,10 @@ public struct TelegramConnector: Connector {
         var stored = ["bot_token": token]
         var revealOnce: [String: String] = [:]
         if let secret = submitted["secret_token"] {
-            guard (1...256).contains(secret.utf8.count), secret.utf8.allSatisfy(Self.isTokenCharacter) else {
+            guard (Self.minimumSecretTokenLength...256).contains(secret.utf8.count), secret.utf8.allSatisfy(Self.isTokenCharacter) else {
                 throw ConnectorError(
-                    .invalidCredentials, "secret_token must be 1 to 256 letters, digits, _ or -", field: "secret_token")
+                    .invalidCredentials,
+                    "secret_token must be \(Self.minimumSecretTokenLength) to 256 letters, digits, _ or -", field: "secret_token")
             }
             stored["secret_token"] = secret
         } else {

@@ -3,8 +3,9 @@ import Foundation
 import HTTPTypes
 
 extension WhatsAppConnector {
-    /// The largest media file the Cloud API sends (audio is at most 16 MB).
-    static let maximumDownload = 16 << 20
+    /// The largest audio file the Cloud API takes (16 MB); the download is read up to this
+    /// and no further.
+    public static let maximumDownload = 16 << 20
 
     /// `GET /{version}/{media-id}` for the media's short-lived URL, then that URL, both with
     /// the access token. The URL must be https (Meta's CDN) or on the configured Graph
@@ -35,16 +36,20 @@ extension WhatsAppConnector {
         } catch {
             throw ConnectorError(.sendFailed, "could not look the media up in the Cloud API", retryable: true)
         }
+        if let size = media.fileSize, size > Self.maximumDownload {
+            throw ConnectorError(
+                .fileTooLarge, "the media is \(size) bytes: WhatsApp audio is at most 16 MB (\(Self.maximumDownload) bytes)"
+            )
+        }
         guard let url = URL(string: media.url), let host = url.host,
-              url.scheme == "https" || host == graphAPIBase.host,
-              (media.fileSize ?? 0) <= Self.maximumDownload
+              url.scheme == "https" || host == graphAPIBase.host
         else {
             throw ConnectorError(.sendFailed, "the Cloud API answered a media URL Switchboard does not fetch")
         }
         var fetch = HTTPRequest(method: .get, url: url)
         fetch.headerFields[.authorization] = "Bearer \(token)"
         do {
-            let (response, bytes) = try await http.execute(fetch, body: nil)
+            let (response, bytes) = try await http.execute(fetch, body: nil, maximumResponseBytes: Self.maximumDownload)
             guard response.status.kind == .successful, bytes.count <= Self.maximumDownload else {
                 throw ConnectorError(.sendFailed, "the media download was refused (\(response.status.code))")
             }

@@ -34,8 +34,15 @@ public struct WhatsAppConnector: Connector {
         self.apiVersion = apiVersion
     }
 
-    /// Requires `phone_number_id` (digits), `access_token`, `app_secret` and `verify_token`,
-    /// all non-empty; refuses any other field. Nothing is generated.
+    /// The shortest `verify_token` a tenant may choose: it alone answers Meta's subscription
+    /// check, so it must not be guessable.
+    public static let minimumVerifyTokenLength = 16
+    /// The shortest `app_secret`: the HMAC key of every delivery. Meta's app secrets are 32
+    /// hexadecimal characters; anything shorter is not one.
+    public static let minimumAppSecretLength = 32
+
+    /// Requires `phone_number_id` (digits), `access_token`, `app_secret` (32 characters or
+    /// more) and `verify_token` (16 or more); refuses any other field. Nothing is generated.
     public func prepareCredentials(_ submitted: [String: String]) throws(ConnectorError) -> PreparedCredentials {
         let required = ["phone_number_id", "access_token", "app_secret", "verify_token"]
         if let unknown = submitted.keys.filter({ !required.contains($0) }).sorted().first {
@@ -54,6 +61,10 @@ public struct WhatsAppConnector: Connector {
         for name in ["access_token", "app_secret"]
         where (submitted[name] ?? "").unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 }) {
             throw ConnectorError(.invalidCredentials, "\(name) must not contain spaces or control characters", field: name)
+        }
+        for (name, minimum) in [("app_secret", Self.minimumAppSecretLength), ("verify_token", Self.minimumVerifyTokenLength)]
+        where (submitted[name] ?? "").utf8.count < minimum {
+            throw ConnectorError(.invalidCredentials, "\(name) must be at least \(minimum) characters", field: name)
         }
         return PreparedCredentials(stored: submitted)
     }

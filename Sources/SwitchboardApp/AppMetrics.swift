@@ -67,6 +67,15 @@ public struct AppMetrics: Sendable {
         registry.makeCounter(descriptor: Self.providerCalls, labels: [("provider_kind", kind), ("outcome", outcome)]).increment()
     }
 
+    static var underReportedUsage: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "provider", metricName: "usage_underreported", unitName: "total",
+        helpText: "Replies whose provider reported under half the locally estimated tokens; charged at the estimate. By provider kind."
+    ) }
+
+    func recordUnderReportedUsage(kind: String) {
+        registry.makeCounter(descriptor: Self.underReportedUsage, labels: [("provider_kind", kind)]).increment()
+    }
+
     func recordFallback() {
         registry.makeCounter(descriptor: Self.fallbacks).increment()
     }

@@ -239,14 +239,21 @@ public struct JobProcessor: Sendable {
             temperature: agent.settings.temperature
         )
         let kinds = context.providers.mapValues(\.kind)
+        // Calls are charged at the prices of whoever serves them: a base URL on a known
+        // vendor's host is that vendor, whatever kind the tenant declared.
+        let billedKinds = context.providers.mapValues { ProviderBilling.billedKind(declared: $0.kind, baseURL: $0.baseURL) }
 
         // Admission: hold the chain's worst case before any provider is called.
-        let prices = context.prices
+        var prices = context.prices
+        if billedKinds.values.contains(where: { kind in !prices.prices.contains { $0.providerKind == kind } }) {
+            // The context carries the prices of the declared kinds only.
+            prices = try await credits.priceBook(job.tenantID)
+        }
         let reference = LedgerReference(
             kind: "message", id: context.inboundID.description, agentID: agent.id, channelID: context.target.channelID,
             messageID: context.inboundID
         )
-        let worstCase = Self.worstCase(of: request, chain: chain, kinds: kinds, prices: prices)
+        let worstCase = Self.worstCase(of: request, chain: chain, kinds: billedKinds, prices: prices)
         var holdID: UUID?
         if worstCase > .zero {
             let held = try await ledger.apply(job.tenantID, .hold(
@@ -299,16 +306,34 @@ public struct JobProcessor: Sendable {
             latencyMilliseconds: Self.milliseconds(routed.response.latency)
         )
         let handedOff = routed.response.finishReason == .handoff || text.isEmpty
+        // The usage the provider reported, checked against what was sent and received (the
+        // local FAQ uses no model: it has no tokens to count).
+        let assessment = kinds[providerID] == .local
+            ? UsageAssessment(billed: tokens, underReported: false)
+            : TokenEstimate(prompt: [request.systemPrompt ?? ""] + request.messages.map(\.text), answer: routed.response.text)
+                .assess(tokens)
+        if assessment.underReported {
+            metrics?.recordUnderReportedUsage(kind: kinds[providerID]?.rawValue ?? "unknown")
+            logger.warning("the provider reported less usage than the call sent and received; charged at the local estimate", metadata: [
+                "provider.id": "\(providerID)", "usage.reported_input": "\(tokens.input + tokens.cachedInput)",
+                "usage.reported_output": "\(tokens.output + tokens.reasoning)",
+                "usage.billed_input": "\(assessment.billed.input + assessment.billed.cachedInput)",
+                "usage.billed_output": "\(assessment.billed.output + assessment.billed.reasoning)",
+            ])
+        }
         let capture = holdID.map { hold in
-            let kind = kinds[providerID]
+            let kind = billedKinds[providerID]
             let price = kind.flatMap { prices.price(kind: $0, model: routed.model) }
             var target = reference
             target.providerKind = kind
             target.model = routed.model
-            target.tokens = tokens
+            target.tokens = assessment.billed
             // The message fee is for an agent's message: a call that produced none pays its tokens only.
-            let cost = price?.cost(of: tokens, withMessageFee: !handedOff) ?? .zero
-            return LedgerOperation.capture(holdID: hold, amount: cost, reason: "reply by \(routed.model)", reference: target)
+            let cost = price?.cost(of: assessment.billed, withMessageFee: !handedOff) ?? .zero
+            let reason = assessment.underReported
+                ? "reply by \(routed.model); usage raised to the local estimate: the provider reported under half of it"
+                : "reply by \(routed.model)"
+            return LedgerOperation.capture(holdID: hold, amount: cost, reason: reason, reference: target)
         }
         if handedOff {
             try await replies.settle(
@@ -359,6 +384,14 @@ public struct JobProcessor: Sendable {
             return try await replies.context(for: job)
         } catch {
             logger.warning("the voice note was not transcribed; the agent sees it as [voice]", metadata: ["error": "\(error)"])
+            // Not silently: the message says why, for the people reading the conversation.
+            let reason = switch error {
+            case let error as ConnectorError where error.code == .fileTooLarge:
+                "the voice note is too large to transcribe: \(error.message)"
+            case is ConnectorError: "the voice note could not be downloaded from the platform"
+            default: "the voice note could not be transcribed"
+            }
+            try? await replies.noteUntranscribed(job, reason: reason)
             return nil
         }
     }

@@ -23,6 +23,11 @@ public final class AsyncHTTPOutboundClient: OutboundHTTPClient, Service {
     }
 
     public func execute(_ request: HTTPRequest, body: [UInt8]?) async throws -> (HTTPResponse, [UInt8]) {
+        try await execute(request, body: body, maximumResponseBytes: 4 << 20)
+    }
+
+    /// Media downloads read up to the platform's file limit (Telegram 20 MB, WhatsApp 16 MB).
+    public func execute(_ request: HTTPRequest, body: [UInt8]?, maximumResponseBytes: Int) async throws -> (HTTPResponse, [UInt8]) {
         guard let scheme = request.scheme, let authority = request.authority else {
             throw ConnectorError(.sendFailed, "an outbound request needs an absolute URL")
         }
@@ -35,7 +40,7 @@ public final class AsyncHTTPOutboundClient: OutboundHTTPClient, Service {
         for header in response.headers {
             if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
-        let bytes = try await response.body.collect(upTo: 4 << 20)
+        let bytes = try await response.body.collect(upTo: max(maximumResponseBytes, 0))
         return (HTTPResponse(status: .init(code: Int(response.status.code)), headerFields: fields), Array(bytes.readableBytesView))
     }
 

@@ -15,9 +15,11 @@ struct PrivacyRoutes: Sendable {
             var conversationDays: Int?
             var logDays: Int?
             var ledgerYears: Int?
+            var keepContacts: Bool?
 
             enum CodingKeys: String, CodingKey, CaseIterable {
                 case conversationDays = "conversation_days", logDays = "log_days", ledgerYears = "ledger_years"
+                case keepContacts = "keep_contacts"
             }
         }
 
@@ -51,6 +53,7 @@ struct PrivacyRoutes: Sendable {
                 }
                 policy.ledgerYears = years
             }
+            policy.keepContacts = retention?.keepContacts ?? false
             policy.redactPII = redactPII ?? false
             if let regions = allowedRegions {
                 guard regions.count <= 50 else { throw SwitchboardError.invalid("allowed_regions has too many entries", field: "allowed_regions") }
@@ -60,6 +63,12 @@ struct PrivacyRoutes: Sendable {
             if let label = aiLabel { policy.aiLabel = try Validate.name(label, field: "ai_label", maximum: 200) }
             return policy
         }
+    }
+
+    struct KeepBody: RequestBody {
+        var keep: Bool
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case keep }
     }
 
     struct ConsentBody: RequestBody {
@@ -75,6 +84,7 @@ struct PrivacyRoutes: Sendable {
             "retention": .object([
                 "conversation_days": .integer(policy.conversationDays.map(Int64.init)),
                 "log_days": .integer(Int64(policy.logDays)), "ledger_years": .integer(Int64(policy.ledgerYears)),
+                "keep_contacts": .bool(policy.keepContacts),
             ]),
             "redact_pii": .bool(policy.redactPII),
             "allowed_regions": policy.allowedRegions.map(JSONValue.strings) ?? .null,
@@ -129,6 +139,14 @@ struct PrivacyRoutes: Sendable {
                     "restricted_at": .date(since),
                 ]))
             }
+        }
+        // A contact the tenant keeps past retention (a customer it must remember though
+        // the conversations are gone); `keep: false` lets retention take it again.
+        group.put("/contacts/{id}/retention") { request, context in
+            let contact = try Self.contactID(context)
+            let body = try await JSONBody.decode(KeepBody.self, from: request, context: context)
+            let kept = try await privacy.setKept(context.tenantID, contact: contact, body.keep)
+            return try JSONBody.response(JSONValue.object(["id": .string(contact.description), "keep": .bool(kept)]))
         }
         group.delete("/contacts/{id}") { _, context in
             let contact = try Self.contactID(context)
@@ -235,6 +253,13 @@ struct PrivacyRoutes: Sendable {
         case .conversations:
             policy.conversationDays.map { "deleted \($0) days after the conversation's last message" }
                 ?? "kept until the tenant deletes it (no conversation retention set)"
+        case .contacts:
+            if let days = policy.conversationDays, !policy.keepContacts {
+                "deleted with the contact: once it has no conversation left and its own last activity is \(days) days old, "
+                    + "unless it has an open deal or the tenant keeps it"
+            } else {
+                "kept until the tenant deletes it (contacts are not deleted by retention)"
+            }
         case .logs: "deleted after \(policy.logDays) days"
         case .ledger: "kept \(policy.ledgerYears) years for accounting; personal references removed after"
         case .tenant: "kept until the tenant deletes it; gone with the tenant's off-boarding"

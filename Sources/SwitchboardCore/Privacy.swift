@@ -14,10 +14,14 @@ public struct PrivacyPolicy: Sendable, Hashable {
     public var homeRegion: String
     /// A visible label added to every AI answer; nil adds none.
     public var aiLabel: String?
+    /// Contacts outlive their conversations: retention deletes conversations only. Off
+    /// (the default), a contact with no conversation or message left goes once its own
+    /// last activity is `conversationDays` old, unless it has an open deal or is kept.
+    public var keepContacts: Bool
 
     public init(
         conversationDays: Int? = nil, logDays: Int = 180, ledgerYears: Int = 5, redactPII: Bool = false,
-        allowedRegions: [String]? = nil, homeRegion: String = "kz", aiLabel: String? = nil
+        allowedRegions: [String]? = nil, homeRegion: String = "kz", aiLabel: String? = nil, keepContacts: Bool = false
     ) {
         self.conversationDays = conversationDays
         self.logDays = logDays
@@ -26,6 +30,7 @@ public struct PrivacyPolicy: Sendable, Hashable {
         self.allowedRegions = allowedRegions
         self.homeRegion = homeRegion
         self.aiLabel = aiLabel
+        self.keepContacts = keepContacts
     }
 
     public static let standard = PrivacyPolicy()

@@ -9,6 +9,9 @@ public struct DataDeclaration: Sendable, Hashable {
     public enum Retention: Sendable, Hashable {
         /// Deleted `conversation_days` after the conversation's last message (or kept).
         case conversations
+        /// Deleted with its contact: a contact without conversations or messages left whose
+        /// own last activity is `conversation_days` old, unless it has an open deal or is kept.
+        case contacts
         /// Technical logs: deleted after `log_days`.
         case logs
         /// Financial records: kept `ledger_years`, anonymized after.
@@ -45,7 +48,7 @@ public struct DataDeclaration: Sendable, Hashable {
 public enum DataInventory {
     static let customers = DataDeclaration(
         "customer_contacts", personal: true, role: .processor, purpose: "keep the tenant's CRM of the people who write to it",
-        legalBasis: "the tenant's instructions (processing agreement); the tenant is the controller", retention: .conversations,
+        legalBasis: "the tenant's instructions (processing agreement); the tenant is the controller", retention: .contacts,
         reachesSubProcessors: true
     )
     static let conversations = DataDeclaration(
@@ -55,7 +58,7 @@ public enum DataInventory {
     )
     static let crm = DataDeclaration(
         "crm_records", personal: true, role: .processor, purpose: "notes and deals the tenant keeps about its customers",
-        legalBasis: "the tenant's instructions (processing agreement)", retention: .tenant
+        legalBasis: "the tenant's instructions (processing agreement)", retention: .contacts
     )
     static let consent = DataDeclaration(
         "consents_and_requests", personal: true, role: .processor, purpose: "prove consents and honour data subjects' rights",

@@ -16,17 +16,17 @@ public struct PostgresPrivacyStore: Sendable {
         return try await database.withTenant(tenant) { connection in
             let rows = try await connection.query(
                 """
-                SELECT conversation_days, log_days, ledger_years, redact_pii, allowed_regions, home_region, ai_label
+                SELECT conversation_days, log_days, ledger_years, redact_pii, allowed_regions, home_region, ai_label, keep_contacts
                 FROM privacy_policies WHERE tenant_id = \(tenant.uuid)
                 """,
                 logger: logger
             )
-            for try await (days, logDays, years, redact, regions, home, label) in rows.decode(
-                (Int32?, Int32, Int32, Bool, [String]?, String, String?).self
+            for try await (days, logDays, years, redact, regions, home, label, keep) in rows.decode(
+                (Int32?, Int32, Int32, Bool, [String]?, String, String?, Bool).self
             ) {
                 return PrivacyPolicy(
                     conversationDays: days.map(Int.init), logDays: Int(logDays), ledgerYears: Int(years), redactPII: redact,
-                    allowedRegions: regions, homeRegion: home, aiLabel: label
+                    allowedRegions: regions, homeRegion: home, aiLabel: label, keepContacts: keep
                 )
             }
             return .standard
@@ -39,12 +39,13 @@ public struct PostgresPrivacyStore: Sendable {
             try await connection.perform(
                 """
                 INSERT INTO privacy_policies (tenant_id, conversation_days, log_days, ledger_years, redact_pii, allowed_regions, home_region,
-                                              ai_label)
+                                              ai_label, keep_contacts)
                 VALUES (\(tenant.uuid), \(policy.conversationDays.map(Int32.init)), \(Int32(policy.logDays)), \(Int32(policy.ledgerYears)),
-                        \(policy.redactPII), \(policy.allowedRegions), \(policy.homeRegion), \(policy.aiLabel))
+                        \(policy.redactPII), \(policy.allowedRegions), \(policy.homeRegion), \(policy.aiLabel), \(policy.keepContacts))
                 ON CONFLICT (tenant_id) DO UPDATE SET conversation_days = EXCLUDED.conversation_days, log_days = EXCLUDED.log_days,
                     ledger_years = EXCLUDED.ledger_years, redact_pii = EXCLUDED.redact_pii, allowed_regions = EXCLUDED.allowed_regions,
-                    home_region = EXCLUDED.home_region, ai_label = EXCLUDED.ai_label, updated_at = now()
+                    home_region = EXCLUDED.home_region, ai_label = EXCLUDED.ai_label, keep_contacts = EXCLUDED.keep_contacts,
+                    updated_at = now()
                 """,
                 logger: logger
             )
@@ -110,6 +111,22 @@ public struct PostgresPrivacyStore: Sendable {
                 try await Self.recordRequest(connection, tenant, restricted ? .restriction : .unrestriction, contact, logger: logger)
                 return since
             }
+            throw SwitchboardError.notFound("contact")
+        }
+    }
+
+    /// Keeps a contact past retention (or lets it go again); answers the flag as set.
+    public func setKept(_ tenant: TenantID, contact: ContactID, _ keep: Bool) async throws -> Bool {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE contacts SET retention_keep = \(keep), updated_at = now()
+                WHERE tenant_id = \(tenant.uuid) AND id = \(contact.uuid) RETURNING retention_keep
+                """,
+                logger: logger
+            )
+            for try await kept in rows.decode(Bool.self) { return kept }
             throw SwitchboardError.notFound("contact")
         }
     }

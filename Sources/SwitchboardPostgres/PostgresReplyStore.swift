@@ -271,6 +271,28 @@ public struct PostgresReplyStore: Sendable {
         }
     }
 
+    /// Says on the inbound message why its voice note was not transcribed: the first voice
+    /// or audio attachment gets `details.transcription_error` (a text of ours, never the
+    /// platform's or a provider's).
+    public func noteUntranscribed(_ job: ClaimedJob, reason: String) async throws {
+        let logger = database.logger
+        try await database.withTenant(job.tenantID) { connection in
+            try await connection.query(
+                """
+                UPDATE messages m SET attachments = (
+                    SELECT jsonb_agg(CASE WHEN x.n = (SELECT min(y.n) FROM jsonb_array_elements(m.attachments) WITH ORDINALITY y(a, n)
+                                                      WHERE y.a->>'kind' IN ('voice', 'audio'))
+                                          THEN x.a || jsonb_build_object('details', COALESCE(x.a->'details', '{}'::jsonb)
+                                                                         || jsonb_build_object('transcription_error', \(reason)::text))
+                                          ELSE x.a END ORDER BY x.n)
+                    FROM jsonb_array_elements(m.attachments) WITH ORDINALITY x(a, n))
+                WHERE m.tenant_id = \(job.tenantID.uuid) AND m.id = \(job.messageID.uuid) AND jsonb_array_length(m.attachments) > 0
+                """,
+                logger: logger
+            )
+        }
+    }
+
     public func sendContext(for job: ClaimedJob, _ read: JobDocument = .unread) async throws -> SendContext? {
         let document: SendDocument?
         switch read {

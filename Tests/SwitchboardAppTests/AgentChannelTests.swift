@@ -25,14 +25,14 @@ struct AgentChannelTests {
                     let agent = try await createAgent(
                         client, key: tenant.key, ["name": "Shop", "provider_id": provider, "model": "gemini-2.5-flash", "system_prompt": "Be brief."]
                     )
-                    let appSecret = "wa-app-secret-for-tests"
+                    let appSecret = "wa-app-secret-for-tests-0123456789"
                     let created = try await client.execute(
                         uri: "/v1/channels", method: .post, headers: headers(bearer: tenant.key),
                         body: json([
                             "kind": "whatsapp", "name": "WA", "agent_id": agent,
                             "credentials": [
                                 "phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": appSecret,
-                                "verify_token": "verify-me",
+                                "verify_token": "verify-me-long-enough",
                             ],
                         ])
                     ) { $0 }
@@ -82,12 +82,12 @@ struct AgentChannelTests {
                     let agent = try await createAgent(client, key: tenant.key, [
                         "name": "Shop", "provider_id": provider, "model": "gpt-4o-mini", "system_prompt": "", "speech_to_text_model": "whisper-1",
                     ])
-                    let appSecret = "wa-app-secret-for-tests"
+                    let appSecret = "wa-app-secret-for-tests-0123456789"
                     let created = try await client.execute(
                         uri: "/v1/channels", method: .post, headers: headers(bearer: tenant.key),
                         body: json([
                             "kind": "whatsapp", "name": "WA", "agent_id": agent,
-                            "credentials": ["phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": appSecret, "verify_token": "v"],
+                            "credentials": ["phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": appSecret, "verify_token": "verify-me-long-enough"],
                         ])
                     ) { $0 }
                     let channel = try #require(try object(created)["id"] as? String)

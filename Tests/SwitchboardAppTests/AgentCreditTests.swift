@@ -88,6 +88,84 @@ struct AgentCreditTests {
         }
     }
 
+    @Test("a provider behind the tenant's own base URL that reports no usage is charged at the local estimate, and flagged")
+    func freeRideChargedAtEstimate() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            // An `openai` provider whose base URL is the tenant's own server (the loopback
+            // fake), answering 80 characters with a usage of zero.
+            let setup = try await setUpAgent(
+                client, model: model, agent: ["system_prompt": String(repeating: "a", count: 400)], trialMicros: 1_000_000
+            )
+            await model.enqueue(.answer(String(repeating: "c", count: 80), usage: FakeUsage(prompt: 0, completion: 0)))
+            _ = try await deliver(
+                client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, text: String(repeating: "b", count: 200)),
+                headers: telegramHeaders(setup.secret)
+            )
+            let counted = JobProcessor(
+                database: harness.bootstrap.database, secrets: SecretBox(masterKey: harness.bootstrap.masterKey),
+                connectors: ConnectorRegistry.standard(harness.configuration, now: harness.clock.now), http: harness.http,
+                transport: harness.transport, router: harness.router, now: harness.clock.now, metrics: harness.metrics,
+                logger: TestDatabase.logger
+            )
+            #expect(try await counted.drain() == 1)
+            #expect(telegram.calls("sendMessage").count == 1)
+            // Sent 400 + 200 characters (150 tokens at four a token), received 80 (20): at
+            // gpt-4o-mini's prices 150 × 0.15 + 20 × 0.6 = 34.5 micros, rounded up to 35.
+            let capture = try #require(try await ledger(client, setup.tenant.key).first { $0["kind"] as? String == "capture" })
+            #expect(capture["amount_micros"] as? Int == -35)
+            #expect(capture["input_tokens"] as? Int == 150)
+            #expect(capture["output_tokens"] as? Int == 20)
+            #expect((capture["reason"] as? String)?.contains("estimate") == true)
+            #expect(try await account(client, setup.tenant.key)["balance_micros"] as? Int == 1_000_000 - 35)
+            let exposition = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            let line = exposition.split(separator: "\n")
+                .first { $0.hasPrefix(#"switchboard_provider_usage_underreported_total{provider_kind="openai"}"#) }
+            #expect(line?.hasSuffix(" 1") == true, "\(String(describing: line))")
+
+            // An honest report (the fake's usual 120 in, 45 out) stands as reported.
+            _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            #expect(try await harness.drain() == 1)
+            let honest = try #require(try await ledger(client, setup.tenant.key).first { $0["kind"] as? String == "capture" })
+            #expect(honest["amount_micros"] as? Int == -44)
+            #expect(honest["reason"] as? String == "reply by gpt-4o-mini")
+        }
+    }
+
+    @Test("openai_compatible is priced: the platform's default is not zero, the operator's price for a tenant is charged, zero only where set")
+    func compatiblePriced() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            func compatible(_ price: [String: Any]?) async throws -> AgentSetup {
+                let setup = try await setUpAgent(
+                    client, model: model,
+                    provider: ["name": "Own", "kind": "openai_compatible", "base_url": model.openAIBase, "region": "us"], trialMicros: 1_000_000
+                )
+                if let price {
+                    #expect(try await client.execute(
+                        uri: "/admin/tenants/\(setup.tenant.id)/prices", method: .put, headers: headers(bearer: adminToken),
+                        body: json(["provider_kind": "openai_compatible", "model": "*"].merging(price) { $1 })
+                    ) { $0 }.status == .ok)
+                }
+                _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+                return setup
+            }
+            let platform = try await compatible(nil)
+            let priced = try await compatible(["input_micros_per_million": 1_000_000, "output_micros_per_million": 2_000_000])
+            let free = try await compatible(["input_micros_per_million": 0, "output_micros_per_million": 0])
+            #expect(try await harness.drain() == 3)
+            // The fake's usage: 100 input, 20 cached, 40 output, 5 reasoning. The platform's
+            // compatible default is gpt-4o-mini's list price: 44 micros. The operator's price
+            // for the tenant (cached as input, reasoning as output): 100 + 20 + 80 + 10 = 210.
+            for (setup, cost) in [(platform, 44), (priced, 210)] {
+                let capture = try #require(try await ledger(client, setup.tenant.key).first { $0["kind"] as? String == "capture" })
+                #expect(capture["amount_micros"] as? Int == -cost)
+                #expect(capture["provider_kind"] as? String == "openai_compatible")
+            }
+            // Free where the operator said so: nothing held, nothing charged.
+            #expect(try await ledger(client, free.tenant.key).map { $0["kind"] as? String } == ["trial"])
+            #expect(try await account(client, free.tenant.key)["balance_micros"] as? Int == 1_000_000)
+        }
+    }
+
     @Test("credits that cannot cover the worst case call no provider: the out-of-credits reply goes out; a top-up brings answers back")
     func outOfCreditsReply() async throws {
         try await withAgentWorld { model, telegram, client, harness in

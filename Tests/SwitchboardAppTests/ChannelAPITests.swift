@@ -71,6 +71,41 @@ struct ChannelAPITests {
         }
     }
 
+    @Test("a guessable secret a tenant chooses is refused with the error envelope, at creation and at update, and nothing changes")
+    func refusesShortSecrets() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            let whatsapp = ["phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": String(repeating: "a", count: 32),
+                            "verify_token": String(repeating: "v", count: 16)]
+            let refused: [(String, [String: String], String)] = [
+                ("telegram", ["bot_token": botToken, "secret_token": "a"], "credentials.secret_token"),
+                ("telegram", ["bot_token": botToken, "secret_token": String(repeating: "s", count: 15)], "credentials.secret_token"),
+                ("whatsapp", whatsapp.merging(["verify_token": "v"]) { $1 }, "credentials.verify_token"),
+                ("whatsapp", whatsapp.merging(["app_secret": "short-app-secret"]) { $1 }, "credentials.app_secret"),
+            ]
+            for (kind, credentials, field) in refused {
+                try await client.execute(
+                    uri: "/v1/channels", method: .post, headers: headers(bearer: tenant.key),
+                    body: json(["kind": kind, "name": "x", "credentials": credentials])
+                ) { response in
+                    try expectError(response, .badRequest, "invalid_request", field: field)
+                }
+            }
+            #expect(try await listData(client, "/v1/channels", key: tenant.key).isEmpty, "nothing stored")
+            // The same minimums at the smallest lengths they take, and at update.
+            let channel = try await createChannel(
+                client, key: tenant.key, kind: "telegram", credentials: ["bot_token": botToken, "secret_token": String(repeating: "s", count: 16)]
+            )
+            _ = try await createChannel(client, key: tenant.key, kind: "whatsapp", credentials: whatsapp)
+            try await client.execute(
+                uri: "/v1/channels/\(channel.id)", method: .patch, headers: headers(bearer: tenant.key),
+                body: json(["credentials": ["bot_token": botToken, "secret_token": "x"]])
+            ) { response in
+                try expectError(response, .badRequest, "invalid_request", field: "credentials.secret_token")
+            }
+        }
+    }
+
     @Test("another tenant's channel is 404 on every channel route")
     func otherTenantsChannel() async throws {
         try await withApp { client in

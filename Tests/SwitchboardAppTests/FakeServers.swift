@@ -84,6 +84,13 @@ func withFakeTelegram<Result: Sendable>(
         let bot = context.parameters.get("bot") ?? ""
         log.append(.init(method: "GET", path: "/file/\(bot)/\(context.parameters.get("folder") ?? "")/\(context.parameters.get("name") ?? "")", body: []))
         guard bot == "bot\(validToken)" else { return Response(status: .unauthorized) }
+        // `size_<n>.oga`: a voice note of n bytes.
+        let name = context.parameters.get("name") ?? ""
+        if name.hasPrefix("size_"), let size = Int(name.dropFirst(5).prefix { $0.isNumber }) {
+            var bytes = Array("OggS fake voice".utf8)
+            bytes += [UInt8](repeating: 0x2E, count: max(size - bytes.count, 0))
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
         return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: Array("OggS fake voice".utf8))))
     }
     router.post("/{bot}/{method}") { request, context -> Response in
@@ -109,7 +116,20 @@ func withFakeTelegram<Result: Sendable>(
         switch method {
         case "getMe": result = #"{"id":7001,"is_bot":true,"first_name":"ShopBot","username":"shop_bot"}"#
         case "setWebhook", "answerCallbackQuery": result = "true"
-        case "getFile": result = #"{"file_id":"voice-file","file_unique_id":"u1","file_size":12,"file_path":"voice/file_1.oga"}"#
+        case "getFile":
+            // `size-<n>`: a file of n bytes; past the Bot API's 20 MB, Telegram's own refusal.
+            let fileID = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any])?["file_id"] as? String
+            if let fileID, fileID.hasPrefix("size-"), let size = Int(fileID.dropFirst(5)) {
+                guard size <= 20 << 20 else {
+                    return Response(
+                        status: .badRequest, headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"ok":false,"error_code":400,"description":"Bad Request: file is too big"}"#))
+                    )
+                }
+                result = #"{"file_id":"\#(fileID)","file_unique_id":"u2","file_size":\#(size),"file_path":"voice/size_\#(size).oga"}"#
+            } else {
+                result = #"{"file_id":"voice-file","file_unique_id":"u1","file_size":12,"file_path":"voice/file_1.oga"}"#
+            }
         default:
             let id = 1000 + log.calls(method).count
             result = #"{"message_id":\#(id),"date":1763900000,"chat":{"id":1,"type":"private"}}"#

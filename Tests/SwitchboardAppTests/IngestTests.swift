@@ -177,12 +177,12 @@ struct IngestTests {
     func whatsapp() async throws {
         try await withApp(.live) { client in
             let tenant = try await createTenant(client)
-            let appSecret = "wa-app-secret-for-tests"
+            let appSecret = "wa-app-secret-for-tests-0123456789"
             let channel = try await createChannel(client, key: tenant.key, kind: "whatsapp", credentials: [
-                "phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": appSecret, "verify_token": "verify-me",
+                "phone_number_id": "106540352242922", "access_token": "EAAG-test", "app_secret": appSecret, "verify_token": "verify-me-long-enough",
             ])
             try await client.execute(
-                uri: "/hooks/\(channel.id)?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", method: .get
+                uri: "/hooks/\(channel.id)?hub.mode=subscribe&hub.verify_token=verify-me-long-enough&hub.challenge=1158201444", method: .get
             ) { response in
                 #expect(response.status == .ok)
                 #expect(String(decoding: response.body.readableBytesView, as: UTF8.self) == "1158201444")

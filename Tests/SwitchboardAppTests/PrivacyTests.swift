@@ -461,15 +461,169 @@ struct PrivacyTests {
         }
     }
 
-    static func voiceUpdate(updateID: Int, messageID: Int) -> [UInt8] {
+    static func voiceUpdate(updateID: Int, messageID: Int, fileID: String = "voice-file", size: Int = 12) -> [UInt8] {
         Array(try! JSONSerialization.data(withJSONObject: [
             "update_id": updateID,
             "message": [
                 "message_id": messageID, "date": 1_763_900_000, "from": ["id": 520011223, "is_bot": false, "first_name": "Айгерим"],
                 "chat": ["id": 520011223, "first_name": "Айгерим", "type": "private"],
-                "voice": ["file_id": "voice-file", "file_unique_id": "u1", "duration": 3, "mime_type": "audio/ogg", "file_size": 12],
+                "voice": ["file_id": fileID, "file_unique_id": "u1", "duration": 3, "mime_type": "audio/ogg", "file_size": size],
             ] as [String: Any],
         ]))
+    }
+
+    @Test("a voice note over 4 MiB but within Telegram's 20 MB is downloaded whole and transcribed")
+    func largeVoice() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model, agent: ["speech_to_text_model": "whisper-1"])
+            let size = 6 << 20
+            _ = try await deliver(
+                client, channel: setup.channel.id, body: Self.voiceUpdate(updateID: 1, messageID: 1, fileID: "size-\(size)", size: size),
+                headers: telegramHeaders(setup.secret)
+            )
+            #expect(try await harness.drain() == 1)
+            #expect(telegram.all.filter { $0.path.hasPrefix("/file/") }.count == 1)
+            let upload = try #require(await model.transcriptions.first, "the note was transcribed")
+            #expect(upload.body.count > size, "the whole note went to the provider")
+            let (_, messages) = try await conversationMessages(client, key: setup.tenant.key)
+            #expect((messages.first?["text"] as? String)?.hasPrefix("transcript of ") == true)
+            #expect(telegram.calls("sendMessage").count == 1)
+        }
+    }
+
+    @Test("a voice note over Telegram's 20 MB is not downloaded, and its message says why instead of staying silent")
+    func oversizedVoice() async throws {
+        try await withAgentWorld { model, telegram, client, harness in
+            let setup = try await setUpAgent(client, model: model, agent: ["speech_to_text_model": "whisper-1"])
+            let size = 21 << 20
+            _ = try await deliver(
+                client, channel: setup.channel.id, body: Self.voiceUpdate(updateID: 1, messageID: 1, fileID: "size-\(size)", size: size),
+                headers: telegramHeaders(setup.secret)
+            )
+            #expect(try await harness.drain() == 1)
+            #expect(telegram.calls("getFile").count == 1)
+            #expect(telegram.all.filter { $0.path.hasPrefix("/file/") }.isEmpty, "nothing downloaded")
+            #expect(await model.transcriptions.isEmpty)
+            #expect(await model.requests.last?.json?["messages"]?.array?.last?["content"]?.string == "[voice]")
+            let (_, messages) = try await conversationMessages(client, key: setup.tenant.key)
+            let attachment = try #require((messages.first?["attachments"] as? [[String: Any]])?.first)
+            let said = try #require((attachment["details"] as? [String: Any])?["transcription_error"] as? String)
+            #expect(said.contains("too large") && said.contains("20 MB"), "\(said)")
+        }
+    }
+
+    @Test("retention reaches contacts: one with no conversation left past the window goes with its identities, notes and deals, unless it has an open deal or is kept")
+    func retentionOfContacts() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            let tenant = "tenant_id = '\(setup.tenant.id)'"
+            #expect(try await policy(client, key: key, ["retention": ["conversation_days": 30]]).status == .ok)
+            for (index, name) in ["Gone", "OpenDeal", "Kept", "ClosedDeal"].enumerated() {
+                _ = try await deliver(
+                    client, channel: setup.channel.id,
+                    body: telegramUpdate(updateID: index + 1, userID: 3_000 + index, messageID: index + 1, text: "Привет", name: name),
+                    headers: telegramHeaders(setup.secret)
+                )
+            }
+            #expect(try await harness.drain() == 4)
+            var ids: [String: String] = [:]
+            for contact in try await listData(client, "/v1/contacts", key: key) {
+                ids[try #require(contact["display_name"] as? String)] = try #require(contact["id"] as? String)
+            }
+            let openDeal = try await client.execute(
+                uri: "/v1/deals", method: .post, headers: headers(bearer: key), body: json(["contact_id": ids["OpenDeal"]!, "title": "Sofa", "stage": "proposal"])
+            ) { try object($0) }
+            #expect(try await post(client, "/v1/deals", key: key, ["contact_id": ids["ClosedDeal"]!, "title": "Chair", "stage": "won"]).status == .created)
+            #expect(try await post(client, "/v1/contacts/\(ids["ClosedDeal"]!)/notes", key: key, ["body": "paid"]).status == .created)
+            let kept = try await client.execute(
+                uri: "/v1/contacts/\(ids["Kept"]!)/retention", method: .put, headers: headers(bearer: key), body: json(["keep": true])
+            ) { try object($0) }
+            #expect(kept["keep"] as? Bool == true)
+            try expectError(
+                try await client.execute(uri: "/v1/contacts/\(UUID())/retention", method: .put, headers: headers(bearer: key), body: json(["keep": true])) { $0 },
+                .notFound, "not_found"
+            )
+
+            let privacy = PostgresPrivacyStore(database: harness.bootstrap.database)
+            #expect(try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(29 * 86_400)).isEmpty)
+            let day31 = try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(31 * 86_400))
+            #expect(day31["conversations"] == 4)
+            #expect(day31["contacts"] == 2)
+            let left = try await listData(client, "/v1/contacts", key: key).compactMap { $0["display_name"] as? String }
+            #expect(Set(left) == ["OpenDeal", "Kept"])
+            #expect(try await harness.count("SELECT count(*)::int FROM contact_identities WHERE \(tenant)") == 2)
+            #expect(try await harness.count("SELECT count(*)::int FROM notes WHERE \(tenant)") == 0)
+            #expect(try await harness.count("SELECT count(*)::int FROM deals WHERE \(tenant)") == 1)
+
+            // The tenant keeps every contact: nothing goes, though the deal closed and the flag is off.
+            #expect(try await client.execute(
+                uri: "/v1/deals/\(try #require(openDeal["id"] as? String))", method: .patch, headers: headers(bearer: key), body: json(["stage": "lost"])
+            ) { $0 }.status == .ok)
+            #expect(try await client.execute(
+                uri: "/v1/contacts/\(ids["Kept"]!)/retention", method: .put, headers: headers(bearer: key), body: json(["keep": false])
+            ) { $0 }.status == .ok)
+            let keepAll = try await policy(client, key: key, ["retention": ["conversation_days": 30, "keep_contacts": true]])
+            #expect(((try object(keepAll))["retention"] as? [String: Any])?["keep_contacts"] as? Bool == true)
+            #expect(try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(62 * 86_400))["contacts"] == nil)
+            #expect(try await policy(client, key: key, ["retention": ["conversation_days": 30]]).status == .ok)
+            #expect(try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(62 * 86_400))["contacts"] == 2)
+            #expect(try await listData(client, "/v1/contacts", key: key).isEmpty)
+            #expect(try await harness.count("SELECT count(*)::int FROM deals WHERE \(tenant)") == 0)
+        }
+    }
+
+    @Test("export and erasure go by author: a contact's messages in someone else's group are exported and erased; erasing a group's owner leaves the others' messages")
+    func groupsByAuthor() async throws {
+        try await withAgentWorld { model, _, client, harness in
+            let setup = try await setUpAgent(client, model: model)
+            let key = setup.tenant.key
+            let canary = "Dana\(UUID().uuidString.prefix(8))"
+            let (owned, joined) = (-100_000_001, -100_000_002)
+            // Dana opens one group (its conversation is hers) and writes in Erlan's.
+            let said: [(user: Int, name: String, chat: Int, text: String)] = [
+                (4_001, canary, owned, "\(canary) opens the group"),
+                (4_002, "Erlan", owned, "Erlan answers in Dana's group"),
+                (4_002, "Erlan", joined, "Erlan opens his group"),
+                (4_001, canary, joined, "\(canary) writes in the second group"),
+            ]
+            for (index, line) in said.enumerated() {
+                _ = try await deliver(
+                    client, channel: setup.channel.id,
+                    body: telegramUpdate(updateID: 10 + index, userID: line.user, chatID: line.chat, messageID: 10 + index, text: line.text,
+                                         name: line.name, chatType: "supergroup"),
+                    headers: telegramHeaders(setup.secret)
+                )
+                #expect(try await harness.drain() == 1)
+            }
+            var ids: [String: String] = [:]
+            for contact in try await listData(client, "/v1/contacts", key: key) {
+                ids[try #require(contact["display_name"] as? String)] = try #require(contact["id"] as? String)
+            }
+            let dana = try #require(ids[canary])
+
+            // The export has both groups, and in each only Dana's messages and our answers to them.
+            let export = try await client.execute(uri: "/v1/contacts/\(dana)/export", method: .get, headers: headers(bearer: key)) { try object($0) }
+            let conversations = try #require(export["conversations"] as? [[String: Any]])
+            #expect(conversations.count == 2)
+            let texts = conversations.flatMap { ($0["messages"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String } }
+            #expect(texts.filter { $0.hasPrefix(canary) }.count == 2)
+            #expect(texts.filter { $0.hasPrefix("reply to: \(canary)") }.count == 2)
+            #expect(!texts.contains { $0.contains("Erlan") }, "the other member's messages are not Dana's: \(texts)")
+
+            // Erasing Dana: her messages and our answers to them go, Erlan's stay in both
+            // groups, and the group she opened is his now.
+            let erased = try await client.execute(uri: "/v1/contacts/\(dana)", method: .delete, headers: headers(bearer: key)) { try object($0) }
+            #expect((erased["removed"] as? [String: Any])?["messages"] as? Int == 4)
+            let remaining = try await harness.count(
+                "SELECT count(*)::int FROM messages WHERE tenant_id = '\(setup.tenant.id)' AND text LIKE '%Erlan%'"
+            )
+            #expect(remaining == 4, "Erlan's two messages and our two answers to them")
+            #expect(try await harness.count(
+                "SELECT count(*)::int FROM conversations WHERE tenant_id = '\(setup.tenant.id)' AND contact_id = '\(ids["Erlan"]!)'"
+            ) == 2)
+            #expect(try await Self.scan(harness, for: canary).isEmpty, "Dana survived somewhere")
+        }
     }
 
     @Test("a voice note is transcribed by the agent's speech-to-text model and answered; only the transcript is kept; without voice consent it is not")

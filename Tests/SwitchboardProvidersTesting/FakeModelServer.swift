@@ -121,7 +121,7 @@ public struct FakeModelServer: Sendable {
         // Speech to text: answers "transcript of <N> bytes of <model>" for the multipart
         // upload it received.
         router.post("v1/audio/transcriptions") { request, _ in
-            let bytes = Array(try await request.body.collect(upTo: 8 << 20).readableBytesView)
+            let bytes = Array(try await request.body.collect(upTo: 32 << 20).readableBytesView)
             await state.recordTranscription(RecordedRequest(
                 api: .openAI, method: request.method.rawValue, path: request.uri.path,
                 headers: request.headers.map { (name: $0.name.canonicalName, value: $0.value) }, body: bytes, json: nil))

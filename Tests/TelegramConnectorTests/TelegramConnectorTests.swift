@@ -34,8 +34,8 @@ struct TelegramConnectorTests {
 
     @Test("a given secret token is kept and not revealed again")
     func keepsGivenSecretToken() throws {
-        let prepared = try connector.prepareCredentials(["bot_token": Telegram.token, "secret_token": "my_Secret-1"])
-        #expect(prepared.stored == ["bot_token": Telegram.token, "secret_token": "my_Secret-1"])
+        let prepared = try connector.prepareCredentials(["bot_token": Telegram.token, "secret_token": "my_Secret-1_long-enough"])
+        #expect(prepared.stored == ["bot_token": Telegram.token, "secret_token": "my_Secret-1_long-enough"])
         #expect(prepared.revealOnce.isEmpty)
     }
 
@@ -65,8 +65,11 @@ struct TelegramConnectorTests {
     }
 
     @Test(
-        "secret tokens outside 1–256 of A-Za-z0-9_- are refused",
-        arguments: ["", "has space", "ünïcode", "semi;colon", String(repeating: "a", count: 257)])
+        "secret tokens outside 16–256 of A-Za-z0-9_- are refused: a guessable one as much as a malformed one",
+        arguments: [
+            "", "a", "my_Secret-1", String(repeating: "x", count: 15), "has space", "ünïcode", "semi;colon",
+            String(repeating: "a", count: 257),
+        ])
     func refusesBadSecretTokens(secret: String) {
         do {
             _ = try connector.prepareCredentials(["bot_token": Telegram.token, "secret_token": secret])

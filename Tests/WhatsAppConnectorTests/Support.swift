@@ -9,8 +9,8 @@ import WhatsAppConnector
 enum WhatsApp {
     static let phoneNumberID = "106540352242922"
     static let accessToken = "EAAGm0PX4ZCpsBAFakeToken123"
-    static let appSecret = "app-secret-7f3a9c"
-    static let verifyToken = "verify-me-42"
+    static let appSecret = "app-secret-7f3a9c0b1d2e3f405162738495a6b"
+    static let verifyToken = "verify-me-42-long-enough"
     static let connector = WhatsAppConnector(graphAPIBase: URL(string: "http://127.0.0.1:9")!)
     static let credentials = ChannelCredentials([
         "phone_number_id": phoneNumberID, "access_token": accessToken, "app_secret": appSecret, "verify_token": verifyToken,

@@ -23,16 +23,16 @@ struct WhatsAppConnectorTests {
 
     @Test("the signature of the text fixture matches a known answer computed with openssl")
     func knownAnswer() throws {
-        // openssl dgst -sha256 -hmac 'app-secret-7f3a9c' Fixtures/text.json
-        let expected = "sha256=2f1771917d8620fce270804b9c85c9900af30f6b395f84029dd7ec274c55ce88"
+        // openssl dgst -sha256 -hmac 'app-secret-7f3a9c0b1d2e3f405162738495a6b' Fixtures/text.json
+        let expected = "sha256=b18f17c658ad90e588b5ee1b9a34bba3b94027a3e525e418a100774ed27606c1"
         let body = try WhatsApp.fixture("text")
         #expect(WhatsApp.signature(body) == expected)
         try connector.verify(WhatsApp.delivery(body, signature: expected), credentials: WhatsApp.credentials)
 
-        // openssl dgst -sha256 -hmac 'app-secret-7f3a9c' Fixtures/status_delivered.json
+        // openssl dgst -sha256 -hmac 'app-secret-7f3a9c0b1d2e3f405162738495a6b' Fixtures/status_delivered.json
         let status = try WhatsApp.fixture("status_delivered")
         try connector.verify(
-            WhatsApp.delivery(status, signature: "sha256=487c6d56007ab876d2a121ac87f5cb0523c26eda37aa47f8e33b2d0ccc06c3f1"),
+            WhatsApp.delivery(status, signature: "sha256=2a200154cfe553fa824275d745db5f94247c9c002b3d867e7b48d41a23d1d9ce"),
             credentials: WhatsApp.credentials)
     }
 
@@ -50,11 +50,11 @@ struct WhatsAppConnectorTests {
     @Test(
         "a missing, malformed or wrong signature is refused",
         arguments: [
-            nil, "", "sha256=", "sha1=2f1771917d8620fce270804b9c85c9900af30f6b",
-            "2f1771917d8620fce270804b9c85c9900af30f6b395f84029dd7ec274c55ce88",
-            "sha256=2f1771917d8620fce270804b9c85c9900af30f6b395f84029dd7ec274c55ce89",
-            "sha256=2f1771917d8620fce270804b9c85c9900af30f6b395f84029dd7ec274c55ce8",
-            "sha256=zz1771917d8620fce270804b9c85c9900af30f6b395f84029dd7ec274c55ce88",
+            nil, "", "sha256=", "sha1=b18f17c658ad90e588b5ee1b9a34bba3b94027a3",
+            "b18f17c658ad90e588b5ee1b9a34bba3b94027a3e525e418a100774ed27606c1",
+            "sha256=b18f17c658ad90e588b5ee1b9a34bba3b94027a3e525e418a100774ed27606c2",
+            "sha256=b18f17c658ad90e588b5ee1b9a34bba3b94027a3e525e418a100774ed27606c",
+            "sha256=zz8f17c658ad90e588b5ee1b9a34bba3b94027a3e525e418a100774ed27606c1",
         ])
     func refusesBadSignatures(signature: String?) throws {
         let body = try WhatsApp.fixture("text")
@@ -63,7 +63,7 @@ struct WhatsAppConnectorTests {
             Issue.record("verified with \(signature ?? "no header")")
         } catch {
             #expect(error.code == .unauthorized)
-            #expect(!error.description.contains("2f1771917d8620fce270804b9c85c9900af30f6b395f84029dd7ec274c55ce88"))
+            #expect(!error.description.contains("b18f17c658ad90e588b5ee1b9a34bba3b94027a3e525e418a100774ed27606c1"))
             #expect(!error.description.contains(WhatsApp.appSecret))
         }
     }
@@ -82,10 +82,10 @@ struct WhatsAppConnectorTests {
             ["hub.mode": "subscribe", "hub.verify_token": "verify-me-43", "hub.challenge": "1158201444"],
             ["hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1158201444"],
             ["hub.mode": "subscribe", "hub.challenge": "1158201444"],
-            ["hub.mode": "unsubscribe", "hub.verify_token": "verify-me-42", "hub.challenge": "1158201444"],
-            ["hub.verify_token": "verify-me-42", "hub.challenge": "1158201444"],
-            ["hub.mode": "subscribe", "hub.verify_token": "verify-me-42"],
-            ["hub.mode": "subscribe", "hub.verify_token": "verify-me-42", "hub.challenge": "<script>alert(1)</script>"],
+            ["hub.mode": "unsubscribe", "hub.verify_token": "verify-me-42-long-enough", "hub.challenge": "1158201444"],
+            ["hub.verify_token": "verify-me-42-long-enough", "hub.challenge": "1158201444"],
+            ["hub.mode": "subscribe", "hub.verify_token": "verify-me-42-long-enough"],
+            ["hub.mode": "subscribe", "hub.verify_token": "verify-me-42-long-enough", "hub.challenge": "<script>alert(1)</script>"],
         ])
     func verificationRefused(query: [String: String]) {
         do {
@@ -123,6 +123,9 @@ struct WhatsAppConnectorTests {
         let cases: [(String, String)] = [
             ("phone_number_id", "+7 701 000"), ("access_token", "EAAG token"), ("access_token", "EAAG\n"),
             ("webhook_secret", "x"),
+            // Guessable secrets: a one-character verify token, an app secret shorter than Meta's 32.
+            ("verify_token", "v"), ("verify_token", String(repeating: "v", count: 15)),
+            ("app_secret", "s"), ("app_secret", String(repeating: "s", count: 31)),
         ]
         for (name, value) in cases {
             var submitted = WhatsApp.credentials.values
