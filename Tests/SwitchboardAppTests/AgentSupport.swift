@@ -7,6 +7,7 @@ import NIOCore
 import PostgresNIO
 import SwitchboardApp
 import SwitchboardCore
+import SwitchboardEgress
 import SwitchboardPostgres
 import SwitchboardProviders
 import SwitchboardProvidersTesting
@@ -160,15 +161,17 @@ func withAgentApp<Result: Sendable>(
     let clock = TestClock()
     let sleeps = SleepLog()
     let router = ModelRouter(now: clock.instant, sleep: { sleeps.append($0) }, jitter: { $0 })
-    let http = AsyncHTTPOutboundClient()
-    let transport = AsyncHTTPProviderTransport(allowPrivate: true)
+    let gate = EgressGate(configuration.egressGateConfiguration, logger: TestDatabase.logger)
+    let http = AsyncHTTPOutboundClient(gate: gate)
+    let transport = AsyncHTTPProviderTransport(gate: gate)
     let metrics = AppMetrics()
     let harness = AgentHarness(
         bootstrap: bootstrap, configuration: configuration, router: router, clock: clock, sleeps: sleeps, http: http, transport: transport,
         metrics: metrics
     )
     let app = buildApplication(
-        configuration, bootstrap: bootstrap, logger: TestDatabase.logger, metrics: metrics, http: http, providerTransport: transport,
+        configuration, bootstrap: bootstrap, logger: TestDatabase.logger, metrics: metrics, egressGate: gate, http: http,
+        providerTransport: transport,
         modelRouter: router, jobPolicy: policy, now: clock.now
     )
     do {
