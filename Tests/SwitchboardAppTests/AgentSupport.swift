@@ -147,6 +147,7 @@ struct AgentHarness: Sendable {
 /// and `workers` live workers (0: the test drains jobs itself).
 func withAgentApp<Result: Sendable>(
     telegramBase: String, graphBase: String? = nil, workers: Int = 0, policy: JobPolicy = JobPolicy(),
+    allowPrivate: Bool = true, resolver: (any EgressResolver)? = nil,
     _ setup: TestingSetup = .router,
     _ body: @Sendable (any TestClientProtocol, AgentHarness) async throws -> Result
 ) async throws -> Result {
@@ -155,13 +156,13 @@ func withAgentApp<Result: Sendable>(
     configuration.databaseURL = database.url
     configuration.telegramAPIBase = telegramBase
     if let graphBase { configuration.graphAPIBase = graphBase }
-    configuration.egressAllowPrivate = true
+    configuration.egressAllowPrivate = allowPrivate
     configuration.workers = workers
     let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)
     let clock = TestClock()
     let sleeps = SleepLog()
     let router = ModelRouter(now: clock.instant, sleep: { sleeps.append($0) }, jitter: { $0 })
-    let gate = EgressGate(configuration.egressGateConfiguration, logger: TestDatabase.logger)
+    let gate = EgressGate(configuration.egressGateConfiguration, resolver: resolver, logger: TestDatabase.logger)
     let http = AsyncHTTPOutboundClient(gate: gate)
     let transport = AsyncHTTPProviderTransport(gate: gate)
     let metrics = AppMetrics()
