@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
         .library(name: "ConnectorKit", targets: ["ConnectorKit"]),
         .library(name: "SwitchboardPostgres", targets: ["SwitchboardPostgres"]),
+        .library(name: "SwitchboardEgress", targets: ["SwitchboardEgress"]),
         .library(name: "SwitchboardProviders", targets: ["SwitchboardProviders"]),
         .library(name: "SwitchboardApp", targets: ["SwitchboardApp"]),
     ],
@@ -92,15 +93,27 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: strict
         ),
+        // The one way out: a CONNECT proxy on loopback that every outbound HTTP client goes
+        // through, resolving and checking the address it connects to.
+        .target(
+            name: "SwitchboardEgress",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "SwitchboardProviders",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardEgress",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                // NIOThreadPool, to run getaddrinfo for the egress check off the cooperative pool.
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -115,6 +128,7 @@ let package = Package(
                 "WhatsAppConnector",
                 "WebhookConnector",
                 "SwitchboardProviders",
+                "SwitchboardEgress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -146,6 +160,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardProviders",
+                "SwitchboardEgress",
                 "SwitchboardPostgres",
                 "SwitchboardApp",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -191,9 +206,26 @@ let package = Package(
                 "SwitchboardProviders",
                 "SwitchboardProvidersTesting",
                 "SwitchboardCore",
+                "SwitchboardEgress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SwitchboardEgressTests",
+            dependencies: [
+                "SwitchboardEgress",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -249,10 +281,12 @@ let package = Package(
                 "SwitchboardTestSupport",
                 "SwitchboardProviders",
                 "SwitchboardProvidersTesting",
+                "SwitchboardEgress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

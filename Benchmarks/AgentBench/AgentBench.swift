@@ -5,6 +5,11 @@
 //       server that answers at once, next to calling that server directly (one HTTP POST
 //       through the same transport), at 1 and at 32 concurrent callers.
 //
+//   switchboard-bench egress [--requests 500]
+//       The egress gate's cost: sequential provider calls (one POST through
+//       AsyncHTTPProviderTransport, which goes out through the gate) against a loopback
+//       OpenAI-style server, next to the same POST from a client that connects directly.
+//
 //   switchboard-bench ledger [--connections 32] [--duration 10] [--tenants 100]
 //       Charges per second (issue #5): see LedgerBench.swift.
 //
@@ -25,6 +30,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import SwitchboardApp
 import SwitchboardCore
+import SwitchboardEgress
 import SwitchboardProviders
 import Synchronization
 
@@ -42,6 +48,8 @@ struct AgentBench {
         switch arguments.first {
         case "router":
             try await RouterBench(requests: Int(option("requests", "20000"))!).run()
+        case "egress":
+            try await EgressBench(requests: Int(option("requests", "500"))!).run()
         case "ledger":
             try await LedgerBench(
                 connections: Int(option("connections", "32"))!, duration: .seconds(Int(option("duration", "10"))!),
@@ -55,7 +63,7 @@ struct AgentBench {
                 afterWarmup: arguments.firstIndex(of: "--after-warmup").map { arguments[$0 + 1] }
             ).run()
         default:
-            print("usage: switchboard-bench router | ledger [--connections N] [--duration S] [--tenants N] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
+            print("usage: switchboard-bench router | egress [--requests N] | ledger [--connections N] [--duration S] [--tenants N] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
         }
     }
 }
@@ -161,7 +169,8 @@ struct RouterBench {
     func run() async throws {
         let fakes = Fakes()
         try await fakes.serve(port: 0) { port in
-            let transport = AsyncHTTPProviderTransport(allowPrivate: true)
+            let gate = EgressGate(.init(allowPrivate: true), logger: Logger(label: "bench-egress"))
+            let transport = AsyncHTTPProviderTransport(gate: gate)
             let base = "http://127.0.0.1:\(port)/v1"
             let provider = makeModelProvider(ProviderEndpoint(kind: .openaiCompatible, baseURL: base), faq: [], transport: transport)
             let router = ModelRouter()
@@ -196,6 +205,7 @@ struct RouterBench {
                 print("added p50 latency at \(concurrency): \(format(added)) ms (target ≤ 1 ms)")
             }
             try await transport.shutdown()
+            await gate.shutdown()
         }
     }
 

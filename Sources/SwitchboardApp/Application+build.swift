@@ -6,6 +6,7 @@ import SwitchboardCore
 import ServiceLifecycle
 import SwitchboardPostgres
 public import SwitchboardProviders
+public import SwitchboardEgress
 
 /// Builds the whole server. Production (`switchboard serve`) and every test call this one
 /// function; only the configuration differs.
@@ -19,6 +20,10 @@ public func buildApplication(
 
 /// Builds the server on a prepared database. `onServerRunning` is called once it listens
 /// (the demo prints its banner there).
+///
+/// Every outbound request goes through one ``EgressGate`` (`egressGate`, else one made from
+/// the configuration): the connectors' client and the providers' transport are made from
+/// it, and a test that passes its own must make them from the gate it passes.
 public func buildApplication(
     _ configuration: AppConfiguration,
     bootstrap: Bootstrap,
@@ -26,7 +31,8 @@ public func buildApplication(
     metrics: AppMetrics = AppMetrics(),
     routes: RouteIndex = RouteIndex(),
     connectors: ConnectorRegistry? = nil,
-    http: AsyncHTTPOutboundClient = AsyncHTTPOutboundClient(),
+    egressGate: EgressGate? = nil,
+    http: AsyncHTTPOutboundClient? = nil,
     providerTransport: AsyncHTTPProviderTransport? = nil,
     modelRouter: ModelRouter = ModelRouter(),
     jobPolicy: JobPolicy = JobPolicy(),
@@ -34,6 +40,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let database = bootstrap.database
+    let gate = egressGate ?? EgressGate(configuration.egressGateConfiguration, logger: logger)
+    let http = http ?? AsyncHTTPOutboundClient(gate: gate)
     let store = PostgresTenantStore(database: database)
     let connectors = connectors ?? ConnectorRegistry.standard(configuration, now: now)
     let secrets = SecretBox(masterKey: bootstrap.masterKey)
@@ -51,7 +59,7 @@ public func buildApplication(
     var workers: JobWorkers?
     var workerServices: [any Service] = []
     if configuration.workers > 0 {
-        let transport = providerTransport ?? AsyncHTTPProviderTransport(allowPrivate: configuration.egressAllowPrivate)
+        let transport = providerTransport ?? AsyncHTTPProviderTransport(gate: gate)
         let processor = JobProcessor(
             database: database, secrets: secrets, connectors: connectors, http: http, transport: transport, router: modelRouter,
             policy: jobPolicy, now: now, metrics: metrics, logger: logger
@@ -87,7 +95,7 @@ public func buildApplication(
     AnalyticsRoutes(store: analytics, now: now).add(to: tenantRoutes)
     DashboardRoutes(tenants: store, analytics: analytics, channels: channelStore, secrets: secrets, now: now).add(to: router)
     PrivacyRoutes(privacy: PostgresPrivacyStore(database: database), journal: journal).add(to: tenantRoutes)
-    let egress = EgressPolicy(allowPrivate: configuration.egressAllowPrivate)
+    let egress = EgressCheck(policy: EgressPolicy(allowPrivate: configuration.egressAllowPrivate), gate: gate)
     let agentStore = PostgresAgentStore(database: database)
     ProviderRoutes(store: PostgresProviderStore(database: database), secrets: secrets, egress: egress).add(to: tenantRoutes)
     AgentRoutes(store: agentStore).add(to: tenantRoutes)
@@ -100,7 +108,8 @@ public func buildApplication(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
         deals: PostgresDealStore(database: database), channels: channelStore
     ).add(to: tenantRoutes)
-    let services = bootstrap.services + [http] + workerServices
+    // Shut down in reverse: the workers, then the clients, then the gate they go out through.
+    let services = bootstrap.services + [gate, http] + workerServices
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
 
     return Application(

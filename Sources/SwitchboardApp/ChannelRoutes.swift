@@ -15,7 +15,7 @@ struct ChannelRoutes: Sendable {
     let connectors: ConnectorRegistry
     let secrets: SecretBox
     let http: any OutboundHTTPClient
-    let egress: EgressPolicy
+    let egress: EgressCheck
     let publicURL: String?
     let effectivePublicURL: String
 
@@ -59,7 +59,7 @@ struct ChannelRoutes: Sendable {
             }
             let name = try Validate.name(body.name, field: "name")
             let agentID = try await checkAgent(body.agentID, tenant: context.tenantID)
-            let prepared = try prepare(connector, body.credentials ?? [:])
+            let prepared = try await prepare(connector, body.credentials ?? [:])
             let id = ChannelID()
             // Talk to the platform before storing: a bad bot token is refused at creation.
             if publicURL != nil {
@@ -94,7 +94,7 @@ struct ChannelRoutes: Sendable {
             var revealed: [String: String] = [:]
             if let submitted = body.credentials {
                 guard let connector = connectors[current.kind] else { throw SwitchboardError.notFound("channel") }
-                let prepared = try prepare(connector, submitted)
+                let prepared = try await prepare(connector, submitted)
                 if publicURL != nil { try await register(connector, id: id, credentials: prepared.stored) }
                 changes.sealedCredentials = try secrets.sealCredentials(prepared.stored, tenant: context.tenantID, channel: id)
                 changes.credentialFields = prepared.stored.keys.sorted()
@@ -144,7 +144,7 @@ struct ChannelRoutes: Sendable {
         return id
     }
 
-    func prepare(_ connector: any Connector, _ submitted: [String: String]) throws -> PreparedCredentials {
+    func prepare(_ connector: any Connector, _ submitted: [String: String]) async throws -> PreparedCredentials {
         let prepared: PreparedCredentials
         do {
             prepared = try connector.prepareCredentials(submitted)
@@ -152,7 +152,7 @@ struct ChannelRoutes: Sendable {
             throw SwitchboardError.invalid(error.message, field: error.field.map { "credentials.\($0)" } ?? "credentials")
         }
         if let callback = prepared.stored["callback_url"] {
-            try egress.check(callback, field: "credentials.callback_url")
+            try await egress.check(callback, field: "credentials.callback_url")
         }
         return prepared
     }

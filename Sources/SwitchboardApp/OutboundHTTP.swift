@@ -7,18 +7,26 @@ import NIOCore
 import NIOHTTP1
 import SwitchboardProviders
 public import ServiceLifecycle
+public import SwitchboardEgress
 
-/// Outbound HTTP for connectors, on AsyncHTTPClient: one shared client with timeouts, no
-/// redirects (a redirect must not carry a request to an address the egress policy
-/// refuses), and bodies read up to 4 MiB. A Service, so it shuts down with the app.
+/// Outbound HTTP for connectors, on AsyncHTTPClient: one shared client out through the
+/// ``EgressGate`` (so a tenant's `callback_url` reaches only what the egress rules admit,
+/// checked on the address connected to), with timeouts, no redirects, and bodies read up
+/// to 4 MiB. A Service, so it shuts down with the app (before the gate).
+///
+/// A connection the gate refuses fails like any other that could not be made; connectors
+/// report all of them with one text ("could not reach …"), never the underlying reason.
 public final class AsyncHTTPOutboundClient: OutboundHTTPClient, Service {
     let client: HTTPClient
     let timeout: TimeAmount
 
-    public init(timeout: Duration = .seconds(15)) {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+    public init(gate: EgressGate, timeout: Duration = .seconds(15)) {
+        var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(timeout.components.seconds)))
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // Tenants' callback hosts are many and each kept connection holds a tunnel of the
+        // gate's: keep them briefly.
+        configuration.connectionPool.idleTimeout = .seconds(10)
+        self.client = gate.makeHTTPClient(configuration)
         self.timeout = .seconds(Int64(timeout.components.seconds))
     }
 
@@ -46,6 +54,11 @@ public final class AsyncHTTPOutboundClient: OutboundHTTPClient, Service {
 
     public func run() async throws {
         try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+
+    /// Shuts the client down, for a client used outside the application's services.
+    public func shutdown() async throws {
         try await client.shutdown()
     }
 }

@@ -9,7 +9,7 @@ import SwitchboardPostgres
 struct ProviderRoutes: Sendable {
     let store: PostgresProviderStore
     let secrets: SecretBox
-    let egress: EgressPolicy
+    let egress: EgressCheck
 
     struct CreateBody: RequestBody {
         var name: String
@@ -51,7 +51,7 @@ struct ProviderRoutes: Sendable {
                 )
             }
             let name = try Validate.name(body.name, field: "name")
-            let baseURL = try checkBaseURL(body.baseURL, kind: kind)
+            let baseURL = try await checkBaseURL(body.baseURL, kind: kind)
             let region = try Self.region(body.region ?? (kind == .local ? "local" : nil))
             let key = try Self.apiKey(body.apiKey, kind: kind)
             if kind.needsAPIKey, key == nil {
@@ -83,7 +83,7 @@ struct ProviderRoutes: Sendable {
                 if baseURL == nil, current.kind.needsBaseURL {
                     throw SwitchboardError.invalid("base_url is required for \(current.kind.rawValue) providers", field: "base_url")
                 }
-                changes.baseURL = .some(try checkBaseURL(baseURL, kind: current.kind))
+                changes.baseURL = .some(try await checkBaseURL(baseURL, kind: current.kind))
             }
             if let submitted = body.apiKey {
                 if let key = try Self.apiKey(submitted, kind: current.kind) {
@@ -109,7 +109,7 @@ struct ProviderRoutes: Sendable {
         return id
     }
 
-    func checkBaseURL(_ value: String?, kind: ProviderKind) throws -> String? {
+    func checkBaseURL(_ value: String?, kind: ProviderKind) async throws -> String? {
         guard let value else {
             if kind.needsBaseURL { throw SwitchboardError.invalid("base_url is required for \(kind.rawValue) providers", field: "base_url") }
             return nil
@@ -117,7 +117,7 @@ struct ProviderRoutes: Sendable {
         guard kind != .local else { throw SwitchboardError.invalid("local providers take no base_url", field: "base_url") }
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         guard trimmed.count <= 2000 else { throw SwitchboardError.invalid("base_url must be at most 2000 characters", field: "base_url") }
-        try egress.check(trimmed, field: "base_url")
+        try await egress.check(trimmed, field: "base_url")
         return trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
     }
 

@@ -2,36 +2,33 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import NIOPosix
-import SwitchboardCore
+public import SwitchboardEgress
 
-/// Provider calls over AsyncHTTPClient: its own client, no redirects (a redirect must not
-/// carry a request, with its key, somewhere else), a deadline per call, bodies collected up
-/// to ``maximumBodySize``, and an egress check before connecting.
+/// Provider calls over AsyncHTTPClient: its own client, out through the ``EgressGate``, no
+/// redirects (a redirect must not carry a request, with its key, somewhere else), a
+/// deadline per call, and bodies collected up to ``maximumBodySize``.
 ///
-/// Unless `allowPrivate`, the URL's host — a literal address, or every address it resolves
-/// to — must be public (see ``AddressScope``); otherwise the call fails with
-/// `.egressRefused` and nothing is sent.
+/// The gate resolves the URL's host and connects only to an address its rules admit (unless
+/// private egress is allowed, every address must be public; see ``AddressScope``). A
+/// refused host, one that does not resolve and one that does not accept the connection all
+/// fail the same way, `.network` "could not connect": the gate logs which it was, and a
+/// tenant's provider record cannot be used to map ports.
 ///
-/// Call ``shutdown()`` when done (the App does it from a Service on graceful shutdown):
-/// AsyncHTTPClient requires its clients to be shut down.
+/// Call ``shutdown()`` when done, before the gate's (the App does it from a Service on
+/// graceful shutdown): AsyncHTTPClient requires its clients to be shut down.
 public final class AsyncHTTPProviderTransport: ProviderTransport {
     /// The largest answer `send` collects (8 MiB); a larger one is `.malformedResponse`.
     public static let maximumBodySize = 8 << 20
 
     let client: HTTPClient
-    /// Whether loopback, private and link-local addresses may be called (operator setting
-    /// `SWITCHBOARD_EGRESS_ALLOW_PRIVATE`, local models on the same host).
-    public let allowPrivate: Bool
 
-    public init(allowPrivate: Bool, connectTimeout: Duration = .seconds(5)) {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+    public init(gate: EgressGate, connectTimeout: Duration = .seconds(5)) {
+        var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: TimeAmount(connectTimeout))
-        // Fail a refused connection at once: the router retries with backoff and falls back,
-        // where the pool's own retries would hold the call until the connect timeout.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        self.allowPrivate = allowPrivate
+        // The gate's clients fail a refused connection at once: the router retries with
+        // backoff and falls back, where the pool's own retries would hold the call until
+        // the connect timeout.
+        self.client = gate.makeHTTPClient(configuration)
     }
 
     public func send(_ request: ProviderHTTPRequest, timeout: Duration) async throws -> ProviderHTTPResponse {
@@ -85,45 +82,12 @@ public final class AsyncHTTPProviderTransport: ProviderTransport {
     func execute(_ request: ProviderHTTPRequest, host: String, deadline: ContinuousClock.Instant) async throws
         -> HTTPClientResponse
     {
-        if !allowPrivate { try await Self.checkEgress(host: host) }
         var outbound = HTTPClientRequest(url: request.url)
         outbound.method = HTTPMethod(rawValue: request.method)
         for (name, value) in request.headers { outbound.headers.add(name: name, value: value) }
         outbound.body = .bytes(ByteBuffer(bytes: request.body))
         let remaining = deadline - ContinuousClock.now
         return try await client.execute(outbound, deadline: .now() + TimeAmount(max(remaining, .zero)))
-    }
-
-    /// Refuses a host that is, or resolves to, a non-public address. Names are resolved on
-    /// NIO's thread pool because `getaddrinfo` blocks.
-    ///
-    /// AsyncHTTPClient resolves the name again when it connects, so a name whose DNS answer
-    /// changes between the two lookups (DNS rebinding) is not caught here.
-    static func checkEgress(host: String) async throws(ModelProviderError) {
-        if EgressPolicy.isPrivate(host: host) {
-            throw ModelProviderError(.egressRefused, "\(host) is a private or loopback name; private egress is not allowed")
-        }
-        let addresses: [[UInt8]]
-        if let literal = EgressAddress.bytes(of: host) {
-            addresses = [literal]
-        } else {
-            do {
-                addresses = try await NIOThreadPool.singleton.runIfActive { try EgressAddress.resolve(host) }
-            } catch let error as ModelProviderError {
-                throw error
-            } catch {
-                throw ModelProviderError(.network, "could not resolve \(host)")
-            }
-        }
-        for address in addresses {
-            let scope = EgressAddress.scope(ofBytes: address)
-            guard scope.isPublic else {
-                throw ModelProviderError(
-                    .egressRefused,
-                    "\(host) resolves to \(EgressAddress.text(ofBytes: address)), a \(scope.rawValue) address; private egress is not allowed"
-                )
-            }
-        }
     }
 
     static func host(of url: String) throws(ModelProviderError) -> String {
@@ -153,6 +117,10 @@ public final class AsyncHTTPProviderTransport: ProviderTransport {
                 return ModelProviderError(.timeout, "\(host) did not answer in time (\(error))")
             case .cancelled:
                 return ModelProviderError(.network, "the call to \(host) was cancelled")
+            case .invalidProxyResponse, .httpProxyHandshakeTimeout, .proxyAuthenticationRequired, .connectTimeout:
+                // The gate refused the target, found no address, or could not connect: one
+                // text for all (the gate's log says which).
+                return ModelProviderError(.network, "could not connect to \(host)")
             default:
                 return ModelProviderError(.network, "the connection to \(host) failed (\(error))")
             }

@@ -21,7 +21,9 @@ public struct ModelProviderError: Error, Sendable, Hashable, CustomStringConvert
         case malformedResponse = "malformed_response"
         /// A stream that failed or ended before its terminator.
         case streamInterrupted = "stream_interrupted"
-        /// The URL resolves to an address the egress policy refuses; nothing was sent.
+        /// The URL resolves to an address the egress policy refuses; nothing was sent. (Kept
+        /// for recorded calls: the HTTP transport now reports a refusal as `.network`, like
+        /// any connection that could not be made, so the record does not map a network.)
         case egressRefused = "egress_refused"
         /// The router skipped the provider because it is cooling down; nothing was sent.
         case cooldown

@@ -2,7 +2,7 @@
 /// may put a recording or scripted transport in its place and reuse every provider as is.
 ///
 /// A transport sends exactly what it is given and follows no redirects: a 3xx comes back as
-/// the answer. It reports failures as ``ModelProviderError`` (`.egressRefused`, `.timeout`,
+/// the answer. It reports failures as ``ModelProviderError`` (`.timeout`,
 /// `.network`, `.malformedResponse` for a body over its limit); providers treat any other
 /// error as `.network`.
 public protocol ProviderTransport: Sendable {

@@ -7,6 +7,7 @@ import NIOCore
 import PostgresNIO
 import SwitchboardApp
 import SwitchboardCore
+import SwitchboardEgress
 import SwitchboardPostgres
 import SwitchboardProviders
 import SwitchboardProvidersTesting
@@ -146,6 +147,7 @@ struct AgentHarness: Sendable {
 /// and `workers` live workers (0: the test drains jobs itself).
 func withAgentApp<Result: Sendable>(
     telegramBase: String, graphBase: String? = nil, workers: Int = 0, policy: JobPolicy = JobPolicy(),
+    allowPrivate: Bool = true, resolver: (any EgressResolver)? = nil,
     _ setup: TestingSetup = .router,
     _ body: @Sendable (any TestClientProtocol, AgentHarness) async throws -> Result
 ) async throws -> Result {
@@ -154,21 +156,23 @@ func withAgentApp<Result: Sendable>(
     configuration.databaseURL = database.url
     configuration.telegramAPIBase = telegramBase
     if let graphBase { configuration.graphAPIBase = graphBase }
-    configuration.egressAllowPrivate = true
+    configuration.egressAllowPrivate = allowPrivate
     configuration.workers = workers
     let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)
     let clock = TestClock()
     let sleeps = SleepLog()
     let router = ModelRouter(now: clock.instant, sleep: { sleeps.append($0) }, jitter: { $0 })
-    let http = AsyncHTTPOutboundClient()
-    let transport = AsyncHTTPProviderTransport(allowPrivate: true)
+    let gate = EgressGate(configuration.egressGateConfiguration, resolver: resolver, logger: TestDatabase.logger)
+    let http = AsyncHTTPOutboundClient(gate: gate)
+    let transport = AsyncHTTPProviderTransport(gate: gate)
     let metrics = AppMetrics()
     let harness = AgentHarness(
         bootstrap: bootstrap, configuration: configuration, router: router, clock: clock, sleeps: sleeps, http: http, transport: transport,
         metrics: metrics
     )
     let app = buildApplication(
-        configuration, bootstrap: bootstrap, logger: TestDatabase.logger, metrics: metrics, http: http, providerTransport: transport,
+        configuration, bootstrap: bootstrap, logger: TestDatabase.logger, metrics: metrics, egressGate: gate, http: http,
+        providerTransport: transport,
         modelRouter: router, jobPolicy: policy, now: clock.now
     )
     do {

@@ -57,6 +57,13 @@ struct ChannelAPITests {
         (#"{"kind": "whatsapp", "name": "x", "credentials": {"phone_number_id": "1"}}"#, nil),
         (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://127.0.0.1:9/in"}}"#, "credentials.callback_url"),
         (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://10.1.2.3/in"}}"#, "credentials.callback_url"),
+        // Forms a text check let through: the resolver reads them as loopback, 0.0.0.0, and
+        // (octal) the cloud metadata address.
+        (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://2130706433/in"}}"#, "credentials.callback_url"),
+        (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://0/in"}}"#, "credentials.callback_url"),
+        (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://[0:0:0:0:0:ffff:7f00:1]/in"}}"#, "credentials.callback_url"),
+        (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://0251.0376.0251.0376/in"}}"#, "credentials.callback_url"),
+        (#"{"kind": "webhook", "name": "x", "credentials": {"callback_url": "http://127.1:8080/in"}}"#, "credentials.callback_url"),
         (#"{"kind": "webhook", "name": "x", "credentials": {"signing_secret": "mine"}}"#, "credentials.signing_secret"),
         (#"{"kind": "webhook", "name": "", "credentials": {}}"#, "name"),
         (#"{"kind": "webhook", "name": "x", "webhook_url": "http://x"}"#, "webhook_url"),

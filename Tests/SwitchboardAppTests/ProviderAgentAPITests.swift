@@ -44,6 +44,9 @@ struct ProviderAgentAPITests {
                 (["name": "x", "kind": "openai_compatible", "region": "us"], "base_url"),
                 (["name": "x", "kind": "openai_compatible", "base_url": "http://127.0.0.1:11434/v1", "region": "us"], "base_url"),
                 (["name": "x", "kind": "openai_compatible", "base_url": "http://10.0.0.5/v1", "region": "us"], "base_url"),
+                // Numeric forms only the resolver reads as loopback and link-local.
+                (["name": "x", "kind": "openai_compatible", "base_url": "http://2130706433:11434/v1", "region": "us"], "base_url"),
+                (["name": "x", "kind": "openai_compatible", "base_url": "http://0251.0376.0251.0376/v1", "region": "us"], "base_url"),
                 (["name": "x", "kind": "openai_compatible", "base_url": "ftp://models.example.com", "region": "us"], "base_url"),
                 (["name": "x", "kind": "anthropic", "api_key": "k"], "region"),
                 (["name": "x", "kind": "anthropic", "api_key": "k", "region": "Europe West"], "region"),

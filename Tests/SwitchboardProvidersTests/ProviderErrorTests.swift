@@ -102,18 +102,18 @@ struct ProviderErrorTests {
 
     @Test("a refused connection is a network error")
     func refusedConnection() async throws {
-        let transport = AsyncHTTPProviderTransport(allowPrivate: true)
-        let provider = OpenAIChatProvider(
-            endpoint: ProviderEndpoint(kind: .openaiCompatible, baseURL: "http://127.0.0.1:1/v1"), transport: transport)
-        let clock = ContinuousClock()
-        let started = clock.now
-        let error = await providerError { try await provider.complete(request((.user, "Hi"))) }
-        let elapsed = clock.now - started
-        try await transport.shutdown()
-        #expect(error?.kind == .network)
-        // Well under the 5 s connect timeout, with room for a loaded machine.
-        #expect(elapsed < .seconds(4), "the pool must not retry the connection until the connect timeout")
-        #expect(error?.isRetryable == true)
+        try await withTransport(allowPrivate: true) { transport, _ in
+            let provider = OpenAIChatProvider(
+                endpoint: ProviderEndpoint(kind: .openaiCompatible, baseURL: "http://127.0.0.1:1/v1"), transport: transport)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let error = await providerError { try await provider.complete(request((.user, "Hi"))) }
+            let elapsed = clock.now - started
+            #expect(error?.kind == .network)
+            // Well under the 5 s connect timeout, with room for a loaded machine.
+            #expect(elapsed < .seconds(4), "the pool must not retry the connection until the connect timeout")
+            #expect(error?.isRetryable == true)
+        }
     }
 
     @Test("an openai_compatible endpoint without a base URL fails before calling")

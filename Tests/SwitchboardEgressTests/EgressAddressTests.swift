@@ -1,6 +1,7 @@
+import NIOCore
 import Testing
 
-@testable import SwitchboardProviders
+@testable import SwitchboardEgress
 
 @Suite("Egress address classification")
 struct EgressAddressTests {
@@ -30,21 +31,24 @@ struct EgressAddressTests {
         #expect(EgressAddress.scope(of: text) == nil)
     }
 
-    @Test("resolves names with getaddrinfo")
-    func resolvesLocalhost() throws {
-        let addresses = try EgressAddress.resolve("localhost")
-        #expect(!addresses.isEmpty)
-        #expect(addresses.allSatisfy { EgressAddress.scope(ofBytes: $0) == .loopback })
+    @Test("getaddrinfo reads every numeric form as the address it is, and names through the system")
+    func resolves() throws {
+        let cases: [(String, String, AddressScope)] = [
+            ("2130706433", "127.0.0.1", .loopback), ("0", "0.0.0.0", .unspecified), ("127.1", "127.0.0.1", .loopback),
+            ("0251.0376.0251.0376", "169.254.169.254", .linkLocal), ("0x7f.1", "127.0.0.1", .loopback),
+            ("0:0:0:0:0:ffff:7f00:1", "::ffff:127.0.0.1", .loopback), ("localhost", "127.0.0.1", .loopback),
+        ]
+        for (host, address, scope) in cases {
+            let resolved = try GetaddrinfoResolver.resolve(host, port: 8080)
+            #expect(resolved.contains { $0.ipAddress == address } || scope == .loopback && host == "localhost", "\(host): \(resolved)")
+            #expect(resolved.allSatisfy { EgressAddress.scope(of: $0) == scope }, "\(host)")
+            #expect(resolved.allSatisfy { $0.port == 8080 })
+        }
     }
 
-    @Test("refuses the cloud metadata address")
-    func refusesMetadata() async throws {
-        let transport = AsyncHTTPProviderTransport(allowPrivate: false)
-        let error = await providerError {
-            try await transport.send(
-                ProviderHTTPRequest(url: "http://169.254.169.254/latest/meta-data", headers: [], body: []), timeout: .seconds(1))
-        }
-        try await transport.shutdown()
-        #expect(error?.kind == .egressRefused)
+    @Test("a host with no address, or a port out of range, is an error, not a trap", arguments: ["", "no-such-host.invalid", "a\u{0}b"])
+    func unresolvable(host: String) {
+        #expect(throws: EgressResolutionError.self) { try GetaddrinfoResolver.resolve(host, port: 80) }
+        #expect(throws: EgressResolutionError.self) { try GetaddrinfoResolver.resolve("127.0.0.1", port: 70_000) }
     }
 }

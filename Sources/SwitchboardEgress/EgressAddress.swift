@@ -86,9 +86,11 @@ public enum EgressAddress {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Every address `getaddrinfo` gives for a host name, as 4- or 16-byte arrays. Blocking:
-    /// call it off the cooperative pool.
-    static func resolve(_ host: String) throws(ModelProviderError) -> [[UInt8]] {
+    /// The numeric text of every stream address `getaddrinfo` gives for `host` (which may
+    /// itself be any numeric form the system reads). Blocking: call it off the event loops
+    /// and the cooperative pool.
+    static func resolve(_ host: String) throws(EgressResolutionError) -> [String] {
+        guard !host.isEmpty, !host.utf8.contains(0) else { throw EgressResolutionError(host: host) }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -98,28 +100,54 @@ public enum EgressAddress {
         #endif
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &list)
-        guard status == 0, let list else {
-            throw ModelProviderError(.network, "could not resolve \(host)")
-        }
+        guard status == 0, let list else { throw EgressResolutionError(host: host) }
         defer { freeaddrinfo(list) }
-        var addresses: [[UInt8]] = []
+        var addresses: [String] = []
         var next: UnsafeMutablePointer<addrinfo>? = list
         while let entry = next {
             if let address = entry.pointee.ai_addr {
                 switch Int32(entry.pointee.ai_family) {
                 case AF_INET:
                     var v4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                    addresses.append(withUnsafeBytes(of: &v4) { Array($0) })
+                    addresses.append(text(ofBytes: withUnsafeBytes(of: &v4) { Array($0) }))
                 case AF_INET6:
                     var v6 = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                    addresses.append(withUnsafeBytes(of: &v6) { Array($0) })
+                    addresses.append(text(ofBytes: withUnsafeBytes(of: &v6) { Array($0) }))
                 default:
                     break
                 }
             }
             next = entry.pointee.ai_next
         }
-        guard !addresses.isEmpty else { throw ModelProviderError(.network, "\(host) has no IP address") }
+        guard !addresses.isEmpty else { throw EgressResolutionError(host: host) }
         return addresses
+    }
+
+    /// A socket listening on `127.0.0.1` and an ephemeral port, opened synchronously; its
+    /// descriptor and port.
+    static func openLoopbackListener() throws(EgressGateError) -> (handle: CInt, port: Int) {
+        #if canImport(Glibc)
+        let handle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let handle = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard handle >= 0 else { throw EgressGateError("could not open a socket (errno \(errno))") }
+        _ = fcntl(handle, F_SETFD, FD_CLOEXEC)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(handle, raw, length) == 0 && listen(handle, 256) == 0 && getsockname(handle, raw, &length) == 0
+            }
+        }
+        guard bound else {
+            let code = errno
+            close(handle)
+            throw EgressGateError("could not listen on 127.0.0.1 (errno \(code))")
+        }
+        return (handle, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
