@@ -3,7 +3,11 @@ SWIFT ?= swift
 # One build configuration for build and test, so SwiftPM does not re-plan between them.
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: run test deps build release bench clean
+# Seconds of fuzzing per connector: short inside `make test`, longer with `make fuzz`.
+TEST_FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 300
+
+.PHONY: run test fuzz deps build release bench clean
 
 deps:
 	@bash Deploy/install-deps.sh
@@ -15,10 +19,16 @@ build: deps
 run: build
 	SWITCHBOARD_ADMIN_TOKEN=$${SWITCHBOARD_ADMIN_TOKEN:-demo-admin-token} $(SWIFT) run $(SWIFT_BUILD_FLAGS) switchboard demo
 
-## The whole test suite, against a real PostgreSQL (DATABASE_URL, or an embedded cluster).
+## The whole test suite, against a real PostgreSQL (DATABASE_URL, or an embedded cluster),
+## then a bounded fuzz run of every connector (its own build, in .build-fuzz).
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	SWIFT=$(SWIFT) bash Deploy/test.sh $(SWIFT_BUILD_FLAGS)
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash Deploy/fuzz.sh
+
+## Fuzz every connector's verify + parse for FUZZ_SECONDS each (see README, "Fuzzing").
+fuzz:
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) bash Deploy/fuzz.sh
 
 release: deps
 	$(SWIFT) build -c release
@@ -28,4 +38,4 @@ bench: release
 	bash Benchmarks/run.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -176,6 +176,21 @@ let package = Package(
             path: "Benchmarks/AgentBench",
             swiftSettings: strict
         ),
+        // libFuzzer harness for every connector's verify + parse. In this build it is a
+        // replayer of saved inputs; Deploy/fuzz.sh builds it with -sanitize=fuzzer in
+        // .build-fuzz (README, "Fuzzing").
+        .executableTarget(
+            name: "ConnectorFuzz",
+            dependencies: [
+                "ConnectorKit",
+                "TelegramConnector",
+                "WhatsAppConnector",
+                "WebhookConnector",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Tests/Fuzz/ConnectorFuzz",
+            swiftSettings: strict
+        ),
         .target(
             name: "SwitchboardTestSupport",
             dependencies: [

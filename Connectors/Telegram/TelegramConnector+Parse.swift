@@ -164,11 +164,19 @@ extension TelegramConnector {
                 best = size
                 continue
             }
-            let area = (size.width ?? 0) * (size.height ?? 0)
-            let bestArea = (current.width ?? 0) * (current.height ?? 0)
-            if (area, size.fileSize ?? 0) >= (bestArea, current.fileSize ?? 0) { best = size }
+            if (pixels(size), size.fileSize ?? 0) >= (pixels(current), current.fileSize ?? 0) { best = size }
         }
         return best
+    }
+
+    /// Width × height, saturating: both come from the payload, and their product need not
+    /// fit in 64 bits (a plain `*` trapped there and took the process down).
+    private static func pixels(_ file: TelegramUpdate.File) -> Int64 {
+        let width = file.width ?? 0
+        let height = file.height ?? 0
+        let (area, overflow) = width.multipliedReportingOverflow(by: height)
+        guard overflow else { return area }
+        return (width < 0) == (height < 0) ? .max : .min
     }
 
     private static func file(_ kind: String, _ file: TelegramUpdate.File, details names: [String]) -> InboundEvent.Attachment {

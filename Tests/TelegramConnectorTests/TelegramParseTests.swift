@@ -49,6 +49,22 @@ struct TelegramParseTests {
             ])
     }
 
+    @Test("a photo size whose width × height passes 64 bits parses, and counts as the largest")
+    func photoWithHugeDimensions() throws {
+        // Telegram never sends this; anyone who knows the webhook's secret can. It trapped.
+        let body = Array(
+            #"""
+            {"update_id": 811000199, "message": {"message_id": 19, "date": 1763900100,
+              "chat": {"id": 520011223, "first_name": "A", "type": "private"},
+              "photo": [{"file_id": "small", "width": 90, "height": 67},
+                        {"file_id": "huge", "width": 9223372036854775807, "height": 2},
+                        {"file_id": "negative", "width": -9223372036854775807, "height": 2}]}}
+            """#.utf8)
+        let events = try Telegram.connector.parse(Telegram.delivery(body), credentials: Telegram.credentials)
+        #expect(events.map(\.kind) == [.message])
+        #expect(events.first?.attachments.map(\.reference) == ["huge"])
+    }
+
     @Test("a voice note is a voice attachment without text")
     func voice() throws {
         let event = try Telegram.event("voice")
