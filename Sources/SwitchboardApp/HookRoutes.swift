@@ -77,7 +77,8 @@ struct HookRoutes: Sendable {
 
         let results = try await batcher.ingest(
             PostgresIngestStore.Delivery(
-                route: route, payload: String(decoding: delivery.body, as: UTF8.self), events: events.map(IngestEvent.init)
+                route: route, payload: StorableText.sanitize(String(decoding: delivery.body, as: UTF8.self)),
+                events: events.map(IngestEvent.init)
             )
         )
         let duplicates = results.filter { !$0.created }.count
