@@ -26,9 +26,9 @@ struct HookRoutes: Sendable {
     /// Refusals (unknown channel, failed signature) by source address: a spent allowance
     /// makes further refusals 429, and ids not cached are then not looked up.
     let failures: RateLimiter<String>
-    /// Deliveries per channel, generous: a platform sends a busy channel's traffic from a
-    /// few addresses, so only the channel, never the address, limits verified traffic.
-    let perChannel: RateLimiter<ChannelID>?
+    /// Verified deliveries per channel, generous: a platform sends a busy channel's traffic
+    /// from a few addresses, so only the channel, never the address, limits verified traffic.
+    let perChannel: RateLimiter<ChannelID>
     let now: @Sendable () -> Date
 
     func add(to router: Router<AppRequestContext>) {
@@ -61,7 +61,6 @@ struct HookRoutes: Sendable {
             try failures.acquire(source).check(Self.refusals)
             throw SwitchboardError.notFound("channel")
         }
-        try perChannel?.acquire(route.channelID).check("deliveries to this channel")
         return (route, connector, ChannelCredentials(credentials))
     }
 
@@ -82,6 +81,8 @@ struct HookRoutes: Sendable {
             try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError(.unauthorized, "the delivery's signature or secret does not match this channel")
         }
+        // Counted once verified: unsigned requests cannot spend a channel's allowance.
+        try perChannel.acquire(route.channelID).check("deliveries to this channel")
 
         let events: [InboundEvent]
         do {

@@ -145,6 +145,27 @@ struct LimitsTests {
         }
     }
 
+    @Test("a channel's verified deliveries are held to its rate; unsigned ones do not spend it")
+    func perChannel() async throws {
+        let clock = ManualInstant()
+        try await withLimitedApp(clock: clock, configure: { $0.rateLimitHookChannel = 2 }) { client in
+            let tenant = try await createTenant(client)
+            let channel = try await createChannel(client, key: tenant.key, kind: "telegram", credentials: ["bot_token": botToken])
+            let secret = try #require(channel.revealed["secret_token"])
+            for update in 1...3 {
+                let forged = try await deliver(client, channel: channel.id, body: telegramUpdate(updateID: update, text: "x"), headers: telegramHeaders("wrong"))
+                try expectError(forged, .unauthorized, "unauthorized")
+            }
+            for update in 1...2 {
+                #expect(try await deliver(client, channel: channel.id, body: telegramUpdate(updateID: update, text: "hi"), headers: telegramHeaders(secret)).status == .ok)
+            }
+            try expectLimited(
+                try await deliver(client, channel: channel.id, body: telegramUpdate(updateID: 3, text: "hi"), headers: telegramHeaders(secret)), retryAfter: "1")
+            clock.advance(.milliseconds(500))
+            #expect(try await deliver(client, channel: channel.id, body: telegramUpdate(updateID: 3, text: "hi"), headers: telegramHeaders(secret)).status == .ok)
+        }
+    }
+
     @Test("a fake key is looked up once, then answered from memory until its minute is over or a key is minted")
     func unknownKeysAreCached() async throws {
         try await withDatabase { database in try await unknownKeysAreCached(database) }
