@@ -16,6 +16,21 @@ public enum Signature {
         return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: message, using: SymmetricKey(data: key))
     }
 
+    /// The HMAC-SHA256 of `message` under `key`: computed once, then compared with each
+    /// candidate by `constantTimeEquals(hex:_:)`, where a header may carry several.
+    public static func hmacSHA256(message: [UInt8], key: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    /// Whether `hex` spells `expected`, in time that depends only on their lengths (every
+    /// byte is compared; a malformed or wrong-length `hex` is simply not equal).
+    public static func constantTimeEquals(hex: String, _ expected: [UInt8]) -> Bool {
+        guard let code = bytes(hex: hex), code.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for index in code.indices { difference |= code[index] ^ expected[index] }
+        return difference == 0
+    }
+
     /// The lowercase hex HMAC-SHA256 of `message` under `key`, for signing outbound requests.
     public static func hmacSHA256Hex(message: [UInt8], key: [UInt8]) -> String {
         HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))

@@ -16,7 +16,29 @@ extension TelegramConnector {
         } catch {
             throw ConnectorError(.malformed, "the update could not be read")
         }
+        try Self.checkTextLengths(update)
         return [Self.event(for: update)]
+    }
+
+    /// Refuses texts longer than Telegram itself allows (4,096 characters of text, 1,024 of
+    /// caption, 64 bytes of button data): see `TextLengthLimit`.
+    static func checkTextLengths(_ update: TelegramUpdate) throws(ConnectorError) {
+        let message: TelegramUpdate.Message
+        let key: String
+        switch update.payload {
+        case .message(let m, _): (message, key) = (m, "message")
+        case .editedMessage(let m, _): (message, key) = (m, "edited_message")
+        case .channelPost(let m, _): (message, key) = (m, "channel_post")
+        case .editedChannelPost(let m, _): (message, key) = (m, "edited_channel_post")
+        case .callbackQuery(let query):
+            if let data = query.data, data.utf8.count > 64 {
+                throw ConnectorError(.malformed, "callback_query.data is longer than 64 bytes", field: "callback_query.data")
+            }
+            return
+        case .other: return
+        }
+        try TextLengthLimit.messageText.check(message.text, field: "\(key).text")
+        try TextLengthLimit.caption.check(message.caption, field: "\(key).caption")
     }
 
     static func event(for update: TelegramUpdate) -> InboundEvent {

@@ -52,7 +52,7 @@ public struct WebhookConnector: Connector {
     }
 
     /// Checks `X-Switchboard-Signature`: a `t` within `maximumSkew` of `receivedAt` and a
-    /// `v1` (any of several) matching the HMAC of `"<t>.<raw body>"`.
+    /// `v1` (any of up to three) matching the HMAC of `"<t>.<raw body>"`.
     public func verify(_ delivery: WebhookDelivery, credentials: ChannelCredentials) throws(ConnectorError) {
         guard let secret = credentials["signing_secret"], !secret.isEmpty else {
             throw ConnectorError(.unauthorized, "the channel has no signing_secret")
@@ -67,11 +67,17 @@ public struct WebhookConnector: Connector {
         guard skew <= maximumSkew else {
             throw ConnectorError(.unauthorized, "the signature's timestamp is outside the replay window")
         }
-        let message = Array("\(header.timestamp).".utf8) + delivery.body
-        let key = Array(secret.utf8)
-        // Every candidate is checked, so timing does not tell which one matched.
+        guard !header.hasTooManySignatures else {
+            throw ConnectorError(
+                .unauthorized,
+                "the X-Switchboard-Signature header carries more than \(WebhookSignatureHeader.maximumSignatures) v1 signatures")
+        }
+        // One HMAC of the body per delivery, whatever the number of candidates; each is then
+        // compared with it in constant time, and every one is compared, so timing does not
+        // tell which matched.
+        let expected = Signature.hmacSHA256(message: Array("\(header.timestamp).".utf8) + delivery.body, key: Array(secret.utf8))
         var matched = false
-        for signature in header.signatures where Signature.isValidHMACSHA256(hex: signature, message: message, key: key) {
+        for signature in header.signatures where Signature.constantTimeEquals(hex: signature, expected) {
             matched = true
         }
         guard matched else {

@@ -63,6 +63,10 @@ struct WebhookPayload: Decodable {
     }
 
     static let maximumEventIDLength = 200
+    /// The most UTF-8 bytes of `text` (32 KiB): the generic channel has no platform to set
+    /// one, and a reply's context carries the text back to the model. Longer is refused, not
+    /// cut: the sender is a system that can split its text, and learns why.
+    static let maximumTextBytes = 32_768
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: JSONKey.self)
@@ -73,6 +77,9 @@ struct WebhookPayload: Decodable {
         }
         sender = try container.decode(Sender.self, forKey: JSONKey("sender"))
         text = try container.decodeIfPresent(String.self, forKey: JSONKey("text"))
+        if let text, text.utf8.count > Self.maximumTextBytes {
+            throw Invalid([], "text", "must be at most \(Self.maximumTextBytes) bytes of UTF-8")
+        }
         attachments = try container.decodeIfPresent([Attachment].self, forKey: JSONKey("attachments")) ?? []
         if attachments.isEmpty && (text ?? "").isEmpty {
             throw Invalid([], "text", "is required (and not empty) unless there are attachments")

@@ -2,11 +2,22 @@
 ///
 /// Several `v1` values let a sender sign with an old and a new secret while rotating; any
 /// one matching passes. Unknown keys are skipped, so a future scheme can be added beside.
+///
+/// Rotation needs two values, three at most; anyone who knows a channel's URL can send a
+/// header, so more than `maximumSignatures` are refused without checking any (the parser
+/// keeps one past the limit, to tell "too many" from "enough").
 struct WebhookSignatureHeader: Equatable {
+    /// The most `v1` values a delivery may carry.
+    static let maximumSignatures = 3
+
     /// The timestamp exactly as sent (it is part of the signed message).
     var timestamp: String
     var seconds: Int64
+    /// Up to `maximumSignatures + 1` of the `v1` values, in order.
     var signatures: [String]
+
+    /// Whether the header carries more `v1` values than a sender rotating a secret needs.
+    var hasTooManySignatures: Bool { signatures.count > Self.maximumSignatures }
 
     /// `nil` when there is not exactly one numeric `t` or no `v1`.
     init?(_ value: String) {
@@ -22,7 +33,7 @@ struct WebhookSignatureHeader: Equatable {
                 guard timestamp == nil else { return nil }
                 timestamp = item
             case "v1":
-                signatures.append(item)
+                if signatures.count <= Self.maximumSignatures { signatures.append(item) }
             default:
                 continue
             }

@@ -85,6 +85,7 @@ extension WhatsAppConnector {
         switch message.type {
         case "text":
             guard let text = message.text else { throw missing("text") }
+            try TextLengthLimit.messageText.check(text.body, field: "\(path).text.body")
             event.text = text.body
         case "image", "video", "audio", "document", "sticker":
             guard let media = message.media else { throw missing(message.type) }
@@ -92,6 +93,7 @@ extension WhatsAppConnector {
             details["sha256"] = media.sha256
             if media.animated == true { details["animated"] = "true" }
             let kind = message.type == "audio" && media.voice == true ? "voice" : message.type
+            try TextLengthLimit.caption.check(media.caption, field: "\(path).\(message.type).caption")
             event.text = media.caption
             event.attachments = [
                 InboundEvent.Attachment(

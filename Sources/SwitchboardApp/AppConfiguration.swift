@@ -42,6 +42,24 @@ public struct AppConfiguration: Sendable {
     public var eventLoopExecutor: Bool
     /// Apply migrations at start-up (`serve` does; tests that migrated already may skip it).
     public var migrateOnStart: Bool
+    /// `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+    /// `SWITCHBOARD_RATE_LIMIT_KEY`: requests per second per API key (burst: twice that); 0 turns it off.
+    public var rateLimitPerKey: Int
+    /// `SWITCHBOARD_RATE_LIMIT_TENANT`: requests per second per tenant, over all its keys (burst: twice that); 0 off.
+    public var rateLimitPerTenant: Int
+    /// `SWITCHBOARD_RATE_LIMIT_FAILURES`: refused requests per minute per source address (bad or
+    /// unknown keys, operator token, webhook deliveries to unknown channels or with bad
+    /// signatures), all at once if need be; beyond it 429. 0 turns it off.
+    public var rateLimitFailures: Int
+    /// `SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL`: webhook deliveries per second per channel (burst: the same); 0 off.
+    public var rateLimitHookChannel: Int
+    /// `SWITCHBOARD_HEADER_TIMEOUT_MS`: how long a connection may take to send a complete request
+    /// head, from its opening or the end of its last response (also the keep-alive idle time).
+    public var headerTimeout: Duration
+    /// `SWITCHBOARD_IDLE_TIMEOUT_MS`: a connection with nothing read or written for this long
+    /// (a request body that stopped arriving) is closed; a response being worked on is not.
+    public var idleTimeout: Duration
 
     public init(
         databaseURL: String? = nil,
@@ -60,7 +78,14 @@ public struct AppConfiguration: Sendable {
         ingestBatch: Int = 64,
         logLevel: Logger.Level = .info,
         eventLoopExecutor: Bool = true,
-        migrateOnStart: Bool = true
+        migrateOnStart: Bool = true,
+        metricsToken: String? = nil,
+        rateLimitPerKey: Int = 100,
+        rateLimitPerTenant: Int = 300,
+        rateLimitFailures: Int = 60,
+        rateLimitHookChannel: Int = 10_000,
+        headerTimeout: Duration = .seconds(15),
+        idleTimeout: Duration = .seconds(60)
     ) {
         self.databaseURL = databaseURL
         self.home = home
@@ -79,6 +104,13 @@ public struct AppConfiguration: Sendable {
         self.logLevel = logLevel
         self.eventLoopExecutor = eventLoopExecutor
         self.migrateOnStart = migrateOnStart
+        self.metricsToken = metricsToken
+        self.rateLimitPerKey = rateLimitPerKey
+        self.rateLimitPerTenant = rateLimitPerTenant
+        self.rateLimitFailures = rateLimitFailures
+        self.rateLimitHookChannel = rateLimitHookChannel
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
     }
 
     /// The URL webhooks and links are built from: `SWITCHBOARD_PUBLIC_URL`, else `http://HOST:PORT`.
@@ -118,6 +150,23 @@ public struct AppConfiguration: Sendable {
             eventLoopExecutor = try Self.boolean(executor, "SWITCHBOARD_EVENT_LOOP_EXECUTOR")
         }
         if let batch = value("SWITCHBOARD_INGEST_BATCH") { ingestBatch = try Self.integer(batch, "SWITCHBOARD_INGEST_BATCH", 1...1000) }
+        if let token = value("SWITCHBOARD_METRICS_TOKEN") { metricsToken = token }
+        if let rate = value("SWITCHBOARD_RATE_LIMIT_KEY") { rateLimitPerKey = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_KEY", 0...1_000_000) }
+        if let rate = value("SWITCHBOARD_RATE_LIMIT_TENANT") {
+            rateLimitPerTenant = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_TENANT", 0...1_000_000)
+        }
+        if let rate = value("SWITCHBOARD_RATE_LIMIT_FAILURES") {
+            rateLimitFailures = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_FAILURES", 0...1_000_000)
+        }
+        if let rate = value("SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL") {
+            rateLimitHookChannel = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL", 0...1_000_000)
+        }
+        if let timeout = value("SWITCHBOARD_HEADER_TIMEOUT_MS") {
+            headerTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_HEADER_TIMEOUT_MS", 10...3_600_000))
+        }
+        if let timeout = value("SWITCHBOARD_IDLE_TIMEOUT_MS") {
+            idleTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_IDLE_TIMEOUT_MS", 10...3_600_000))
+        }
         if let level = value("SWITCHBOARD_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError("SWITCHBOARD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")

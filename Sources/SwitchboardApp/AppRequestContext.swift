@@ -1,5 +1,6 @@
 public import Hummingbird
 import Logging
+public import NIOCore
 public import SwitchboardCore
 
 /// The context of every request: Hummingbird's core storage, and the tenant once a key
@@ -8,11 +9,18 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `TenantAuthMiddleware`; read through `TenantRequestContext`, never directly.
     var principal: TenantPrincipal?
+    /// The peer of the connection (a proxy's address when there is one in front).
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.principal = nil
+        self.remoteAddress = source.channel.remoteAddress
     }
+
+    /// The key unauthenticated limits count by: the IPv4 address, or an IPv6 address's /64
+    /// (one host usually holds a whole /64); `unknown` without a peer (in-process tests).
+    var sourceAddress: String { SourceAddress.key(remoteAddress) }
 
     /// Bodies are read by `JSONBody` with its own limit; this bounds Hummingbird's decoder.
     public var maxUploadSize: Int { JSONBody.maximumSize }

@@ -1,8 +1,10 @@
 public import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 public import NIOCore
 import SwitchboardCore
+import Crypto
 import ServiceLifecycle
 import SwitchboardPostgres
 public import SwitchboardProviders
@@ -37,6 +39,8 @@ public func buildApplication(
     modelRouter: ModelRouter = ModelRouter(),
     jobPolicy: JobPolicy = JobPolicy(),
     now: @escaping @Sendable () -> Date = Date.init,
+    gauges: MetricsGauges? = nil,
+    monotonic: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
     onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let database = bootstrap.database
@@ -46,9 +50,14 @@ public func buildApplication(
     let connectors = connectors ?? ConnectorRegistry.standard(configuration, now: now)
     let secrets = SecretBox(masterKey: bootstrap.masterKey)
     let channelStore = PostgresChannelStore(database: database)
-    let cache = ChannelRouteCache()
+    let cache = ChannelRouteCache(now: monotonic)
+    // Rate limits, in this process's memory (see `RateLimiter` for why per process).
+    let failures = RateLimiter<String>(.perMinute(configuration.rateLimitFailures), now: monotonic)
+    let keys = APIKeyAuthentication(store: store, unknown: NegativeCache(ttl: .seconds(60), now: monotonic), failures: failures)
+    let gauges = gauges ?? MetricsGauges(database: database, metrics: metrics, logger: logger)
     let dependencies = RouteDependencies(
-        store: store, database: bootstrap.database, metrics: metrics, expectedMigrations: bootstrap.expectedMigrations
+        store: store, database: bootstrap.database, metrics: metrics, expectedMigrations: bootstrap.expectedMigrations,
+        metricsTokenDigest: configuration.metricsToken.map { SHA256.hash(data: Data($0.utf8)) }, keys: keys
     )
     let idempotency = PostgresIdempotencyStore(database: database)
     let router = Router(context: AppRequestContext.self)
@@ -76,16 +85,27 @@ public func buildApplication(
             maximumInFlight: configuration.ingestBatch == 1 ? configuration.databasePoolSize : 4,
             taker: workers
         ), cache: cache, connectors: connectors,
-        secrets: secrets, metrics: metrics, now: now
+        secrets: secrets, metrics: metrics, failures: failures,
+        perChannel: RateLimiter(
+            .perSecond(configuration.rateLimitHookChannel, burst: configuration.rateLimitHookChannel), now: monotonic
+        ),
+        now: now
     ).add(to: router)
-    let operatorRoutes = router.group("/admin").add(middleware: OperatorAuthMiddleware(token: configuration.adminToken))
+    let operatorRoutes = router.group("/admin")
+        .add(middleware: OperatorAuthMiddleware(token: configuration.adminToken, failures: failures))
         .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { _ in .operator }, now: now))
     dependencies.addOperatorRoutes(to: operatorRoutes)
     let credits = CreditRoutes(ledger: PostgresCreditStore(database: database), tenants: store)
     credits.addOperator(to: operatorRoutes)
     let journal = PostgresAuditStore(database: database)
     let tenantRoutes = router.group("/v1")
-        .add(middleware: TenantAuthMiddleware(store: store))
+        .add(middleware: TenantAuthMiddleware(
+            keys: keys,
+            perKey: RateLimiter(.perSecond(configuration.rateLimitPerKey, burst: 2 * configuration.rateLimitPerKey), now: monotonic),
+            perTenant: RateLimiter(
+                .perSecond(configuration.rateLimitPerTenant, burst: 2 * configuration.rateLimitPerTenant), now: monotonic
+            )
+        ))
         .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { $0.principal.map { .tenant($0.tenantID) } }, now: now))
         .group(context: TenantRequestContext.self)
         .add(middleware: AuditMiddleware(journal: journal))
@@ -93,7 +113,7 @@ public func buildApplication(
     credits.add(to: tenantRoutes)
     let analytics = PostgresAnalyticsStore(database: database)
     AnalyticsRoutes(store: analytics, now: now).add(to: tenantRoutes)
-    DashboardRoutes(tenants: store, analytics: analytics, channels: channelStore, secrets: secrets, now: now).add(to: router)
+    DashboardRoutes(tenants: store, keys: keys, analytics: analytics, channels: channelStore, secrets: secrets, now: now).add(to: router)
     PrivacyRoutes(privacy: PostgresPrivacyStore(database: database), journal: journal).add(to: tenantRoutes)
     let egress = EgressCheck(policy: EgressPolicy(allowPrivate: configuration.egressAllowPrivate), gate: gate)
     let agentStore = PostgresAgentStore(database: database)
@@ -109,11 +129,16 @@ public func buildApplication(
         deals: PostgresDealStore(database: database), channels: channelStore
     ).add(to: tenantRoutes)
     // Shut down in reverse: the workers, then the clients, then the gate they go out through.
-    let services = bootstrap.services + [gate, http] + workerServices
+    let services = bootstrap.services + [gate, http, gauges] + workerServices
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
 
+    let headerTimeout = TimeAmount.nanoseconds(configuration.headerTimeout.nanoseconds)
     return Application(
         router: router,
+        server: .http1(configuration: HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headerTimeout)],
+            idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds)
+        )),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchboard"),
         services: services,
         onServerRunning: onServerRunning,

@@ -8,8 +8,10 @@ import Synchronization
 /// otherwise read the same row thousands of times a second.
 ///
 /// Changes through this process invalidate at once; another replica's change is seen
-/// within `ttl` (unknown ids are remembered for a shorter time, so a flood of deliveries
-/// to a bogus id costs no queries, and a new channel is soon found everywhere).
+/// within `ttl`. Unknown ids are remembered for `negativeTTL` (a minute), so a flood of
+/// deliveries to a bogus id costs one query a minute: an id that is unknown now can only
+/// become known by a new channel, whose id is fresh and random (and whose creation
+/// invalidates it here anyway). Bounded: past 100,000 ids the cache starts empty.
 final class ChannelRouteCache: Sendable {
     struct Entry: Sendable {
         var route: ChannelRoute?
@@ -20,17 +22,23 @@ final class ChannelRouteCache: Sendable {
     private let entries = Mutex<[ChannelID: Entry]>([:])
     let ttl: Duration
     let negativeTTL: Duration
+    private let clock: @Sendable () -> ContinuousClock.Instant
 
-    init(ttl: Duration = .seconds(5), negativeTTL: Duration = .seconds(1)) {
+    init(
+        ttl: Duration = .seconds(5), negativeTTL: Duration = .seconds(60),
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.ttl = ttl
         self.negativeTTL = negativeTTL
+        self.clock = now
     }
 
-    /// The route and opened credentials of a live channel, or `nil`.
+    /// The route and opened credentials of a live channel, or `nil`. `load` runs only when
+    /// the id is not cached (it may throw to refuse the lookup itself).
     func resolve(
         _ id: ChannelID, load: () async throws -> ChannelRoute?, open: (ChannelRoute) throws -> [String: String]
     ) async throws -> (ChannelRoute, [String: String])? {
-        let now = ContinuousClock.now
+        let now = clock()
         if let entry = entries.withLock({ $0[id] }), entry.expires > now {
             guard let route = entry.route, let credentials = entry.credentials else { return nil }
             return (route, credentials)

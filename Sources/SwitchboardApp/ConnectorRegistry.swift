@@ -30,28 +30,37 @@ public struct ConnectorRegistry: Sendable {
 
 extension IngestEvent {
     /// The domain's copy of a connector's event. A message without a sender names no one
-    /// to file it under: it is recorded as ignored rather than stored half.
+    /// to file it under: it is recorded as ignored rather than stored half. Every string
+    /// from the platform passes `StorableText`, so a NUL in a name or a text is stored as
+    /// U+FFFD instead of failing the ingest (and the whole group commit with it).
     init(_ event: InboundEvent) {
         let orphan = event.kind == .message && event.sender == nil
+        let clean = StorableText.sanitize as (String) -> String
+        let cleanOptional = StorableText.sanitize as (String?) -> String?
         self.init(
             kind: orphan ? .ignored : IngestEvent.Kind(rawValue: event.kind.rawValue) ?? .ignored,
-            eventID: event.eventID,
-            messageID: event.messageID,
+            eventID: clean(event.eventID),
+            messageID: cleanOptional(event.messageID),
             sender: event.sender.map {
                 IngestEvent.Sender(
-                    externalID: $0.externalID, name: $0.name, username: $0.username, phone: $0.phone, email: $0.email,
-                    language: $0.languageCode, alternateIDs: $0.alternateIDs
+                    externalID: clean($0.externalID), name: cleanOptional($0.name), username: cleanOptional($0.username),
+                    phone: cleanOptional($0.phone), email: cleanOptional($0.email), language: cleanOptional($0.languageCode),
+                    alternateIDs: $0.alternateIDs.map(clean)
                 )
             },
-            chat: event.chat.map { IngestEvent.Chat(externalID: $0.externalID, kind: $0.kind.rawValue, title: $0.title) },
-            text: event.text,
+            chat: event.chat.map { IngestEvent.Chat(externalID: clean($0.externalID), kind: $0.kind.rawValue, title: cleanOptional($0.title)) },
+            text: cleanOptional(event.text),
             attachments: event.attachments.map {
-                IngestEvent.Attachment(kind: $0.kind, reference: $0.reference, mimeType: $0.mimeType, name: $0.name, details: $0.details)
+                IngestEvent.Attachment(
+                    kind: clean($0.kind), reference: cleanOptional($0.reference), mimeType: cleanOptional($0.mimeType),
+                    name: cleanOptional($0.name),
+                    details: Dictionary($0.details.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { first, _ in first })
+                )
             },
             sentAt: event.sentAt,
-            status: event.status,
-            statusError: event.statusError,
-            ignoredReason: orphan ? "message_without_sender" : event.ignoredReason
+            status: cleanOptional(event.status),
+            statusError: cleanOptional(event.statusError),
+            ignoredReason: orphan ? "message_without_sender" : cleanOptional(event.ignoredReason)
         )
     }
 }

@@ -15,6 +15,9 @@ import SwitchboardPostgres
 /// authenticates the key again).
 struct DashboardRoutes: Sendable {
     let tenants: any TenantStore
+    /// Sign-in and every session's key go through the API's key check (its memory of
+    /// unknown keys and its limit on failures per address).
+    let keys: APIKeyAuthentication
     let analytics: PostgresAnalyticsStore
     let channels: PostgresChannelStore
     let secrets: SecretBox
@@ -28,10 +31,11 @@ struct DashboardRoutes: Sendable {
     static let periods = [7, 30, 90, 365]
 
     init(
-        tenants: any TenantStore, analytics: PostgresAnalyticsStore, channels: PostgresChannelStore, secrets: SecretBox,
+        tenants: any TenantStore, keys: APIKeyAuthentication, analytics: PostgresAnalyticsStore, channels: PostgresChannelStore, secrets: SecretBox,
         now: @escaping @Sendable () -> Date
     ) {
         self.tenants = tenants
+        self.keys = keys
         self.analytics = analytics
         self.channels = channels
         self.secrets = secrets
@@ -49,8 +53,8 @@ struct DashboardRoutes: Sendable {
     }
 
     func add(to router: Router<AppRequestContext>) {
-        router.get("/dashboard") { request, _ in
-            guard let session = try await session(request) else {
+        router.get("/dashboard") { request, context in
+            guard let session = try await session(request, source: context.sourceAddress) else {
                 var response = try page("sign-in", [:], status: .ok)
                 if request.cookies[Self.cookieName] != nil { response.setCookie(Self.clearedCookie) }
                 return response
@@ -68,7 +72,7 @@ struct DashboardRoutes: Sendable {
             guard let key = form.apiKey?.trimmingCharacters(in: .whitespaces), !key.isEmpty else {
                 return try refusal(request, "Enter an API key.", status: .badRequest, field: "api_key")
             }
-            guard APIKeySecret.isWellFormed(key), try await tenants.authenticate(keyHash: APIKeySecret.hash(key)) != nil else {
+            guard try await keys.principal(for: key, source: context.sourceAddress) != nil else {
                 return try refusal(request, "That API key is not valid or has been revoked.", status: .unauthorized, field: "api_key")
             }
             var response = Response(status: .seeOther, headers: [.location: "/dashboard", .cacheControl: "no-store"])
@@ -110,15 +114,14 @@ struct DashboardRoutes: Sendable {
     )
 
     /// The tenant of a valid, unexpired session whose key still authenticates; `nil` otherwise.
-    func session(_ request: Request) async throws -> TenantPrincipal? {
+    func session(_ request: Request, source: String) async throws -> TenantPrincipal? {
         guard let value = request.cookies[Self.cookieName]?.value, !value.isEmpty,
               let sealed = Self.unbase64URL(value),
               let plain = try? secrets.open(Array(sealed), context: Self.sealContext),
               let session = try? JSONDecoder().decode(Session.self, from: Data(plain)),
-              session.expires > now().timeIntervalSince1970,
-              APIKeySecret.isWellFormed(session.key)
+              session.expires > now().timeIntervalSince1970
         else { return nil }
-        return try await tenants.authenticate(keyHash: APIKeySecret.hash(session.key))
+        return try await keys.principal(for: session.key, source: source)
     }
 
     /// A form posted from another site is refused (the cookie is SameSite=Strict already;

@@ -23,6 +23,12 @@ struct HookRoutes: Sendable {
     let connectors: ConnectorRegistry
     let secrets: SecretBox
     let metrics: AppMetrics
+    /// Refusals (unknown channel, failed signature) by source address: a spent allowance
+    /// makes further refusals 429, and ids not cached are then not looked up.
+    let failures: RateLimiter<String>
+    /// Verified deliveries per channel, generous: a platform sends a busy channel's traffic
+    /// from a few addresses, so only the channel, never the address, limits verified traffic.
+    let perChannel: RateLimiter<ChannelID>
     let now: @Sendable () -> Date
 
     func add(to router: Router<AppRequestContext>) {
@@ -37,18 +43,28 @@ struct HookRoutes: Sendable {
     /// The live channel of the URL, its connector and opened credentials; 404 otherwise
     /// (deleted and disabled channels included: Telegram then stops retrying).
     func resolve(_ context: AppRequestContext) async throws -> (ChannelRoute, any Connector, ChannelCredentials) {
+        // The source's text is made only where a refusal needs it, not for every delivery.
         guard let id = context.parameters.get("channel_id").flatMap({ ChannelID($0) }),
               let (route, credentials) = try await cache.resolve(
-                  id, load: { try await channels.route(id) },
+                  id,
+                  load: {
+                      // A lookup the cache cannot answer costs a query: not for a source
+                      // that keeps asking for channels that do not exist.
+                      try failures.limited(context.sourceAddress).check(Self.refusals)
+                      return try await channels.route(id)
+                  },
                   open: { try secrets.openCredentials($0.sealedCredentials, tenant: $0.tenantID, channel: $0.channelID) }
               ),
               route.enabled,
               let connector = connectors[route.kind]
         else {
+            try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError.notFound("channel")
         }
         return (route, connector, ChannelCredentials(credentials))
     }
+
+    static let refusals = "refused webhook deliveries from this address"
 
     func receive(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (route, connector, credentials) = try await resolve(context)
@@ -62,8 +78,11 @@ struct HookRoutes: Sendable {
         } catch {
             metrics.recordDelivery(kind: route.kind, outcome: "rejected")
             logger.warning("webhook delivery failed verification", metadata: ["channel.id": "\(route.channelID)", "reason": "\(error.message)"])
+            try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError(.unauthorized, "the delivery's signature or secret does not match this channel")
         }
+        // Counted once verified: unsigned requests cannot spend a channel's allowance.
+        try perChannel.acquire(route.channelID).check("deliveries to this channel")
 
         let events: [InboundEvent]
         do {
@@ -77,7 +96,8 @@ struct HookRoutes: Sendable {
 
         let results = try await batcher.ingest(
             PostgresIngestStore.Delivery(
-                route: route, payload: String(decoding: delivery.body, as: UTF8.self), events: events.map(IngestEvent.init)
+                route: route, payload: StorableText.sanitize(String(decoding: delivery.body, as: UTF8.self)),
+                events: events.map(IngestEvent.init)
             )
         )
         let duplicates = results.filter { !$0.created }.count
@@ -96,6 +116,7 @@ struct HookRoutes: Sendable {
             answer = try connector.answerVerification(query: query, credentials: credentials)
         } catch {
             metrics.recordDelivery(kind: route.kind, outcome: "rejected")
+            try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError(.unauthorized, "the verification request does not match this channel")
         }
         guard let answer else { throw SwitchboardError(.notFound, "this channel kind has no verification request") }

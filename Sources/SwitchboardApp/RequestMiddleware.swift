@@ -9,8 +9,9 @@ import SwitchboardCore
 /// line of the request), turns every error into the JSON envelope, logs one line per
 /// request, and counts requests for `/metrics`.
 ///
-/// Errors are logged here with their detail (`String(reflecting:)`) at error level for
-/// 5xx; the response carries only the safe message.
+/// Errors are logged here with their detail at error level for 5xx (`Database.logDetail`:
+/// a database error by its SQLSTATE and the objects involved, never the values PostgreSQL
+/// quotes); the response carries only the safe message.
 struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
     let routes: RouteIndex
     let metrics: AppMetrics
@@ -25,7 +26,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
             if domain.status.code >= 500 {
                 context.logger.error(
                     "request failed",
-                    metadata: ["error.code": "\(domain.code)", "error.detail": "\(String(reflecting: domain.underlying ?? error))"]
+                    metadata: ["error.code": "\(domain.code)", "error.detail": "\(Database.logDetail(domain.underlying ?? error))"]
                 )
             }
             response = try domain.response(from: request, context: context)

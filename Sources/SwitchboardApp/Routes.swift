@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -10,6 +11,10 @@ struct RouteDependencies: Sendable {
     var database: Database
     var metrics: AppMetrics
     var expectedMigrations: Int
+    /// SHA-256 of `SWITCHBOARD_METRICS_TOKEN`, compared in constant time; `nil`: `/metrics` is open.
+    var metricsTokenDigest: SHA256.Digest?
+    /// Told when a key is minted (it forgets the keys it found unknown).
+    var keys: APIKeyAuthentication
 }
 
 // MARK: Operations
@@ -25,18 +30,13 @@ extension RouteDependencies {
             case .notReady(let reason): throw SwitchboardError(.unavailable, "not ready: \(reason)")
             }
         }
-        router.get("/metrics") { _, context in
-            // The queue as it is now; the rest of the page still answers when the database does not.
-            do {
-                metrics.recordQueue(try await PostgresJobStore(database: database).queueStatistics(now: Date()))
-            } catch {
-                context.logger.warning("the job queue could not be read for /metrics", metadata: ["error": "\(error)"])
-            }
-            do {
-                let state = try await PostgresAnalyticsStore(database: database).state()
-                metrics.recordAnalytics(refreshedAt: state.refreshedAt, lastDuration: state.lastDuration, now: Date())
-            } catch {
-                context.logger.warning("the analytics state could not be read for /metrics", metadata: ["error": "\(error)"])
+        // The gauges are read on a timer (`MetricsGauges`): a scrape costs no query. With
+        // SWITCHBOARD_METRICS_TOKEN set, only that bearer token is answered.
+        router.get("/metrics") { request, _ in
+            if let metricsTokenDigest {
+                guard let presented = request.bearerToken, SHA256.hash(data: Data(presented.utf8)) == metricsTokenDigest else {
+                    throw SwitchboardError(.unauthorized, "the metrics token is required: Authorization: Bearer <SWITCHBOARD_METRICS_TOKEN>")
+                }
             }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -73,6 +73,7 @@ extension RouteDependencies {
             }
             let secret = APIKeySecret(name: "default")
             let (tenant, _) = try await store.createTenant(name: name, trialCredits: Credits(micros: trial), firstKey: secret.stored)
+            keys.keyCreated()
             context.logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)"])
             return try JSONBody.secretResponse(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created)
         }
@@ -114,6 +115,7 @@ extension RouteDependencies {
             let name = try Validate.name(body.name ?? "default", field: "name")
             let secret = APIKeySecret(name: name)
             let key = try await store.createAPIKey(context.tenantID, secret.stored)
+            keys.keyCreated()
             context.logger.info("api key created", metadata: ["api_key.id": "\(key.id)"])
             return try JSONBody.secretResponse(APIKeyResponse(key, secret: secret.secret), status: .created)
         }

@@ -38,8 +38,18 @@ extension SwitchboardError: HTTPResponseError {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         if code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         let body = try JSONEncoder().encode(ErrorEnvelope(error: .init(code: code.rawValue, message: message, field: field)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// 429 `rate_limited` for `what` ("requests with this API key"), with `Retry-After`: the
+    /// wait rounded up to whole seconds, at least 1 and at most a day.
+    static func rateLimited(_ what: String, retryAfter: Double) -> SwitchboardError {
+        let seconds = retryAfter.isFinite ? Int(min(max(retryAfter.rounded(.up), 1), 86_400)) : 86_400
+        var error = SwitchboardError(.rateLimited, "too many \(what); retry after \(seconds) s")
+        error.retryAfter = seconds
+        return error
     }
 
     /// The domain error for an HTTP status raised by the framework (an unmatched route, a

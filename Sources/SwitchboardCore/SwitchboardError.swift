@@ -29,6 +29,8 @@ public struct SwitchboardError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var field: String?
     public var underlying: (any Error)?
+    /// For `rateLimited`: whole seconds until a retry may succeed (`Retry-After`).
+    public var retryAfter: Int? = nil
 
     public init(_ code: Code, _ message: String, field: String? = nil, underlying: (any Error)? = nil) {
         self.code = code

@@ -51,6 +51,20 @@ struct ServerOptions: ParsableArguments {
     var logLevel: String?
     @Option(help: "Run Swift Concurrency's tasks on NIO's event loops (true/false). [env: SWITCHBOARD_EVENT_LOOP_EXECUTOR] (default: true)")
     var eventLoopExecutor: String?
+    @Option(help: "Bearer token /metrics asks for; absent: /metrics is open. [env: SWITCHBOARD_METRICS_TOKEN]")
+    var metricsToken: String?
+    @Option(help: "Requests per second per API key, burst twice that; 0: off. [env: SWITCHBOARD_RATE_LIMIT_KEY] (default: 100)")
+    var rateLimitKey: Int?
+    @Option(help: "Requests per second per tenant, burst twice that; 0: off. [env: SWITCHBOARD_RATE_LIMIT_TENANT] (default: 300)")
+    var rateLimitTenant: Int?
+    @Option(help: "Refused requests per minute per source address; 0: off. [env: SWITCHBOARD_RATE_LIMIT_FAILURES] (default: 60)")
+    var rateLimitFailures: Int?
+    @Option(help: "Webhook deliveries per second per channel; 0: off. [env: SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL] (default: 10000)")
+    var rateLimitHookChannel: Int?
+    @Option(help: "Milliseconds a connection has to send a complete request head. [env: SWITCHBOARD_HEADER_TIMEOUT_MS] (default: 15000)")
+    var headerTimeoutMs: Int?
+    @Option(help: "Milliseconds a connection may stay silent mid-request. [env: SWITCHBOARD_IDLE_TIMEOUT_MS] (default: 60000)")
+    var idleTimeoutMs: Int?
 
     /// Environment first, flags over it.
     func configuration() throws -> AppConfiguration {
@@ -72,6 +86,13 @@ struct ServerOptions: ParsableArguments {
         flags["SWITCHBOARD_INGEST_BATCH"] = ingestBatch.map(String.init)
         flags["SWITCHBOARD_LOG_LEVEL"] = logLevel
         flags["SWITCHBOARD_EVENT_LOOP_EXECUTOR"] = eventLoopExecutor
+        flags["SWITCHBOARD_METRICS_TOKEN"] = metricsToken
+        flags["SWITCHBOARD_RATE_LIMIT_KEY"] = rateLimitKey.map(String.init)
+        flags["SWITCHBOARD_RATE_LIMIT_TENANT"] = rateLimitTenant.map(String.init)
+        flags["SWITCHBOARD_RATE_LIMIT_FAILURES"] = rateLimitFailures.map(String.init)
+        flags["SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL"] = rateLimitHookChannel.map(String.init)
+        flags["SWITCHBOARD_HEADER_TIMEOUT_MS"] = headerTimeoutMs.map(String.init)
+        flags["SWITCHBOARD_IDLE_TIMEOUT_MS"] = idleTimeoutMs.map(String.init)
         try configuration.apply(flags)
         return configuration
     }

@@ -111,6 +111,9 @@ struct AgentHarness: Sendable {
     let transport: AsyncHTTPProviderTransport
     /// The app's operator metrics (what `/metrics` shows).
     let metrics: AppMetrics
+    /// The app's gauges of the queue and the rollups: read on a timer of an hour here, so
+    /// a test refreshes them before it scrapes.
+    let gauges: MetricsGauges
 
     /// A processor as a worker process would run one; `worker` names it, so two of them
     /// stand for two processes.
@@ -166,14 +169,15 @@ func withAgentApp<Result: Sendable>(
     let http = AsyncHTTPOutboundClient(gate: gate)
     let transport = AsyncHTTPProviderTransport(gate: gate)
     let metrics = AppMetrics()
+    let gauges = MetricsGauges(database: bootstrap.database, metrics: metrics, interval: .seconds(3600), logger: TestDatabase.logger)
     let harness = AgentHarness(
         bootstrap: bootstrap, configuration: configuration, router: router, clock: clock, sleeps: sleeps, http: http, transport: transport,
-        metrics: metrics
+        metrics: metrics, gauges: gauges
     )
     let app = buildApplication(
         configuration, bootstrap: bootstrap, logger: TestDatabase.logger, metrics: metrics, egressGate: gate, http: http,
         providerTransport: transport,
-        modelRouter: router, jobPolicy: policy, now: clock.now
+        modelRouter: router, jobPolicy: policy, now: clock.now, gauges: gauges
     )
     do {
         let result = try await app.test(setup) { client in try await body(client, harness) }

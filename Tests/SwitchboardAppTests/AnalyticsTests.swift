@@ -513,6 +513,7 @@ struct AnalyticsPipelineTests {
             ]
             for (name, value) in expected { #expect(figures[name] as? Double == value, "\(name)") }
             #expect(body["refreshed_at"] is String)
+            await harness.gauges.refresh()
             let exposition = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             let staleness = exposition.split(separator: "\n").first { $0.hasPrefix("switchboard_analytics_staleness_seconds ") }
             let seconds = try #require(staleness.flatMap { Double($0.split(separator: " ").last ?? "") }, "\(exposition)")

@@ -19,13 +19,14 @@ struct OperatorMetricsTests {
         lines.first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
     }
 
-    @Test("the queue's depth and oldest wait are read at scrape time; calls are counted by provider kind and outcome")
+    @Test("the queue's depth and oldest wait are read by the gauges' timer; calls are counted by provider kind and outcome")
     func queueAndCalls() async throws {
-        try await withAgentWorld(workers: 1, policy: notifiedOnly, .live) { model, telegram, client, _ in
+        try await withAgentWorld(workers: 1, policy: notifiedOnly, .live) { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model, trialMicros: 1_000_000)
             await model.enqueue(.status(503))
             _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
             try await within(.seconds(20)) { await telegram.wait(for: 1, "sendMessage") }
+            await harness.gauges.refresh()
             let lines = try await metrics(client)
             #expect(value(lines, #"switchboard_provider_calls_total{provider_kind="openai",outcome="server"}"#) == 1)
             #expect(value(lines, #"switchboard_provider_calls_total{provider_kind="openai",outcome="ok"}"#) == 1)
@@ -39,6 +40,7 @@ struct OperatorMetricsTests {
         try await withAgentWorld { model, _, client, harness in
             let setup = try await setUpAgent(client, model: model, trialMicros: 0)
             _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
+            await harness.gauges.refresh()
             let before = try await metrics(client)
             #expect(value(before, #"switchboard_jobs_count{kind="reply",status="queued"}"#) == 1)
             let processor = JobProcessor(
@@ -48,6 +50,7 @@ struct OperatorMetricsTests {
                 logger: TestDatabase.logger
             )
             #expect(try await processor.drain() == 1)
+            await harness.gauges.refresh()
             let after = try await metrics(client)
             #expect(value(after, #"switchboard_ledger_refusals_total{operation="hold"}"#) == 1)
             #expect(value(after, #"switchboard_jobs_count{kind="reply",status="queued"}"#) == 0)

@@ -251,4 +251,32 @@ struct TelegramParseTests {
             Telegram.delivery(Array(#"{"update_id": 42}"#.utf8)), credentials: Telegram.credentials)
         #expect(events == [InboundEvent(kind: .ignored, eventID: "42", ignoredReason: "empty_update")])
     }
+
+    /// A message update with `fields` in its message, as JSON.
+    static func update(_ fields: [String: Any]) -> [UInt8] {
+        var message: [String: Any] = [
+            "message_id": 18, "date": 1_763_900_100, "from": ["id": 520_011_223, "is_bot": false, "first_name": "A"],
+            "chat": ["id": 520_011_223, "type": "private"],
+        ]
+        message.merge(fields) { $1 }
+        return Array(try! JSONSerialization.data(withJSONObject: ["update_id": 811_000_900, "message": message]))
+    }
+
+    @Test("texts up to Telegram's own limits pass; longer ones are malformed, naming the field")
+    func textLimits() throws {
+        // 4,096 scalars, each two UTF-16 units and four bytes: at the limit, whatever the counting.
+        let emoji = String(repeating: "😀", count: 4096)
+        let delivery = Telegram.delivery(Self.update(["text": emoji]))
+        #expect(try Telegram.connector.parse(delivery, credentials: Telegram.credentials).first?.text == emoji)
+        #expect(Telegram.parseError(Self.update(["text": emoji + "!"]))?.field == "message.text")
+        #expect(Telegram.parseError(Self.update(["text": String(repeating: "a", count: 4097)]))?.code == .malformed)
+        let caption = ["photo": [["file_id": "f", "file_unique_id": "u", "width": 1, "height": 1]], "caption": String(repeating: "a", count: 1024)] as [String: Any]
+        #expect(Telegram.parseError(Self.update(caption)) == nil)
+        var long = caption
+        long["caption"] = String(repeating: "a", count: 1025)
+        let error = Telegram.parseError(Self.update(long))
+        #expect(error?.code == .malformed)
+        #expect(error?.field == "message.caption")
+        #expect(error?.message.contains("1024 characters") == true)
+    }
 }

@@ -82,6 +82,34 @@ struct WebhookConnectorTests {
         #expect(Webhook.verifyError(Webhook.delivery(body, header: "v0=abc,t=\(Webhook.timestamp),v1=\(good)")) == nil)
     }
 
+    @Test("a header may carry up to three v1 signatures; more are refused before any is checked")
+    func candidateCap() throws {
+        let body = try Webhook.fixture("generic")
+        let good = String(Webhook.header(body).split(separator: "v1=")[1])
+        let wrong = String(repeating: "0", count: 64)
+        let three = "t=\(Webhook.timestamp),v1=\(wrong),v1=\(wrong),v1=\(good)"
+        #expect(Webhook.verifyError(Webhook.delivery(body, header: three)) == nil)
+        // A thousand candidates cost a thousand HMACs of the body before; the right one among
+        // them no longer gets a look.
+        let many = "t=\(Webhook.timestamp)," + Array(repeating: "v1=\(wrong)", count: 999).joined(separator: ",") + ",v1=\(good)"
+        let error = Webhook.verifyError(Webhook.delivery(body, header: many))
+        #expect(error?.code == .unauthorized)
+        #expect(error?.message.contains("more than 3 v1 signatures") == true)
+        let four = "t=\(Webhook.timestamp),v1=\(good),v1=\(wrong),v1=\(wrong),v1=\(wrong)"
+        #expect(Webhook.verifyError(Webhook.delivery(body, header: four))?.code == .unauthorized)
+    }
+
+    @Test("a candidate is compared with the one HMAC byte by byte: hex in either case, nothing else")
+    func constantTimeComparison() {
+        let mac = Signature.hmacSHA256(message: Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
+        #expect(Signature.constantTimeEquals(hex: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", mac))
+        #expect(Signature.constantTimeEquals(hex: "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843", mac))
+        #expect(!Signature.constantTimeEquals(hex: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3842", mac))
+        #expect(!Signature.constantTimeEquals(hex: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec38", mac))
+        #expect(!Signature.constantTimeEquals(hex: "zz", mac))
+        #expect(!Signature.constantTimeEquals(hex: "", mac))
+    }
+
     @Test(
         "missing or malformed signature headers are refused",
         arguments: [

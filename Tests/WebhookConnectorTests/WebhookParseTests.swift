@@ -99,4 +99,16 @@ struct WebhookParseTests {
         let body = Array(#"{"event_id": "e", "sender": {"id": "c"}, "text": "x", "sent_at": "\#(text)"}"#.utf8)
         #expect(Webhook.parseError(body)?.field == "sent_at")
     }
+
+    @Test("text is at most 32 KiB of UTF-8: at the limit it passes, a byte more is malformed, naming text")
+    func textLimit() throws {
+        func body(_ text: String) -> [UInt8] {
+            Array(try! JSONSerialization.data(withJSONObject: ["event_id": "e1", "sender": ["id": "s"], "text": text]))
+        }
+        #expect(Webhook.parseError(body(String(repeating: "a", count: 32_768))) == nil)
+        let error = Webhook.parseError(body(String(repeating: "a", count: 32_767) + "ж"))
+        #expect(error?.code == .malformed)
+        #expect(error?.field == "text")
+        #expect(error?.message.contains("32768 bytes") == true)
+    }
 }

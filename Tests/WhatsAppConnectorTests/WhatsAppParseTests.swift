@@ -221,4 +221,15 @@ struct WhatsAppParseTests {
     func malformedBodies(body: String) {
         #expect(WhatsApp.parseError(Array(body.utf8))?.code == .malformed)
     }
+
+    @Test("a text body over 4,096 characters or a caption over 1,024 is malformed, naming the field")
+    func textLimits() throws {
+        let text = String(decoding: try WhatsApp.fixture("text"), as: UTF8.self)
+        let atLimit = text.replacingOccurrences(of: "Salem! Is the store open today?", with: String(repeating: "ә", count: 4096))
+        #expect(WhatsApp.parseError(Array(atLimit.utf8)) == nil)
+        let over = text.replacingOccurrences(of: "Salem! Is the store open today?", with: String(repeating: "ә", count: 4097))
+        let error = WhatsApp.parseError(Array(over.utf8))
+        #expect(error?.code == .malformed)
+        #expect(error?.field == "entry[0].changes[0].value.messages[0].text.body")
+    }
 }
