@@ -204,7 +204,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConnectorKitTests",
-            dependencies: ["ConnectorKit"],
+            dependencies: ["ConnectorKit", "ConnectorKitTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -48,7 +48,8 @@ extension IngestEvent {
             attachments: event.attachments.map {
                 IngestEvent.Attachment(kind: $0.kind, reference: $0.reference, mimeType: $0.mimeType, name: $0.name, details: $0.details)
             },
-            sentAt: event.sentAt,
+            // A platform's time outside what every layer can hold is replaced by the receipt time.
+            sentAt: PlatformTime.bounded(event.sentAt),
             status: event.status,
             statusError: event.statusError,
             ignoredReason: orphan ? "message_without_sender" : event.ignoredReason
