@@ -181,12 +181,14 @@ BEGIN
             -- one whose event enqueued a reply job.
             IF r.created AND r.message_id IS NOT NULL AND d->'events'->j->>'kind' = 'message' THEN
                 IF v_taken < p_take AND v_checked IS DISTINCT FROM v_tenant THEN
-                    -- Two probes of jobs_ready_by_tenant, once per tenant of the batch.
+                    -- Two probes of jobs_ready_by_tenant, once per tenant of the batch: the
+                    -- nearest tenant below and above with a ready job (ordered by tenant, so
+                    -- the plan walks that index, not a long backlog along jobs_ready).
                     PERFORM set_config('app.worker', 'on', true);
-                    v_others := EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued' AND q.run_after <= p_now
-                                                              AND q.tenant_id < v_tenant)
-                             OR EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued' AND q.run_after <= p_now
-                                                              AND q.tenant_id > v_tenant);
+                    v_others := (SELECT q.tenant_id FROM jobs q WHERE q.status = 'queued' AND q.run_after <= p_now
+                                 AND q.tenant_id < v_tenant ORDER BY q.tenant_id DESC LIMIT 1) IS NOT NULL
+                             OR (SELECT q.tenant_id FROM jobs q WHERE q.status = 'queued' AND q.run_after <= p_now
+                                 AND q.tenant_id > v_tenant ORDER BY q.tenant_id LIMIT 1) IS NOT NULL;
                     PERFORM set_config('app.worker', '', true);
                     v_checked := v_tenant;
                 END IF;
