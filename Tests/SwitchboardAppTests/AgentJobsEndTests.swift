@@ -215,7 +215,7 @@ func deliverWebhook(_ client: any TestClientProtocol, _ hook: WebhookAgent, at t
 enum CallbackBehaviour: Sendable {
     /// This status, with this `Retry-After`.
     case status(Int, retryAfter: String)
-    /// 200 and its head at once, then one byte of body every 100 ms, never ending.
+    /// 200 and its head at once, then one byte of body every 100 ms for 45 s.
     case trickle
 }
 
@@ -233,10 +233,13 @@ func withCallbackServer<Result: Sendable>(
             return Response(status: .init(code: code), headers: [.retryAfter: retryAfter])
         case .trickle:
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
-                while true {
+                // 45 s in all: longer than any wait of these tests, and bounded, so a client
+                // that never hangs up cannot hold the server's shutdown for ever.
+                for _ in 0..<450 {
                     try await writer.write(ByteBuffer(string: " "))
                     try await Task.sleep(for: .milliseconds(100))
                 }
+                try await writer.finish(nil)
             })
         }
     }
