@@ -256,7 +256,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConnectorKitTests",
-            dependencies: ["ConnectorKit"],
+            dependencies: ["ConnectorKit", "ConnectorKitTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -26,8 +26,13 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible, Equatabl
     public var message: String
     /// The credential or payload field at fault, where there is one.
     public var field: String?
-    /// Seconds the platform asked us to wait (Telegram `retry_after`, HTTP `Retry-After`).
-    public var retryAfter: Int?
+    /// Seconds the platform asked us to wait (Telegram `retry_after`, HTTP `Retry-After`),
+    /// within `0...RetryHint.ceiling` whatever the connector passed.
+    public var retryAfter: Int? {
+        get { boundedRetryAfter }
+        set { boundedRetryAfter = newValue.map(RetryHint.bounded) }
+    }
+    private var boundedRetryAfter: Int?
     /// Whether trying again later may succeed (429, 5xx, network) or not (400, 401, 403).
     public var retryable: Bool
 
@@ -35,7 +40,7 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible, Equatabl
         self.code = code
         self.message = message
         self.field = field
-        self.retryAfter = retryAfter
+        self.boundedRetryAfter = retryAfter.map(RetryHint.bounded)
         self.retryable = retryable
     }
 

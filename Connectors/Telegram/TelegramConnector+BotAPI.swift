@@ -35,7 +35,8 @@ extension TelegramConnector {
         let answer = try? JSONDecoder().decode(TelegramBotAPIAnswer<Result>.self, from: Data(responseBody))
         return BotAPICall(
             method: method, status: response.status, answer: answer,
-            retryAfterHeader: response.headerFields[.retryAfter].flatMap { Int($0) }, token: token)
+            retryAfterHeader: response.headerFields[.retryAfter].flatMap { RetryHint.seconds(header: $0, now: Date()) },
+            token: token)
     }
 
     /// A Bot API call's outcome, to be judged by the caller.

@@ -66,7 +66,7 @@ extension TelegramConnector {
         let chat = inboundChat(message.chat)
         let sender = message.from.map(inboundSender) ?? inboundSender(message.senderChat ?? message.chat)
         let messageID = "\(message.chat.id):\(message.messageID)"
-        let sentAt = Date(timeIntervalSince1970: TimeInterval(kind == .edit ? message.editDate ?? message.date : message.date))
+        let sentAt = PlatformTime.date(unixSeconds: Int64(kind == .edit ? message.editDate ?? message.date : message.date))
         let text = message.text ?? message.caption
         let attachments = attachments(message)
         guard text != nil || !attachments.isEmpty else {

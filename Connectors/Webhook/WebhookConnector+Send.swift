@@ -57,7 +57,7 @@ extension WebhookConnector {
         if status.kind == .successful {
             return SendReceipt(externalIDs: [message.idempotencyKey])
         }
-        let retryAfter = response.headerFields[.retryAfter].flatMap { Self.retryAfterSeconds($0, now: sentAt) }
+        let retryAfter = response.headerFields[.retryAfter].flatMap { RetryHint.seconds(header: $0, now: sentAt) }
         switch status.code {
         case 408, 429, 500...599:
             throw ConnectorError(
@@ -65,18 +65,6 @@ extension WebhookConnector {
         default:
             throw ConnectorError(.sendFailed, "the callback_url answered \(status.code)")
         }
-    }
-
-    /// `Retry-After` as seconds: delta-seconds, or an HTTP date counted from `now`.
-    static func retryAfterSeconds(_ value: String, now: Date) -> Int? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Int(trimmed), seconds >= 0 { return seconds }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        guard let date = formatter.date(from: trimmed) else { return nil }
-        return max(0, Int(date.timeIntervalSince(now).rounded(.up)))
     }
 
     struct Reply: Encodable {

@@ -76,7 +76,7 @@ extension WhatsAppConnector {
         var event = InboundEvent(
             kind: .message, eventID: message.id, messageID: message.id, sender: sender,
             chat: InboundEvent.Chat(externalID: sender.externalID, kind: .direct),
-            sentAt: Date(timeIntervalSince1970: TimeInterval(message.timestamp.seconds)))
+            sentAt: PlatformTime.date(unixSeconds: message.timestamp.seconds))
 
         func missing(_ field: String) -> ConnectorError {
             ConnectorError(.malformed, "the delivery's \(path).\(field) is missing", field: "\(path).\(field)")
@@ -180,7 +180,7 @@ extension WhatsAppConnector {
         return InboundEvent(
             kind: .status, eventID: "\(status.id):\(status.status)", messageID: status.id,
             chat: recipient.map { InboundEvent.Chat(externalID: $0, kind: .direct) },
-            sentAt: Date(timeIntervalSince1970: TimeInterval(status.timestamp.seconds)), status: status.status,
+            sentAt: PlatformTime.date(unixSeconds: status.timestamp.seconds), status: status.status,
             statusError: error?.title ?? error?.message)
     }
 }

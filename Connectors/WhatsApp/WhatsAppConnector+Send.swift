@@ -69,7 +69,7 @@ extension WhatsAppConnector {
         }
         let error = (try? JSONDecoder().decode(ErrorAnswer.self, from: Data(body)))?.error
         let code = error?.code
-        let retryAfter = response.headerFields[.retryAfter].flatMap { Int($0) }
+        let retryAfter = response.headerFields[.retryAfter].flatMap { RetryHint.seconds(header: $0, now: Date()) }
         var reason = (error?.message ?? "").replacingOccurrences(of: token, with: "<token>")
         reason = String(reason.prefix(200))
         let detail = "HTTP \(status.code)" + (code.map { ", error \($0)" } ?? "") + (reason.isEmpty ? "" : ": \(reason)")

@@ -63,6 +63,15 @@ public struct AppMetrics: Sendable {
         helpText: "How long the oldest ready job of each kind has waited, read when scraped."
     ) }
 
+    static var deadJobs: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchboard", subsystem: "jobs", metricName: "dead", unitName: "total",
+        helpText: "Jobs given up after their last attempt ended unfinished (worker died or ran past the deadline), by kind."
+    ) }
+
+    func recordDeadJob(kind: String) {
+        registry.makeCounter(descriptor: Self.deadJobs, labels: [("kind", kind)]).increment()
+    }
+
     func recordProviderCall(kind: String, outcome: String) {
         registry.makeCounter(descriptor: Self.providerCalls, labels: [("provider_kind", kind), ("outcome", outcome)]).increment()
     }

@@ -57,7 +57,8 @@ extension IngestEvent {
                     details: Dictionary($0.details.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { first, _ in first })
                 )
             },
-            sentAt: event.sentAt,
+            // A platform's time outside what every layer can hold is replaced by the receipt time.
+            sentAt: PlatformTime.bounded(event.sentAt),
             status: cleanOptional(event.status),
             statusError: cleanOptional(event.statusError),
             ignoredReason: orphan ? "message_without_sender" : cleanOptional(event.ignoredReason)

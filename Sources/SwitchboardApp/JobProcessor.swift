@@ -13,9 +13,22 @@ public struct JobPolicy: Sendable {
     public var maximumReplyAttempts = 3
     /// Sends are tried this often before the message is `failed`.
     public var maximumSendAttempts = 5
+    /// The most attempts any job gets, however each ended — a worker that died or ran past
+    /// `runDeadline` leaves a lease that runs out, and the claim that finds it counts an
+    /// attempt. A job out of attempts is `dead`, its message `failed` with the reason.
+    public var maximumAttempts = 5
+    /// The longest one attempt of a job may run, every provider call and send in it
+    /// included. Past it the lease keeper stops renewing, the attempt is cancelled, and its
+    /// lease ends, so the next claim takes the job again (or buries it). Shorter than
+    /// `holdLifetime`, so a reply's hold is never swept while its worker still runs.
+    public var runDeadline: Duration = .seconds(600)
     /// The first retry's delay; each further one doubles it, up to `maximumBackoff`.
     public var backoff: Duration = .seconds(2)
     public var maximumBackoff: Duration = .seconds(300)
+    /// The longest wait a provider's or platform's retry hint can impose on a job: an hour.
+    /// A hint is a number from outside; the parsers bound it already, and this bounds it
+    /// again where it becomes a `Date` in the queue.
+    public var maximumRetryHint: Duration = .seconds(3600)
     /// Whether a reply worker sends the answer it stored itself, at once (the default), or
     /// leaves its send job to the queue's lease — as a worker that dies between storing and
     /// sending does; tests stand for that process with `false`.
@@ -42,8 +55,9 @@ public struct JobPolicy: Sendable {
     public init() {}
 
     func delay(after attempt: Int, hint: Duration? = nil) -> Duration {
-        let doubled = backoff * (1 << min(max(attempt - 1, 0), 16))
-        return max(min(doubled, maximumBackoff), hint ?? .zero)
+        let doubled = backoff * (1 << min(max(attempt, 1) - 1, 16))
+        let hinted = min(max(hint ?? .zero, .zero), maximumRetryHint)
+        return max(min(doubled, maximumBackoff), hinted)
     }
 }
 
@@ -104,16 +118,28 @@ public struct JobProcessor: Sendable {
 
     /// Takes one ready job and runs it; false when none was ready.
     public func runNext(kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases) async throws -> Bool {
-        let claimed = try await jobs.claimWithDocuments(kinds: kinds, limit: 1, now: now(), lease: policy.lease, worker: worker)
-        guard let (job, document) = claimed.first else { return false }
+        guard let (job, document) = try await claim(kinds: kinds, limit: 1).first else { return false }
         await run(job, document)
         return true
     }
 
-    /// Takes up to `limit` ready jobs of any kind under this worker's lease, each with the
-    /// context its run reads first.
-    public func claim(limit: Int) async throws -> [(job: ClaimedJob, document: JobDocument)] {
-        try await jobs.claimWithDocuments(kinds: ClaimedJob.Kind.allCases, limit: limit, now: now(), lease: policy.lease, worker: worker)
+    /// Takes up to `limit` ready jobs of `kinds` under this worker's lease, each with the
+    /// context its run reads first. Jobs the claim found out of attempts are counted and
+    /// logged here.
+    public func claim(
+        kinds: [ClaimedJob.Kind] = ClaimedJob.Kind.allCases, limit: Int
+    ) async throws -> [(job: ClaimedJob, document: JobDocument)] {
+        let claim = try await jobs.claimWithDocuments(
+            kinds: kinds, limit: limit, now: now(), lease: policy.lease, worker: worker, maximumAttempts: policy.maximumAttempts
+        )
+        for job in claim.dead {
+            metrics?.recordDeadJob(kind: job.kind.rawValue)
+            logger.error(
+                "job gave up: no attempt finished",
+                metadata: ["job.id": "\(job.id)", "job.kind": "\(job.kind.rawValue)", "tenant.id": "\(job.tenantID)", "job.attempts": "\(job.attempt)"]
+            )
+        }
+        return claim.taken
     }
 
     /// Runs ready jobs until none is left (tests drive the queue with it); answers how
@@ -132,15 +158,21 @@ public struct JobProcessor: Sendable {
         logger[metadataKey: "job.id"] = "\(job.id)"
         logger[metadataKey: "job.kind"] = "\(job.kind.rawValue)"
         logger[metadataKey: "tenant.id"] = "\(job.tenantID)"
+        let jobLogger = logger
         do {
-            try await withLeaseKept(job) {
+            try await withLeaseKept(job) { [self] in
                 switch job.kind {
-                case .reply: try await reply(job, document, logger: logger)
-                case .send: try await send(job, document, logger: logger)
+                case .reply: try await reply(job, document, logger: jobLogger)
+                case .send: try await send(job, document, logger: jobLogger)
                 }
             }
         } catch is JobLeaseLost {
             logger.warning("job was taken over by a later attempt; its work stands")
+        } catch is JobDeadlinePassed {
+            // Its lease ends now: the next claim takes the job as its next attempt, or buries
+            // it when this was the last.
+            logger.error("job ran past its deadline and was stopped", metadata: ["job.deadline": "\(policy.runDeadline)"])
+            _ = try? await jobs.extendLease(job, until: now())
         } catch is CancellationError {
             logger.info("job interrupted by shutdown; it is taken again when its lease runs out")
         } catch {
@@ -151,16 +183,33 @@ public struct JobProcessor: Sendable {
     /// Runs `body` while renewing the job's lease every third of it, so a slow provider
     /// chain (three tries of a 60 s timeout, then the fallbacks) is not taken over by
     /// another worker while this one still works; a process that dies stops renewing.
-    func withLeaseKept(_ job: ClaimedJob, _ body: () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+    ///
+    /// Renewals never reach past the attempt's deadline (`runDeadline` from now): the first
+    /// wake-up past it cancels `body` and throws ``JobDeadlinePassed``, so a server that
+    /// answers one byte at a time cannot keep a worker, or a lease, for ever.
+    func withLeaseKept(_ job: ClaimedJob, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let deadline = now().addingTimeInterval(Self.seconds(policy.runDeadline))
+        try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                while !Task.isCancelled {
-                    try await sleep(policy.lease / 3)
-                    guard try await jobs.extendLease(job, until: now().addingTimeInterval(Self.seconds(policy.lease))) else { return }
+                try await body()
+                return true
+            }
+            group.addTask {
+                while true {
+                    let left = deadline.timeIntervalSince(now())
+                    try await sleep(left > 0 ? min(policy.lease / 3, .milliseconds(Int64(left * 1000) + 1)) : .zero)
+                    let time = now()
+                    if time >= deadline { throw JobDeadlinePassed() }
+                    let until = min(time.addingTimeInterval(Self.seconds(policy.lease)), deadline)
+                    guard try await jobs.extendLease(job, until: until) else { return false }
                 }
             }
             defer { group.cancelAll() }
-            try await body()
+            // The body's end ends the keeper; the keeper's end (the lease was taken over)
+            // leaves the body to find out when it records its outcome.
+            while let finished = try await group.next() {
+                if finished { return }
+            }
         }
     }
 
@@ -276,7 +325,7 @@ public struct JobProcessor: Sendable {
             countCalls(error.attempts, kinds: kinds)
             let calls = Self.records(error.attempts, kinds: kinds)
             let reason = Self.describe(error.lastError)
-            if error.isRetryable, job.attempt < policy.maximumReplyAttempts {
+            if error.isRetryable, job.attempt < min(policy.maximumReplyAttempts, policy.maximumAttempts) {
                 let runAfter = now().addingTimeInterval(Self.seconds(policy.delay(after: job.attempt, hint: error.lastError.retryAfter)))
                 try await replies.settle(
                     job, context: context, replyStatus: nil, error: reason, calls: calls, jobStatus: "queued", runAfter: runAfter,
@@ -567,7 +616,7 @@ public struct JobProcessor: Sendable {
         do {
             receipt = try await connector.send(outbound, credentials: ChannelCredentials(credentials), http: http)
         } catch {
-            let final = !error.retryable || job.attempt >= policy.maximumSendAttempts
+            let final = !error.retryable || job.attempt >= min(policy.maximumSendAttempts, policy.maximumAttempts)
             let hint = error.retryAfter.map { Duration.seconds($0) }
             let retryAt = final ? nil : now().addingTimeInterval(Self.seconds(policy.delay(after: job.attempt, hint: hint)))
             try await replies.recordSend(job, sent: false, error: String(error.message.prefix(500)), retryAt: retryAt, at: now())

@@ -47,19 +47,20 @@ struct IngestDeliveriesStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// `claim_jobs`, with each claimed job's `reply_context` or `send_context` when
-/// `documents` (`PostgresJobStore`).
+/// `claim_jobs` (migration 0011: fair, with an attempt limit), with each claimed job's
+/// `reply_context` or `send_context` when `documents`; the dead jobs it buried come back
+/// with `dead` set and no document (`PostgresJobStore`).
 struct ClaimJobsStatement: PostgresPreparedStatement {
-    static let name = "switchboard.claim_jobs"
+    static let name = "switchboard.claim_jobs.fair"
     static let sql = """
-        SELECT c.tenant_id, c.id, c.kind, c.message_id, c.attempts,
-               CASE WHEN NOT $1 THEN NULL
+        SELECT c.tenant_id, c.id, c.kind, c.message_id, c.attempts, c.dead,
+               CASE WHEN NOT $1 OR c.dead THEN NULL
                     WHEN c.kind = 'reply' THEN reply_context(c.tenant_id, c.message_id)::text
                     WHEN c.kind = 'send' THEN send_context(c.tenant_id, c.message_id)::text END
-        FROM claim_jobs($2, $3, $4, make_interval(secs => $5), $6) c
+        FROM claim_jobs($2, $3, $4, make_interval(secs => $5), $6, $7) c
         """
-    static let bindingDataTypes: [PostgresDataType] = [.bool, .textArray, .int4, .timestamptz, .float8, .text]
-    typealias Row = (UUID, UUID, String, UUID?, Int32, String?)
+    static let bindingDataTypes: [PostgresDataType] = [.bool, .textArray, .int4, .timestamptz, .float8, .text, .int4]
+    typealias Row = (UUID, UUID, String, UUID?, Int32, Bool, String?)
 
     var documents: Bool
     var kinds: [String]
@@ -67,6 +68,7 @@ struct ClaimJobsStatement: PostgresPreparedStatement {
     var now: Date
     var leaseSeconds: Double
     var worker: String
+    var maximumAttempts: Int32
 
     func makeBindings() -> PostgresBindings {
         var bindings = PostgresBindings()
@@ -76,6 +78,7 @@ struct ClaimJobsStatement: PostgresPreparedStatement {
         bindings.append(now)
         bindings.append(leaseSeconds)
         bindings.append(worker)
+        bindings.append(maximumAttempts)
         return bindings
     }
 

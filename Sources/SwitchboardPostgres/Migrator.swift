@@ -12,6 +12,8 @@ import PostgresNIO
 public struct Migrator: Sendable {
     /// The login that serves requests. Migrations grant it what it needs, table by table.
     public static let appRole = "switchboard_app"
+    /// The longest a statement of the app role may run.
+    public static let appStatementTimeout = "30s"
     /// Key of the advisory lock that serializes migrators on one database.
     static let lockKey: Int64 = 7_283_001_100
 
@@ -171,6 +173,23 @@ public struct Migrator: Sendable {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
         }
+        // No statement of the app role runs for more than `appStatementTimeout`: one slow
+        // query (a tenant's analytics over years, a runaway plan) holds a pooled connection
+        // and its locks while every other tenant waits. The message path's statements take
+        // milliseconds, the analytics refresh works a day at a time, exports and erasures a
+        // contact at a time. Set here, by the login, not in a migration: the migrations run
+        // as the owner role, which may not alter roles. It applies from the next login.
+        let timeout = PostgresAdministration.quoteLiteral("statement_timeout=\(Self.appStatementTimeout)")
+        let setTimeout = """
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+                               WHERE r.rolname = \(literal) AND s.setdatabase = 0 AND \(timeout) = ANY(s.setconfig)) THEN
+                    ALTER ROLE \(role) SET statement_timeout = \(PostgresAdministration.quoteLiteral(Self.appStatementTimeout));
+                END IF;
+            END $$
+            """
+        try await connection.query(PostgresQuery(unsafeSQL: setTimeout), logger: logger)
         let grants = """
             DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO \(appRole)', current_database()); END $$;
             GRANT USAGE ON SCHEMA public TO \(role);

@@ -10,53 +10,74 @@ public enum JobDocument: Sendable {
     case read(String?)
 }
 
+/// What one claim did: the jobs it took, each with what its worker reads first, and the
+/// jobs it found out of attempts and buried (`dead`; their messages say so).
+public struct JobClaim: Sendable {
+    public var taken: [(job: ClaimedJob, document: JobDocument)]
+    public var dead: [ClaimedJob]
+}
+
 /// The outbox in PostgreSQL: workers of any replica take jobs with `FOR UPDATE SKIP
 /// LOCKED` under a lease, and finish them only while their attempt is the latest.
+///
+/// The claim is fair across tenants (fewest running first) and a job has at most
+/// `maximumAttempts` attempts, reclaims after a lease ran out included (migration 0011).
 public struct PostgresJobStore: Sendable {
     let database: Database
+
+    /// Attempts a job gets when the caller does not say.
+    public static let defaultMaximumAttempts = 5
 
     public init(database: Database) {
         self.database = database
     }
 
     /// Takes up to `limit` ready jobs (queued ones whose time has come, and running ones
-    /// whose lease ran out) in one statement.
+    /// whose lease ran out with attempts left) in one statement.
     public func claim(
-        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String,
+        maximumAttempts: Int = PostgresJobStore.defaultMaximumAttempts
     ) async throws -> [ClaimedJob] {
-        try await claimWithDocuments(kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, documents: false).map(\.job)
+        try await claim(
+            kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, maximumAttempts: maximumAttempts, documents: false
+        ).taken.map(\.job)
     }
 
     /// Takes up to `limit` ready jobs as `claim` does, each with what its worker reads
     /// first — `reply_context` for a reply, `send_context` for a send — in the same
     /// statement: one round trip fewer per job.
     public func claimWithDocuments(
-        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String
-    ) async throws -> [(job: ClaimedJob, document: JobDocument)] {
-        try await claimWithDocuments(kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, documents: true)
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String,
+        maximumAttempts: Int = PostgresJobStore.defaultMaximumAttempts
+    ) async throws -> JobClaim {
+        try await claim(kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, maximumAttempts: maximumAttempts, documents: true)
     }
 
-    private func claimWithDocuments(
-        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String, documents: Bool
-    ) async throws -> [(job: ClaimedJob, document: JobDocument)] {
+    private func claim(
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String, maximumAttempts: Int, documents: Bool
+    ) async throws -> JobClaim {
         let logger = database.logger
         return try await database.withConnection { connection in
             // claim_jobs works in the workers' scope and leaves it; each context function
             // then sets its job's tenant for its own reads.
             let rows = try await connection.execute(
                 ClaimJobsStatement(
-                    documents: documents, kinds: kinds.map(\.rawValue), limit: Int32(limit), now: now, leaseSeconds: lease.timeInterval,
-                    worker: worker
+                    documents: documents, kinds: kinds.map(\.rawValue), limit: Int32(clamping: limit), now: now,
+                    leaseSeconds: lease.timeInterval, worker: worker, maximumAttempts: Int32(clamping: max(1, maximumAttempts))
                 ),
                 logger: logger
             )
-            var jobs: [(job: ClaimedJob, document: JobDocument)] = []
-            for try await (tenant, id, kind, message, attempts, document) in rows {
+            var claim = JobClaim(taken: [], dead: [])
+            for try await (tenant, id, kind, message, attempts, dead, document) in rows {
                 guard let kind = ClaimedJob.Kind(rawValue: kind), let message else { continue }
                 let job = ClaimedJob(id: JobID(id), tenantID: TenantID(tenant), kind: kind, messageID: MessageID(message), attempt: Int(attempts))
-                jobs.append((job, documents ? .read(document) : .unread))
+                if dead {
+                    claim.dead.append(job)
+                } else {
+                    claim.taken.append((job, documents ? .read(document) : .unread))
+                }
             }
-            return jobs
+            return claim
         }
     }
 

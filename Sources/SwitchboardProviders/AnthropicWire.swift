@@ -60,7 +60,7 @@ enum AnthropicWire {
         /// premium), cache reads as cached input.
         var tokenUsage: TokenUsage {
             TokenUsage(
-                input: (inputTokens ?? 0) + (cacheCreationInputTokens ?? 0), cachedInput: cacheReadInputTokens ?? 0,
+                input: TokenUsage.sum(inputTokens, cacheCreationInputTokens), cachedInput: cacheReadInputTokens ?? 0,
                 output: outputTokens ?? 0, reasoning: 0)
         }
 

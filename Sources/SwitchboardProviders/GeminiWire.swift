@@ -50,7 +50,7 @@ enum GeminiWire {
         var tokenUsage: TokenUsage {
             let cached = cachedContentTokenCount ?? 0
             return TokenUsage(
-                input: max(0, (promptTokenCount ?? 0) - cached), cachedInput: cached, output: candidatesTokenCount ?? 0,
+                input: TokenUsage.remainder(promptTokenCount, less: cached), cachedInput: cached, output: candidatesTokenCount ?? 0,
                 reasoning: thoughtsTokenCount ?? 0)
         }
     }

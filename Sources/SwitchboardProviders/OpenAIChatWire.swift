@@ -120,8 +120,8 @@ enum OpenAIChatWire {
             let cached = promptTokensDetails?.cachedTokens ?? 0
             let reasoning = completionTokensDetails?.reasoningTokens ?? 0
             return TokenUsage(
-                input: max(0, promptTokens - cached), cachedInput: cached, output: max(0, completionTokens - reasoning),
-                reasoning: reasoning)
+                input: TokenUsage.remainder(promptTokens, less: cached), cachedInput: cached,
+                output: TokenUsage.remainder(completionTokens, less: reasoning), reasoning: reasoning)
         }
     }
 

@@ -30,11 +30,30 @@ public struct TokenUsage: Sendable, Hashable, Codable {
     /// No tokens: the local FAQ provider, or a provider that reported nothing.
     public static let zero = TokenUsage(input: 0, cachedInput: 0, output: 0, reasoning: 0)
 
+    /// The most tokens one bucket holds: what the model-call and message columns store
+    /// (PostgreSQL `integer`). A provider's count is a number from outside.
+    public static let maximumCount = Int(Int32.max)
+
+    /// Each count clamped to `0...maximumCount`: a provider reporting a negative or an
+    /// absurd figure cannot make a cost negative or a stored count overflow.
     public init(input: Int, cachedInput: Int, output: Int, reasoning: Int) {
-        self.input = input
-        self.cachedInput = cachedInput
-        self.output = output
-        self.reasoning = reasoning
+        self.input = Self.bounded(input)
+        self.cachedInput = Self.bounded(cachedInput)
+        self.output = Self.bounded(output)
+        self.reasoning = Self.bounded(reasoning)
+    }
+
+    static func bounded(_ count: Int) -> Int { min(max(count, 0), maximumCount) }
+
+    /// `total - part`, each a provider's count, bounded first: never negative, never an
+    /// overflow (`Int.min` is a valid JSON integer).
+    static func remainder(_ total: Int?, less part: Int?) -> Int {
+        max(0, bounded(total ?? 0) - bounded(part ?? 0))
+    }
+
+    /// `a + b`, each a provider's count, bounded first.
+    static func sum(_ a: Int?, _ b: Int?) -> Int {
+        bounded(bounded(a ?? 0) + bounded(b ?? 0))
     }
 
     /// Every token of every bucket.
@@ -43,7 +62,7 @@ public struct TokenUsage: Sendable, Hashable, Codable {
     /// Bucket-wise sum, for adding up the attempts of one routed call.
     public static func + (lhs: TokenUsage, rhs: TokenUsage) -> TokenUsage {
         TokenUsage(
-            input: lhs.input + rhs.input, cachedInput: lhs.cachedInput + rhs.cachedInput, output: lhs.output + rhs.output,
-            reasoning: lhs.reasoning + rhs.reasoning)
+            input: lhs.input &+ rhs.input, cachedInput: lhs.cachedInput &+ rhs.cachedInput, output: lhs.output &+ rhs.output,
+            reasoning: lhs.reasoning &+ rhs.reasoning)
     }
 }

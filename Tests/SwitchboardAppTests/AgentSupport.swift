@@ -118,15 +118,16 @@ struct AgentHarness: Sendable {
     /// A processor as a worker process would run one; `worker` names it, so two of them
     /// stand for two processes.
     func processor(
-        worker: String = "test-worker", sendInline: Bool = true,
+        worker: String = "test-worker", sendInline: Bool = true, policy base: JobPolicy = JobPolicy(),
+        http outbound: AsyncHTTPOutboundClient? = nil, metrics recorded: AppMetrics? = nil,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) -> JobProcessor {
-        var policy = JobPolicy()
+        var policy = base
         policy.sendInline = sendInline
         return JobProcessor(
             database: bootstrap.database, secrets: SecretBox(masterKey: bootstrap.masterKey),
-            connectors: ConnectorRegistry.standard(configuration, now: clock.now), http: http, transport: transport, router: router,
-            policy: policy, now: clock.now, sleep: sleep, worker: worker, logger: TestDatabase.logger
+            connectors: ConnectorRegistry.standard(configuration, now: clock.now), http: outbound ?? http, transport: transport, router: router,
+            policy: policy, now: clock.now, sleep: sleep, worker: worker, metrics: recorded, logger: TestDatabase.logger
         )
     }
 

@@ -20,7 +20,7 @@ struct MessagePathStatementTests {
             ),
             (
                 ClaimJobsStatement.sql, ClaimJobsStatement.bindingDataTypes,
-                ClaimJobsStatement(documents: true, kinds: ["reply"], limit: 1, now: Date(), leaseSeconds: 1, worker: "w").makeBindings().count
+                ClaimJobsStatement(documents: true, kinds: ["reply"], limit: 1, now: Date(), leaseSeconds: 1, worker: "w", maximumAttempts: 5).makeBindings().count
             ),
             (
                 StoreAnswerStatement.sql, StoreAnswerStatement.bindingDataTypes,

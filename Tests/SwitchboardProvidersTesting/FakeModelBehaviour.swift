@@ -11,6 +11,9 @@ public indirect enum FakeModelBehaviour: Sendable, Hashable {
     /// Answers with an HTTP status, an optional `Retry-After` value, and `body` (else the
     /// protocol's error JSON).
     case status(Int, retryAfter: String? = nil, body: String? = nil)
+    /// Answers with an HTTP status, these headers as they are (`retry-after-ms: 1e19`), and
+    /// the protocol's error JSON.
+    case statusHeaders(Int, [String: String])
     /// 200 with a body that is not JSON.
     case malformed
     /// A stream that sends `after` deltas and ends without its terminator (no `[DONE]`, no

@@ -41,6 +41,14 @@ struct FakeModelResponder {
             if (300..<400).contains(code) { headers[.location] = "http://127.0.0.1:1/elsewhere" }
             let text = body ?? errorBody(status: code, call).serialized
             return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        case .statusHeaders(let code, let extra):
+            var headers: HTTPFields = [.contentType: "application/json"]
+            for (name, value) in extra {
+                if let name = HTTPField.Name(name) { headers[name] = value }
+            }
+            return Response(
+                status: .init(code: code), headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: errorBody(status: code, call).serialized)))
         case .malformed:
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],

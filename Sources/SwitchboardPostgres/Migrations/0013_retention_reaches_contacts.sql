@@ -206,7 +206,7 @@ BEGIN
     IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('model_calls', v_n); END IF;
     DELETE FROM jobs j WHERE (j.tenant_id, j.id) IN (
         SELECT x.tenant_id, x.id FROM jobs x
-        WHERE x.tenant_id = p_tenant AND x.status IN ('done', 'failed') AND x.updated_at < v_log_cutoff LIMIT p_batch);
+        WHERE x.tenant_id = p_tenant AND x.status IN ('done', 'failed', 'dead') AND x.updated_at < v_log_cutoff LIMIT p_batch);
     GET DIAGNOSTICS v_n = ROW_COUNT;
     IF v_n > 0 THEN v_counts := v_counts || jsonb_build_object('jobs', v_n); END IF;
     DELETE FROM idempotency_keys k WHERE (k.scope, k.key) IN (

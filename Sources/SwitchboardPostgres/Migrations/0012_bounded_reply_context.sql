@@ -92,10 +92,3 @@ BEGIN
 END
 $fn$;
 
--- No statement of the app role runs for more than 30 seconds: one slow query (a tenant's
--- analytics over years, a runaway plan) holds a pooled connection and its locks, and every
--- other tenant waits behind it. The message path's statements take milliseconds, the
--- analytics refresh works in steps of a day, exports and erasures one contact at a time;
--- a statement that needs longer is a defect to fix, not to wait for. A role's setting
--- applies from its next login: the pool's new connections.
-ALTER ROLE switchboard_app SET statement_timeout = '30s';
