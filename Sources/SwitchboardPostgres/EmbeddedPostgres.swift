@@ -224,7 +224,9 @@ public struct EmbeddedPostgres: Sendable {
         // A port picked free can be taken before the server binds it: try a few.
         for _ in 0..<3 {
             let port = try self.port ?? Self.freePort()
-            var options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
+            // A test cluster (not durable) serves every suite of a test process at once, each
+            // with pools of its own: it gets more connections than a server's one pool needs.
+            var options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=\(durable ? 300 : 1000)"
             options += " -c autovacuum_naptime=\(Self.autovacuumNaptimeSeconds)"
             if !durable { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
             let result = try await SystemCommand(
