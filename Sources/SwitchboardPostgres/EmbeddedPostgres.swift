@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import Crypto
 import PostgresNIO
 
 #if canImport(Glibc)
@@ -14,6 +15,11 @@ import Glibc
 /// rename, so a crash never leaves half a cluster), reuses it after, and adopts a server
 /// that is already running on it. The server binaries refuse to run as root, so when
 /// Switchboard is root they run as the `postgres` system user.
+///
+/// That user must be able to reach the cluster. When it cannot enter the home (a project
+/// under `/root`, a `mktemp -d` folder: 0700 and root's), the cluster is kept in a folder of
+/// its own under the `postgres` user's home directory, named after the home, and `home/pg`
+/// is a symbolic link to it; the password file and everything else stay in the home.
 public struct EmbeddedPostgres: Sendable {
     /// The login that owns the database and runs migrations.
     public static let ownerRole = "switchboard"
@@ -35,7 +41,16 @@ public struct EmbeddedPostgres: Sendable {
         self.logger = logger
     }
 
-    public var dataDirectory: URL { home.appendingPathComponent("pg", isDirectory: true) }
+    /// The cluster's folder: `home/pg`, or where that link points when the cluster is kept
+    /// outside the home (see ``EmbeddedPostgres``). The server is always given this real path,
+    /// so it never has to pass through a home it cannot enter.
+    public var dataDirectory: URL {
+        let link = home.appendingPathComponent("pg", isDirectory: true)
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link.path) {
+            return URL(fileURLWithPath: target, isDirectory: true)
+        }
+        return link
+    }
     var passwordFile: URL { home.appendingPathComponent("pg.password") }
     var serverLog: URL { dataDirectory.appendingPathComponent("server.log") }
 
@@ -49,7 +64,8 @@ public struct EmbeddedPostgres: Sendable {
         let password = try loadOrCreatePassword()
 
         if !FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) {
-            try await initialize(binaries: binaries, runAs: runAs, password: password)
+            let place = try await clusterPlace(runAs: runAs)
+            try await initialize(in: place, binaries: binaries, runAs: runAs, password: password)
         }
 
         let pgCtl = binaries.appendingPathComponent("pg_ctl").path
@@ -162,9 +178,40 @@ public struct EmbeddedPostgres: Sendable {
 
     // MARK: Creating the cluster
 
-    private func initialize(binaries: URL, runAs: String?, password: String) async throws {
-        let staging = home.appendingPathComponent("pg.initdb-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        let pwfile = home.appendingPathComponent("pg.initdb-password-\(UUID().uuidString.prefix(8))")
+    /// Where a new cluster is made: the home when the server user can enter it (or when we
+    /// are not root, and so are that user), else a folder that user owns under its own home
+    /// directory, named after the home (its last component and a hash of its whole path, so
+    /// two projects never share one).
+    func clusterPlace(runAs: String?) async throws -> URL {
+        guard let runAs else { return home }
+        let entered = try await SystemCommand(executable: "/usr/bin/test", arguments: ["-x", home.path], runAsUser: runAs).run()
+        if entered.status == 0 { return home }
+        guard let entry = getpwnam(runAs), let directory = entry.pointee.pw_dir.map({ String(cString: $0) }),
+              FileManager.default.fileExists(atPath: directory)
+        else {
+            throw DatabaseError(
+                .launchFailed,
+                "the \(runAs) user cannot enter \(home.path) and has no home directory to keep the cluster in: "
+                    + "set SWITCHBOARD_HOME to a folder it can reach (for example /var/lib/switchboard), or set DATABASE_URL"
+            )
+        }
+        let digest = SHA256.hash(data: Data(home.standardizedFileURL.path.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        let clusters = URL(fileURLWithPath: directory, isDirectory: true).appendingPathComponent("switchboard-clusters", isDirectory: true)
+        let place = clusters.appendingPathComponent("\(home.lastPathComponent)-\(digest)", isDirectory: true)
+        try FileManager.default.createDirectory(at: place, withIntermediateDirectories: true)
+        chmod(clusters.path, 0o755)
+        chmod(place.path, 0o700)
+        try Self.chown(paths: [clusters.path, place.path], to: runAs)
+        logger.notice(
+            "the embedded PostgreSQL runs as \(runAs), which cannot enter the home; its cluster is kept outside it",
+            metadata: ["db.home": "\(home.path)", "db.data": "\(place.path)/pg"]
+        )
+        return place
+    }
+
+    private func initialize(in place: URL, binaries: URL, runAs: String?, password: String) async throws {
+        let staging = place.appendingPathComponent("pg.initdb-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        let pwfile = place.appendingPathComponent("pg.initdb-password-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false)
         try Data(password.utf8).write(to: pwfile)
         defer {
@@ -180,7 +227,8 @@ public struct EmbeddedPostgres: Sendable {
             "-E", "UTF8", "--no-locale", "--no-instructions",
         ]
         if !durable { arguments.append("--no-sync") }
-        logger.info("creating the embedded PostgreSQL cluster", metadata: ["db.data": "\(dataDirectory.path)"])
+        let target = place.appendingPathComponent("pg", isDirectory: true)
+        logger.info("creating the embedded PostgreSQL cluster", metadata: ["db.data": "\(target.path)"])
         let result = try await SystemCommand(
             executable: binaries.appendingPathComponent("initdb").path, arguments: arguments, runAsUser: runAs
         ).run()
@@ -188,10 +236,15 @@ public struct EmbeddedPostgres: Sendable {
             throw DatabaseError(
                 .launchFailed,
                 "initdb failed (exit \(result.status)). The \(runAs ?? "current") user must be able to write to "
-                    + "\(home.path). Output:\n\(result.output)"
+                    + "\(place.path). Output:\n\(result.output)"
             )
         }
-        try FileManager.default.moveItem(at: staging, to: dataDirectory)
+        try FileManager.default.moveItem(at: staging, to: target)
+        if place != home {
+            let link = home.appendingPathComponent("pg")
+            try? FileManager.default.removeItem(at: link)
+            try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: target.path)
+        }
     }
 
     private func loadOrCreatePassword() throws -> String {

@@ -5,6 +5,10 @@ import SwitchboardPostgres
 import SwitchboardTestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Embedded PostgreSQL launcher")
 struct EmbeddedPostgresTests {
     let logger = TestDatabase.logger
@@ -58,5 +62,43 @@ struct EmbeddedPostgresTests {
         defer { launcher.stopBlocking() }
         let attributes = try FileManager.default.attributesOfItem(atPath: home.appendingPathComponent("pg.password").path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test("starts from a folder only its owner may enter, as `make run` does from /root or a mktemp -d folder")
+    func startsFromAPrivateFolder() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-private-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let home = parent.appendingPathComponent(".switchboard")
+        let launcher = EmbeddedPostgres(home: home, durable: false, logger: logger)
+        defer {
+            launcher.stopBlocking()
+            // The cluster may live outside the home (the `postgres` user cannot enter it): remove it too.
+            try? FileManager.default.removeItem(at: launcher.dataDirectory.deletingLastPathComponent())
+            try? FileManager.default.removeItem(at: parent)
+        }
+
+        let running = try await launcher.start()
+        #expect(running.startedHere)
+        let answer = try await PostgresAdministration.withConnection(running.ownerConfiguration, logger: logger) { connection in
+            try await connection.query("SELECT 'up'", logger: logger).strings()
+        }
+        #expect(answer == ["up"])
+        if getuid() == 0 {
+            // Root runs the server as `postgres`, who cannot pass the 0700 folder: the cluster is
+            // kept where that user can reach it, and home/pg names it.
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: home.appendingPathComponent("pg").path)
+            #expect(!link.hasPrefix(parent.path))
+            #expect(launcher.dataDirectory.path == link)
+        } else {
+            #expect(launcher.dataDirectory == home.appendingPathComponent("pg", isDirectory: true))
+        }
+        // The password stays in the home, readable by its owner alone.
+        let attributes = try FileManager.default.attributesOfItem(atPath: home.appendingPathComponent("pg.password").path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        // A second start finds the same cluster through the link and adopts the running server.
+        let again = try await launcher.start()
+        #expect(again.startedHere == false)
+        #expect(again.ownerConfiguration.port == running.ownerConfiguration.port)
     }
 }
