@@ -47,7 +47,7 @@ struct IngestDeliveriesStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// `claim_jobs` (migration 0011: fair, with an attempt limit), with each claimed job's
+/// `claim_jobs` (migration 0012: fair, with an attempt limit), with each claimed job's
 /// `reply_context` or `send_context` when `documents`; the dead jobs it buried come back
 /// with `dead` set and no document (`PostgresJobStore`).
 struct ClaimJobsStatement: PostgresPreparedStatement {

@@ -9,11 +9,23 @@ import PostgresNIO
 ///
 /// Before the migrations it makes sure the app role exists and can log in: the role that
 /// serves requests, owns nothing, is not superuser and cannot bypass row-level security.
+///
+/// The migrations themselves run as ``ownerRole``, not as the login: the login is often a
+/// superuser (the embedded cluster's bootstrap user, `POSTGRES_USER` of the compose file),
+/// and the owner of a `SECURITY DEFINER` function is who that function runs as. Owned by a
+/// superuser, every such function ran with row-level security off. The owner role is neither
+/// superuser nor BYPASSRLS, so the tables' policies hold inside the functions too; the few
+/// functions that work across tenants (sweeps, rollups) say so with `app.cross_tenant`
+/// (see the owner_role_under_rls migration). A login that may not create roles and is no superuser is already
+/// such a role, and runs the migrations itself.
 public struct Migrator: Sendable {
     /// The login that serves requests. Migrations grant it what it needs, table by table.
     public static let appRole = "switchboard_app"
     /// The longest a statement of the app role may run.
     public static let appStatementTimeout = "30s"
+    /// The role that owns the schema and runs the migrations: no login, not superuser, no
+    /// BYPASSRLS.
+    public static let ownerRole = "switchboard_owner"
     /// Key of the advisory lock that serializes migrators on one database.
     static let lockKey: Int64 = 7_283_001_100
 
@@ -79,6 +91,13 @@ public struct Migrator: Sendable {
                         logger: logger
                     )
                     try await Self.ensureAppRole(connection, password: password, logger: logger)
+                    if try await Self.ensureOwnerRole(connection, logger: logger) {
+                        try await Self.handOverToOwnerRole(connection, logger: logger)
+                        try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL ROLE \(Self.ownerRole)"), logger: logger)
+                    }
+                    // Data migrations read and write every tenant's rows: the owner's policy
+                    // for that is on for this transaction only.
+                    try await connection.query("SELECT set_config('app.cross_tenant', 'on', true)", logger: logger)
 
                     var applied: [Int: (name: String, checksum: String)] = [:]
                     let rows = try await connection.query("SELECT version, name, checksum FROM schema_migrations", logger: logger)
@@ -196,6 +215,95 @@ public struct Migrator: Sendable {
             GRANT SELECT ON schema_migrations TO \(role)
             """
         for statement in SQLScript.statements(grants) {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+    }
+
+    /// Makes sure the owner role exists and the login may act as it; answers `false` when the
+    /// login can do neither and is itself no superuser (then it runs the migrations itself).
+    static func ensureOwnerRole(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        var facts: (superuser: Bool, createRole: Bool, exists: Bool, member: Bool) = (false, false, false, false)
+        let rows = try await connection.query(
+            """
+            SELECT r.rolsuper OR r.rolbypassrls, r.rolcreaterole,
+                   EXISTS (SELECT FROM pg_roles WHERE rolname = \(ownerRole)),
+                   EXISTS (SELECT FROM pg_roles o WHERE o.rolname = \(ownerRole) AND pg_has_role(current_user, o.oid, 'MEMBER'))
+            FROM pg_roles r WHERE r.rolname = current_user
+            """,
+            logger: logger
+        )
+        for try await row in rows.decode((Bool, Bool, Bool, Bool).self) { facts = row }
+        guard facts.superuser || facts.createRole || facts.member else {
+            logger.notice("the database login may not create roles: it runs the migrations itself")
+            return false
+        }
+        let role = PostgresAdministration.quoteIdentifier(ownerRole)
+        let literal = PostgresAdministration.quoteLiteral(ownerRole)
+        let script = """
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \(literal)) THEN
+                    CREATE ROLE \(role) NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+                END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$;
+            DO $$
+            BEGIN
+                IF NOT pg_has_role(current_user, \(literal), 'MEMBER') THEN
+                    EXECUTE format('GRANT %I TO %I', \(literal), current_user);
+                END IF;
+            END $$;
+            DO $$ BEGIN EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO \(ownerRole)', current_database()); END $$;
+            DO $$
+            BEGIN
+                -- Functions name this setting in their definitions; PostgreSQL 15 asks for the
+                -- privilege to do that with a custom setting. Only a superuser may grant it.
+                IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                   AND NOT has_parameter_privilege(\(literal), 'app.cross_tenant', 'SET') THEN
+                    GRANT SET ON PARAMETER app.cross_tenant TO \(role);
+                END IF;
+            END $$;
+            GRANT USAGE, CREATE ON SCHEMA public TO \(role)
+            """
+        for statement in SQLScript.statements(script) {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+        return true
+    }
+
+    /// Gives the owner role what earlier builds created as the login: the tables, views,
+    /// sequences and functions of the schema, and the app role's default grants on what the
+    /// owner creates from now on. Nothing to do on a database migrated by this build.
+    static func handOverToOwnerRole(_ connection: PostgresConnection, logger: Logger) async throws {
+        let script = """
+            DO $$
+            DECLARE
+                item record;
+            BEGIN
+                FOR item IN
+                    SELECT c.oid::regclass AS name,
+                           CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+                      AND c.relowner <> '\(ownerRole)'::regrole
+                      -- a sequence that belongs to a column moves with its table
+                      AND NOT (c.relkind = 'S' AND EXISTS (
+                          SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+                LOOP
+                    EXECUTE format('ALTER %s %s OWNER TO \(ownerRole)', item.kind, item.name);
+                END LOOP;
+                FOR item IN
+                    SELECT p.oid::regprocedure AS name, CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END AS kind
+                    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                    WHERE n.nspname = 'public' AND p.proowner <> '\(ownerRole)'::regrole
+                LOOP
+                    EXECUTE format('ALTER %s %s OWNER TO \(ownerRole)', item.kind, item.name);
+                END LOOP;
+            END $$;
+            ALTER DEFAULT PRIVILEGES FOR ROLE \(ownerRole) IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO \(appRole);
+            ALTER DEFAULT PRIVILEGES FOR ROLE \(ownerRole) IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO \(appRole)
+            """
+        for statement in SQLScript.statements(script) {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
     }

@@ -21,7 +21,7 @@ public struct JobClaim: Sendable {
 /// LOCKED` under a lease, and finish them only while their attempt is the latest.
 ///
 /// The claim is fair across tenants (fewest running first) and a job has at most
-/// `maximumAttempts` attempts, reclaims after a lease ran out included (migration 0011).
+/// `maximumAttempts` attempts, reclaims after a lease ran out included (migration 0012).
 public struct PostgresJobStore: Sendable {
     let database: Database
 

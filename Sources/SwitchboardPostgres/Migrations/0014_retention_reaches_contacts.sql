@@ -30,7 +30,7 @@ $fn$;
 -- stay as tombstones. Answers what was removed, by kind, or NULL when the contact is not
 -- the tenant's.
 CREATE OR REPLACE FUNCTION erase_contact(p_tenant uuid, p_contact uuid) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET app.cross_tenant = off AS $fn$
 DECLARE
     v_identities text[];
     v_owned uuid[];
@@ -147,7 +147,7 @@ $fn$;
 -- ledger entries past ledger_years lose their message references; Idempotency-Key
 -- answers past their 24 hours go. Answers the counts.
 CREATE OR REPLACE FUNCTION retention_sweep_tenant(p_tenant uuid, p_now timestamptz, p_batch integer) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET app.cross_tenant = off AS $fn$
 DECLARE
     v_policy privacy_policies;
     v_cutoff timestamptz;
