@@ -249,7 +249,11 @@ struct EndToEndBench {
         let fakes = Fakes()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         try await fakes.serve(port: fakePort) { _ in
-            let key = try await post(client, "/admin/tenants", bearer: admin, ["name": "Bench"])["api_key"] as! String
+            // Enough credits for every reply: an openai_compatible provider is priced (no
+            // longer free), so a tenant without credits gets the out-of-credits answer.
+            let key = try await post(
+                client, "/admin/tenants", bearer: admin, ["name": "Bench", "trial_credits_micros": 1_000_000_000_000]
+            )["api_key"] as! String
             let provider = try await post(client, "/v1/providers", bearer: key, [
                 "name": "instant", "kind": "openai_compatible", "base_url": "http://127.0.0.1:\(fakePort)/v1", "region": "local",
             ])["id"] as! String
