@@ -544,6 +544,18 @@ struct PrivacyTests {
                 try await client.execute(uri: "/v1/contacts/\(UUID())/retention", method: .put, headers: headers(bearer: key), body: json(["keep": true])) { $0 },
                 .notFound, "not_found"
             )
+            // Another tenant's contact is not found either, and keeps its flag.
+            let other = try await createTenant(client)
+            try expectError(
+                try await client.execute(
+                    uri: "/v1/contacts/\(ids["Kept"]!)/retention", method: .put, headers: headers(bearer: other.key), body: json(["keep": false])
+                ) { $0 },
+                .notFound, "not_found"
+            )
+            try expectError(
+                try await client.execute(uri: "/v1/contacts/\(ids["Kept"]!)/retention", method: .put, headers: headers(bearer: key), body: json(["keep": "yes"])) { $0 },
+                .badRequest, "invalid_request"
+            )
 
             let privacy = PostgresPrivacyStore(database: harness.bootstrap.database)
             #expect(try await privacy.retentionSweep(now: harness.clock.now().addingTimeInterval(29 * 86_400)).isEmpty)
