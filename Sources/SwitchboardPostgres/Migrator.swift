@@ -167,16 +167,7 @@ public struct Migrator: Sendable {
         let role = PostgresAdministration.quoteIdentifier(appRole)
         let literal = PostgresAdministration.quoteLiteral(appRole)
         let marker = "password sha256:" + SHA256.hash(data: Data(password.utf8)).map { String(format: "%02x", $0) }.joined()
-        let create = """
-            DO $$
-            BEGIN
-                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \(literal)) THEN
-                    CREATE ROLE \(role) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-                END IF;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-            END $$
-            """
-        try await connection.query(PostgresQuery(unsafeSQL: create), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: createRole(appRole, login: true)), logger: logger)
         var current: String?
         for try await comment in try await connection.query(
             "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = \(appRole)", logger: logger
@@ -240,13 +231,7 @@ public struct Migrator: Sendable {
         let role = PostgresAdministration.quoteIdentifier(ownerRole)
         let literal = PostgresAdministration.quoteLiteral(ownerRole)
         let script = """
-            DO $$
-            BEGIN
-                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \(literal)) THEN
-                    CREATE ROLE \(role) NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-                END IF;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-            END $$;
+            \(createRole(ownerRole, login: false));
             DO $$
             BEGIN
                 IF NOT pg_has_role(current_user, \(literal), 'MEMBER') THEN
@@ -306,5 +291,20 @@ public struct Migrator: Sendable {
         for statement in SQLScript.statements(script) {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
+    }
+
+    /// A statement that creates `name` (no superuser, no BYPASSRLS, no CREATEDB or
+    /// CREATEROLE) when it is missing. Roles belong to the whole cluster, so a concurrent
+    /// creator elsewhere (another database's migrator) is tolerated.
+    static func createRole(_ name: String, login: Bool) -> String {
+        """
+        DO $$
+        BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \(PostgresAdministration.quoteLiteral(name))) THEN
+                CREATE ROLE \(PostgresAdministration.quoteIdentifier(name)) \(login ? "LOGIN" : "NOLOGIN") NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+            END IF;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END $$
+        """
     }
 }
