@@ -66,6 +66,57 @@ struct JobsEndTests {
         }
     }
 
+    @Test("a claim reads the jobs it takes, not the backlog: with 20,000 queued it touches a few dozen pages")
+    func claimReadsNotTheBacklog() async throws {
+        // The fair claim once locked its chosen jobs through a join the planner sized by the
+        // hundred: it read every queued job into a hash, 1,200 pages a claim with 12,000
+        // queued (four times the time of the claim before it, out of the ingest's share).
+        try await withAppDatabase(ownDatabase: true) { database, owner in
+            let route = try await IngestFixtures.webhookRoute(database, tenantName: "Backlog")
+            let other = try await IngestFixtures.webhookRoute(database, tenantName: "Other")
+            _ = try await enqueue(database, other, 1, prefix: "o")
+            try await database.withWorker { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO jobs (tenant_id, id, kind, message_id, run_after)
+                    SELECT \(route.tenantID.uuid), gen_random_uuid(), 'reply', gen_random_uuid(), now() - make_interval(secs => n)
+                    FROM generate_series(1, 20000) n
+                    """,
+                    logger: logger
+                )
+            }
+            // With statistics, as a running cluster has them.
+            try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+                try await connection.query("ANALYZE jobs", logger: logger)
+            }
+            let (pages, taken) = try await database.withWorker { connection in
+                // A first claim on this connection: what a session reads once (the catalog,
+                // the function's compilation) is not what each claim reads.
+                try await connection.query(
+                    "SELECT count(*) FROM claim_jobs(ARRAY['reply'], 1, now() + interval '1 minute', interval '60 seconds', 'w', 5)",
+                    logger: logger
+                )
+                var plan = ""
+                let rows = try await connection.query(
+                    """
+                    EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
+                    SELECT * FROM claim_jobs(ARRAY['reply'], 2, now() + interval '1 minute', interval '60 seconds', 'w', 5)
+                    """,
+                    logger: logger
+                )
+                for try await (text,) in rows.decode((String,).self) { plan = text }
+                // The function scan's buffers count every statement run inside it.
+                let top = try #require(
+                    ((try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [[String: Any]])?.first?["Plan"]) as? [String: Any]
+                )
+                let pages = ((top["Shared Hit Blocks"] as? Int) ?? 0) + ((top["Shared Read Blocks"] as? Int) ?? 0)
+                return (pages, (top["Actual Rows"] as? Int) ?? 0)
+            }
+            #expect(taken == 2)
+            #expect(pages < 120, "one claim touched \(pages) pages with 20,000 jobs queued")
+        }
+    }
+
     @Test("reclaims count as attempts: a job whose worker dies every time is dead after the last, and its message says so")
     func reclaimsEndInDeath() async throws {
         try await withAppDatabase(ownDatabase: true) { database in
