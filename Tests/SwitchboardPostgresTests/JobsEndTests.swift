@@ -71,6 +71,8 @@ struct JobsEndTests {
         // The fair claim once locked its chosen jobs through a join the planner sized by the
         // hundred: it read every queued job into a hash, 1,200 pages a claim with 12,000
         // queued (four times the time of the claim before it, out of the ingest's share).
+        // And "the other tenant's oldest job" walked the whole queue in time order: 40,000
+        // pages for one job behind a 20,000-job backlog.
         try await withAppDatabase(ownDatabase: true) { database, owner in
             let route = try await IngestFixtures.webhookRoute(database, tenantName: "Backlog")
             let other = try await IngestFixtures.webhookRoute(database, tenantName: "Other")

@@ -9,10 +9,23 @@
 -- `p_limit` are taken: a lookup of the primary key per job, whatever the backlog. A job
 -- another claim holds (SKIP LOCKED) or already took (the status re-checked under the lock) is
 -- passed over for the next candidate, as before. The answer and the signature are the same.
+--
+-- The queue's old index by time alone goes: `jobs_ready` (run_after) served the FIFO claim,
+-- and the planner still preferred it for "this tenant's oldest ready jobs", walking the
+-- whole queue in time order and filtering by tenant — with one tenant's backlog of 20,000
+-- ahead of another's one job, 40,000 pages for that one job. Every reader of the ready
+-- queue now asks by tenant, along `jobs_ready_by_tenant` (0012), the only index left on
+-- queued jobs: a claim costs a few pages per waiting tenant, whatever the backlog.
+DROP INDEX jobs_ready;
+
+-- Its statements keep generic plans (`plan_cache_mode`): PL/pgSQL otherwise planned the
+-- candidates' statement afresh at every claim, for its parameters (0.42 ms of planning,
+-- index probes included, against 0.09 ms of running it); the generic plan walks the same
+-- indexes, which are chosen by their order, not by how many rows `p_now` admits.
 CREATE OR REPLACE FUNCTION claim_jobs(p_kinds text[], p_limit integer, p_now timestamptz, p_lease interval, p_worker text,
                                       p_max_attempts integer)
 RETURNS TABLE (tenant_id uuid, id uuid, kind text, message_id uuid, attempts integer, dead boolean)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 #variable_conflict use_column
 DECLARE
     v_taken integer := 0;
@@ -77,11 +90,10 @@ BEGIN
                    COALESCE(b.running, 0) + row_number() OVER (PARTITION BY q.tenant_id ORDER BY q.run_after, q.id) AS turn
             FROM waiting w
             CROSS JOIN LATERAL (
-                -- Each tenant's oldest ready jobs (ordered by tenant too, so the plan walks
-                -- jobs_ready_by_tenant, not the whole queue along jobs_ready).
+                -- Each tenant's oldest ready jobs, along jobs_ready_by_tenant.
                 SELECT q.tenant_id, q.id, q.run_after FROM jobs q
                 WHERE q.tenant_id = w.tenant_id AND q.status = 'queued' AND q.run_after <= p_now AND q.kind = ANY (p_kinds)
-                ORDER BY q.tenant_id, q.run_after
+                ORDER BY q.run_after
                 LIMIT p_limit) q
             LEFT JOIN busy b ON b.tenant_id = w.tenant_id
             WHERE w.tenant_id IS NOT NULL
