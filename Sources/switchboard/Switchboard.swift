@@ -13,7 +13,7 @@ struct Switchboard: AsyncParsableCommand {
             Switchboard runs its own PostgreSQL cluster under SWITCHBOARD_HOME/pg with the system's \
             PostgreSQL binaries, and stops it on exit.
             """,
-        subcommands: [Serve.self, Migrate.self, Tenants.self, Demo.self]
+        subcommands: [Serve.self, Migrate.self, Tenants.self, Demo.self, Health.self]
     )
 }
 
@@ -134,6 +134,34 @@ struct Serve: AsyncParsableCommand {
             try await app.runUntilSignalled()
         } catch {
             throw fail(error)
+        }
+    }
+}
+
+/// For a container's HEALTHCHECK: exit 0 when the server on this machine is ready.
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 when the server on this machine answers /ready with 200, 1 otherwise (a container's HEALTHCHECK)."
+    )
+    @Option(help: "Port the server listens on. [env: SWITCHBOARD_PORT] (default: 8080)")
+    var port: Int?
+
+    func run() async throws {
+        let port: Int
+        if let flag = self.port {
+            port = flag
+        } else if let variable = ProcessInfo.processInfo.environment["SWITCHBOARD_PORT"] {
+            guard let value = Int(variable), (1...65535).contains(value) else {
+                FileHandle.standardError.write(Data("switchboard: SWITCHBOARD_PORT must be a port number (1-65535), not \(variable)\n".utf8))
+                throw ExitCode(1)
+            }
+            port = value
+        } else {
+            port = 8080
+        }
+        guard await ReadinessProbe.isReady(port: port) else {
+            FileHandle.standardError.write(Data("switchboard: the server on port \(port) is not ready\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

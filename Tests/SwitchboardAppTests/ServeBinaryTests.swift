@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SwitchboardPostgres
 import SwitchboardTestSupport
 import Synchronization
@@ -67,6 +68,9 @@ struct ServeBinaryTests {
             let refused = try await Self.fetch(HTTPClientRequest(url: "\(base)/v1/tenant"))
             #expect(refused.status == 401)
             #expect(refused.body.contains(#""error""#), "the JSON error envelope: \(refused.body)")
+
+            // The container's health check: the binary asks the running server.
+            #expect(try await health(port: port) == 0)
         } catch {
             server.interrupt()
             _ = await server.exit()
@@ -76,6 +80,29 @@ struct ServeBinaryTests {
         let status = await server.exit()
         #expect(status == 0, "\(server.output)")
         return server.output
+    }
+
+    /// `switchboard health --port <port>`'s exit status.
+    static func health(port: Int, environment: [String: String] = [:]) async throws -> Int32 {
+        let probe = try ServerProcess(
+            environment: environment, database: "postgresql://unused@127.0.0.1:1/x", command: ["health"], arguments: ["--port", "\(port)"]
+        )
+        return await probe.exit()
+    }
+
+    @Test("switchboard health exits 1 when nothing answers /ready, and a malformed SWITCHBOARD_PORT is named")
+    func healthWithoutServer() async throws {
+        // A port nothing listens on: one the system just gave out and took back.
+        let closed = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(closed.localAddress?.port)
+        try await closed.close()
+        #expect(try await Self.health(port: port) == 1)
+
+        let probe = try ServerProcess(
+            environment: ["SWITCHBOARD_PORT": "eighty"], database: "postgresql://unused@127.0.0.1:1/x", command: ["health"]
+        )
+        #expect(await probe.exit() == 1)
+        #expect(probe.output.contains("SWITCHBOARD_PORT must be a port number"), "\(probe.output)")
     }
 
     static func fetch(_ request: HTTPClientRequest) async throws -> (status: Int, body: String) {
@@ -94,7 +121,7 @@ final class ServerProcess {
     private let lines: AsyncStream<String>
     private let ended: AsyncStream<Int32>
 
-    init(environment: [String: String], database: String, arguments: [String] = []) throws {
+    init(environment: [String: String], database: String, command: [String] = ["serve"], arguments: [String] = []) throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("switchboard")
         try #require(FileManager.default.isExecutableFile(atPath: executable.path), "no built binary at \(executable.path)")
@@ -113,7 +140,7 @@ final class ServerProcess {
 
         process = Process()
         process.executableURL = executable
-        process.arguments = ["serve"] + arguments
+        process.arguments = command + arguments
         process.environment = variables
         let pipe = Pipe()
         process.standardError = pipe
