@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-/// The same strict settings on every target (STYLE.md, after Hummingbird's own Package.swift).
+/// The same strict settings on every target (after Hummingbird's own Package.swift).
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -23,7 +23,7 @@ let package = Package(
     ],
     dependencies: [
         // One trait only: with both default traits SwiftPM orders their flags at random and
-        // rebuilds Hummingbird half the time (DESIGN.md).
+        // rebuilds Hummingbird half the time.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),

@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 
-/// The operator's configuration: every environment variable of DESIGN.md, each also a
+/// The operator's configuration: every environment variable of the README's "Configuration", each also a
 /// `serve` flag.
 public struct AppConfiguration: Sendable {
     /// `DATABASE_URL`: the PostgreSQL server, logged in as the owner that runs migrations.
@@ -118,7 +118,7 @@ public struct AppConfiguration: Sendable {
         publicURL ?? "http://\(host):\(port)"
     }
 
-    /// Reads the environment variables of DESIGN.md over the defaults.
+    /// Reads the environment variables (README, "Configuration") over the defaults.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfiguration {
         var configuration = AppConfiguration()
         try configuration.apply(environment)

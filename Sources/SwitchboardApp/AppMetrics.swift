@@ -2,7 +2,7 @@ import Foundation
 public import Prometheus
 
 /// The operator's metrics, exposed at `/metrics` in Prometheus text. Labels never carry a
-/// tenant id (STYLE.md): routes are templates (`/v1/api-keys/{id}`), not concrete paths.
+/// tenant id (a label per tenant would grow the series without bound): routes are templates (`/v1/api-keys/{id}`), not concrete paths.
 public struct AppMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
 

@@ -13,7 +13,7 @@ import SwitchboardPostgres
 /// cannot be parsed is 400 and kept as a dead letter; a kind we do not handle is 200 and
 /// recorded as ignored. `GET /hooks/{channel_id}` answers Meta's verification challenge.
 struct HookRoutes: Sendable {
-    /// Webhook bodies over 4 MiB are refused with 413 (CONTRACT.md).
+    /// Webhook bodies over 4 MiB are refused with 413 (the published limit: README, "Limits").
     static let maximumSize = 4 << 20
 
     let channels: PostgresChannelStore

@@ -7,7 +7,7 @@ import NIOCore
 import SwitchboardCore
 import SwitchboardPostgres
 
-/// `Idempotency-Key` on mutating calls (CONTRACT.md, Conventions): a repeat of a call with
+/// `Idempotency-Key` on mutating calls (README, "A five-minute tour"): a repeat of a call with
 /// the same key within 24 hours answers the first call's result, marked
 /// `Idempotent-Replayed: true`, and runs nothing.
 ///

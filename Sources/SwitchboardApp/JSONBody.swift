@@ -11,7 +11,7 @@ public protocol RequestBody: Decodable, Sendable {
 
 /// Reading request bodies strictly and writing JSON responses.
 public enum JSONBody {
-    /// Request bodies over 1 MiB are refused with 413 (CONTRACT.md).
+    /// Request bodies over 1 MiB are refused with 413 (the published limit: README, "Limits").
     public static let maximumSize = 1 << 20
 
     /// Fields no caller may set, whatever the route: refused as "may not be set".

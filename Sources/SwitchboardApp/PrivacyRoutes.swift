@@ -4,7 +4,7 @@ import Logging
 import SwitchboardCore
 import SwitchboardPostgres
 
-/// Data-protection routes (PRIVACY.md): the tenant's policy, consents, restriction,
+/// Data-protection routes (README, "Data protection"): the tenant's policy, consents, restriction,
 /// subject requests, and the audit journal with its verification.
 struct PrivacyRoutes: Sendable {
     let privacy: PostgresPrivacyStore

@@ -3,7 +3,7 @@ public import HTTPTypes
 public import Hummingbird
 public import SwitchboardCore
 
-/// The JSON error envelope of CONTRACT.md:
+/// The JSON error envelope every route answers with (`/openapi.json`, `Error`):
 /// `{"error": {"code": "<snake_case>", "message": "<human text>", "field": "<optional>"}}`.
 struct ErrorEnvelope: Codable, Sendable {
     struct Body: Codable, Sendable {

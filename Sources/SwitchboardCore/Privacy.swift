@@ -1,6 +1,6 @@
 public import Foundation
 
-/// The tenant's instructions to Switchboard as its processor (PRIVACY.md).
+/// The tenant's instructions to Switchboard as its processor (README, "Data protection").
 public struct PrivacyPolicy: Sendable, Hashable {
     /// Conversations are deleted this many days after their last message; nil keeps them.
     public var conversationDays: Int?

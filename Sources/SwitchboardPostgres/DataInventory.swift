@@ -1,4 +1,4 @@
-/// What each table holds, declared once: the processing record (PRIVACY.md) is rendered
+/// What each table holds, declared once: the processing record (README, "Data protection") is rendered
 /// from this, and a test fails when a table exists that is not declared here — a new
 /// table with personal data cannot ship without its category, role, purpose, legal basis
 /// and retention.

@@ -68,7 +68,7 @@ func object(_ response: TestResponse) throws -> [String: Any] {
     return try #require(value as? [String: Any], "body is not a JSON object: \(String(buffer: response.body))")
 }
 
-/// Checks a response is an error with the envelope of CONTRACT.md, the given status and
+/// Checks a response is an error with the JSON error envelope, the given status and
 /// code, and a request id.
 func expectError(
     _ response: TestResponse, _ status: HTTPResponse.Status, _ code: String, field: String? = nil,

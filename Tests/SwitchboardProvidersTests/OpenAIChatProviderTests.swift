@@ -34,7 +34,7 @@ struct OpenAIChatProviderTests {
             #expect(json["max_tokens"] == nil)
             #expect(json["temperature"]?.double == 0.2)
             #expect(json["stream"] == nil)
-            #expect(json["store"]?.bool == false, "OpenAI is told to keep no copy (PRIVACY.md D2)")
+            #expect(json["store"]?.bool == false, "OpenAI is told to keep no copy of the conversation")
         }
     }
 
