@@ -92,7 +92,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Migrations")],
+            resources: [.copy("Migrations"), .copy("Functions")],
             swiftSettings: strict
         ),
         // The one way out: a CONNECT proxy on loopback that every outbound HTTP client goes

@@ -40,7 +40,10 @@ public struct Bootstrap: Sendable {
         }
         do {
             let migrations = try Migration.bundled()
-            let migrator = Migrator(owner: owner, migrations: migrations, appRolePassword: masterKey.appRolePassword, logger: logger)
+            let migrator = Migrator(
+                owner: owner, migrations: migrations, functions: try SQLFunctionFile.bundled(),
+                appRolePassword: masterKey.appRolePassword, logger: logger
+            )
             if configuration.migrateOnStart {
                 try await migrator.migrate()
             }

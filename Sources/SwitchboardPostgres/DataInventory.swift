@@ -106,7 +106,7 @@ public enum DataInventory {
         "tenants": account, "api_keys": account, "channels": account, "providers": account, "agents": account,
         "privacy_policies": account,
         "audit_log": audit, "audit_heads": audit,
-        "prices": platform, "schema_migrations": platform, "retention_runs": platform,
+        "prices": platform, "schema_migrations": platform, "schema_functions": platform, "retention_runs": platform,
         "analytics_state": platform, "analytics_months": platform,
     ]
 

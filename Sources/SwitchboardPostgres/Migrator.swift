@@ -31,13 +31,18 @@ public struct Migrator: Sendable {
 
     public var owner: DatabaseConfiguration
     public var migrations: [Migration]
+    /// The SQL functions' current definitions, applied after the migrations.
+    public var functions: [SQLFunctionFile]
     /// The password the app role is given; derived from the master key by the caller.
     public var appRolePassword: String
     public var logger: Logger
 
-    public init(owner: DatabaseConfiguration, migrations: [Migration], appRolePassword: String, logger: Logger) {
+    public init(
+        owner: DatabaseConfiguration, migrations: [Migration], functions: [SQLFunctionFile], appRolePassword: String, logger: Logger
+    ) {
         self.owner = owner
         self.migrations = migrations
+        self.functions = functions
         self.appRolePassword = appRolePassword
         self.logger = logger
     }
@@ -73,6 +78,7 @@ public struct Migrator: Sendable {
 
     private func migrateOnce() async throws -> [Migration] {
         let migrations = self.migrations
+        let functions = self.functions
         let password = self.appRolePassword
         let logger = self.logger
         return try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
@@ -129,12 +135,58 @@ public struct Migrator: Sendable {
                         logger.info("applied migration", metadata: ["migration": "\(migration.fileName)"])
                         appliedNow.append(migration)
                     }
+                    try await Self.applyFunctions(functions, all: !appliedNow.isEmpty, connection, logger: logger)
                     return appliedNow
                 }
             } catch let error as PostgresTransactionError {
                 if let inner = error.closureError as? DatabaseError { throw inner }
                 throw DatabaseError(.migrationFailed, "migrations failed: \(PostgresErrorText.describe(error))", underlying: error)
             }
+        }
+    }
+
+    /// Applies the function files (`SQLFunctionFile`): all of them when `all` (a migration
+    /// ran, and may have replaced a function with an older body or dropped one), else those
+    /// whose checksum is not the one recorded. Bodies are checked when called, not when
+    /// created, so one file may call a function of a file applied after it.
+    static func applyFunctions(_ files: [SQLFunctionFile], all: Bool, _ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_functions (
+                file text PRIMARY KEY,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            logger: logger
+        )
+        var recorded: [String: String] = [:]
+        for try await (file, checksum) in try await connection.query("SELECT file, checksum FROM schema_functions", logger: logger)
+            .decode((String, String).self)
+        {
+            recorded[file] = checksum
+        }
+        let due = files.filter { all || recorded[$0.name] != $0.checksum }
+        guard !due.isEmpty else { return }
+        try await connection.query("SET LOCAL check_function_bodies = off", logger: logger)
+        for file in due {
+            do {
+                for statement in SQLScript.statements(file.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            } catch {
+                throw DatabaseError(
+                    .migrationFailed, "SQL functions file \(file.name) failed: \(PostgresErrorText.describe(error))", underlying: error
+                )
+            }
+            try await connection.query(
+                """
+                INSERT INTO schema_functions (file, checksum) VALUES (\(file.name), \(file.checksum))
+                ON CONFLICT (file) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()
+                """,
+                logger: logger
+            )
+            logger.info("applied SQL functions", metadata: ["file": "\(file.name)"])
         }
     }
 

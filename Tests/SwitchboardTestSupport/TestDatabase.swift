@@ -81,9 +81,11 @@ public actor TestDatabase {
     }
 
     /// The migrator of a database, with the test master key's app-role password.
-    public static func migrator(_ owner: DatabaseConfiguration, migrations: [Migration]? = nil) throws -> Migrator {
+    public static func migrator(
+        _ owner: DatabaseConfiguration, migrations: [Migration]? = nil, functions: [SQLFunctionFile]? = nil
+    ) throws -> Migrator {
         Migrator(
-            owner: owner, migrations: try migrations ?? Migration.bundled(),
+            owner: owner, migrations: try migrations ?? Migration.bundled(), functions: try functions ?? SQLFunctionFile.bundled(),
             appRolePassword: appRolePassword, logger: logger
         )
     }

@@ -1,0 +1,235 @@
+-- Ingest: a delivery's events into contacts, identities, conversations, messages and reply
+-- jobs — one statement per batch, taking jobs for free workers on the way.
+--
+-- The current definition of each function below lives here and nowhere else. Edit it
+-- here: the migrator applies a changed file at the next start (README, "SQL functions
+-- and migrations"). A migration is for tables, columns and indexes, and for dropping a
+-- signature that is replaced.
+
+-- The batch without taking, kept for replicas still running the previous build during a
+-- rolling upgrade: the same function taking none, so one body does the work.
+CREATE OR REPLACE FUNCTION public.ingest_deliveries(p_batch jsonb)
+ RETURNS TABLE(delivery integer, event_id text, created boolean, message_id uuid)
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+    RETURN QUERY
+    SELECT t.delivery, t.event_id, t.created, t.message_id FROM ingest_deliveries(p_batch, 0, now(), interval '0', '') t;
+END
+$function$;
+GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb) TO switchboard_app;
+
+-- `ingest_deliveries` (migration 0010) with one rule more: a new message's reply job is
+-- taken at ingest only while no other tenant has a ready job waiting — then the free
+-- worker goes to the fair claim instead, and the job is notified like any other.
+CREATE OR REPLACE FUNCTION public.ingest_deliveries(p_batch jsonb, p_take integer, p_now timestamp with time zone, p_lease interval, p_worker text)
+ RETURNS TABLE(delivery integer, event_id text, created boolean, message_id uuid, job_id uuid, job_attempts integer, document text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+DECLARE
+    d jsonb;
+    r record;
+    i integer := 0;
+    j integer;
+    v_tenant uuid;
+    v_taken integer := 0;
+    v_left boolean := false;
+    v_checked uuid;
+    v_others boolean := false;
+BEGIN
+    PERFORM set_config('app.jobs_taken_here', 'on', true);
+    FOR d IN SELECT * FROM jsonb_array_elements(p_batch) LOOP
+        v_tenant := (d->>'tenant')::uuid;
+        j := 0;
+        FOR r IN SELECT * FROM ingest_delivery(v_tenant, (d->>'channel')::uuid, d->>'kind', d->>'payload', d->'events')
+        LOOP
+            delivery := i;
+            event_id := r.event_id;
+            created := r.created;
+            message_id := r.message_id;
+            job_id := NULL;
+            job_attempts := NULL;
+            document := NULL;
+            -- ingest_delivery answers a row per event, in order; a new message's row is the
+            -- one whose event enqueued a reply job.
+            IF r.created AND r.message_id IS NOT NULL AND d->'events'->j->>'kind' = 'message' THEN
+                IF v_taken < p_take AND v_checked IS DISTINCT FROM v_tenant THEN
+                    -- Two probes of jobs_ready_by_tenant, once per tenant of the batch: the
+                    -- nearest tenant below and above with a ready job (ordered by tenant, so
+                    -- the plan walks that index, not a long backlog along jobs_ready).
+                    PERFORM set_config('app.worker', 'on', true);
+                    v_others := (SELECT q.tenant_id FROM jobs q WHERE q.status = 'queued' AND q.run_after <= p_now
+                                 AND q.tenant_id < v_tenant ORDER BY q.tenant_id DESC LIMIT 1) IS NOT NULL
+                             OR (SELECT q.tenant_id FROM jobs q WHERE q.status = 'queued' AND q.run_after <= p_now
+                                 AND q.tenant_id > v_tenant ORDER BY q.tenant_id LIMIT 1) IS NOT NULL;
+                    PERFORM set_config('app.worker', '', true);
+                    v_checked := v_tenant;
+                END IF;
+                IF v_taken < p_take AND NOT v_others THEN
+                    UPDATE jobs jb SET status = 'running', attempts = jb.attempts + 1, locked_until = p_now + p_lease,
+                        locked_by = p_worker, updated_at = p_now
+                    WHERE jb.tenant_id = v_tenant AND jb.kind = 'reply' AND jb.message_id = r.message_id
+                      AND jb.status = 'queued'
+                    RETURNING jb.id, jb.attempts INTO job_id, job_attempts;
+                END IF;
+                IF job_id IS NULL THEN
+                    v_left := true;
+                ELSE
+                    v_taken := v_taken + 1;
+                    document := reply_context(v_tenant, r.message_id)::text;
+                END IF;
+            END IF;
+            RETURN NEXT;
+            j := j + 1;
+        END LOOP;
+        i := i + 1;
+    END LOOP;
+    PERFORM set_config('app.jobs_taken_here', '', true);
+    IF v_left THEN
+        PERFORM pg_notify('switchboard_jobs', '');
+    END IF;
+END
+$function$;
+GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb, p_take integer, p_now timestamp with time zone, p_lease interval, p_worker text) TO switchboard_app;
+
+-- Ingest of one verified, parsed delivery, in the caller's transaction: one statement,
+-- so a delivery costs one round trip. `events` is a JSON array of normalized events:
+--   {event_id, kind, message_id?, sender?: {external_id, name?, username?, phone?,
+--    email?, language?, alternate_ids?: []}, chat?: {external_id, kind, title?},
+--    text?, attachments?: [], sent_at?, status?, status_error?, ignored_reason?}
+-- Answers one row per event: its event id, whether it was new, and the message it made
+-- or touched. Runs as the caller (SECURITY INVOKER): row-level security applies.
+CREATE OR REPLACE FUNCTION public.ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb)
+ RETURNS TABLE(event_id text, created boolean, message_id uuid)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+DECLARE
+    e jsonb;
+    v_kind text;
+    v_event uuid;
+    v_contact uuid;
+    v_identity text;
+    v_conversation uuid;
+    v_message uuid;
+    v_chat text;
+    v_sent timestamptz;
+    v_previous text;
+    v_alt text;
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    FOR e IN SELECT * FROM jsonb_array_elements(p_events) LOOP
+        v_kind := e->>'kind';
+        event_id := e->>'event_id';
+        message_id := NULL;
+        v_message := NULL;
+        v_sent := COALESCE((e->>'sent_at')::timestamptz, now());
+
+        -- Dedupe: claim the event id; a redelivery finds it taken and changes nothing. A new
+        -- message's id is chosen here, so the event row is written once.
+        v_event := gen_random_uuid();
+        IF v_kind = 'message' THEN
+            v_message := gen_random_uuid();
+        END IF;
+        INSERT INTO inbound_events AS ie (tenant_id, id, channel_id, event_id, kind, message_id, ignored_reason, payload)
+        VALUES (p_tenant, v_event, p_channel, e->>'event_id', v_kind, v_message, e->>'ignored_reason', p_payload)
+        ON CONFLICT (tenant_id, channel_id, event_id) DO NOTHING;
+        IF NOT FOUND THEN
+            created := false;
+            SELECT ie.message_id INTO message_id FROM inbound_events ie
+            WHERE ie.tenant_id = p_tenant AND ie.channel_id = p_channel AND ie.event_id = e->>'event_id';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        created := true;
+
+        IF v_kind = 'message' THEN
+            -- The contact: claim the identity; only the winner of a race creates the contact.
+            v_identity := e->'sender'->>'external_id';
+            v_contact := gen_random_uuid();
+            INSERT INTO contact_identities (tenant_id, id, contact_id, channel_kind, external_id)
+            VALUES (p_tenant, gen_random_uuid(), v_contact, p_channel_kind, v_identity)
+            ON CONFLICT (tenant_id, channel_kind, external_id) DO NOTHING;
+            IF FOUND THEN
+                INSERT INTO contacts (tenant_id, id, display_name, phone, email, username, language, last_seen_at)
+                VALUES (p_tenant, v_contact, e->'sender'->>'name', e->'sender'->>'phone', e->'sender'->>'email',
+                        e->'sender'->>'username', e->'sender'->>'language', v_sent);
+            ELSE
+                SELECT ci.contact_id INTO v_contact FROM contact_identities ci
+                WHERE ci.tenant_id = p_tenant AND ci.channel_kind = p_channel_kind AND ci.external_id = v_identity;
+                -- Only when something changes: last seen moves on by the minute, and blank
+                -- fields take what the platform now tells.
+                UPDATE contacts c SET last_seen_at = GREATEST(c.last_seen_at, v_sent),
+                    display_name = COALESCE(c.display_name, e->'sender'->>'name'),
+                    username = COALESCE(c.username, e->'sender'->>'username'),
+                    phone = COALESCE(c.phone, e->'sender'->>'phone'),
+                    email = COALESCE(c.email, e->'sender'->>'email')
+                WHERE c.tenant_id = p_tenant AND c.id = v_contact
+                  AND (c.last_seen_at IS NULL OR c.last_seen_at < v_sent - interval '1 minute'
+                       OR (c.display_name IS NULL AND e->'sender'->>'name' IS NOT NULL)
+                       OR (c.username IS NULL AND e->'sender'->>'username' IS NOT NULL)
+                       OR (c.phone IS NULL AND e->'sender'->>'phone' IS NOT NULL)
+                       OR (c.email IS NULL AND e->'sender'->>'email' IS NOT NULL));
+            END IF;
+            FOR v_alt IN SELECT jsonb_array_elements_text(COALESCE(e->'sender'->'alternate_ids', '[]')) LOOP
+                INSERT INTO contact_identities (tenant_id, id, contact_id, channel_kind, external_id)
+                VALUES (p_tenant, gen_random_uuid(), v_contact, p_channel_kind, v_alt)
+                ON CONFLICT (tenant_id, channel_kind, external_id) DO NOTHING;
+            END LOOP;
+
+            -- The conversation: the open one of this chat, or a new one.
+            v_chat := COALESCE(e->'chat'->>'external_id', v_identity);
+            v_conversation := gen_random_uuid();
+            INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, title, last_message_at)
+            VALUES (p_tenant, v_conversation, p_channel, v_contact, v_chat, COALESCE(e->'chat'->>'kind', 'direct'),
+                    e->'chat'->>'title', v_sent)
+            ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING;
+            IF NOT FOUND THEN
+                SELECT cv.id INTO v_conversation FROM conversations cv
+                WHERE cv.tenant_id = p_tenant AND cv.channel_id = p_channel AND cv.chat_external_id = v_chat
+                  AND cv.status = 'open';
+                UPDATE conversations cv SET last_message_at = v_sent
+                WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation AND cv.last_message_at < v_sent;
+            END IF;
+
+            INSERT INTO messages (tenant_id, id, conversation_id, channel_id, contact_id, direction, external_id, text,
+                                  attachments, sent_at)
+            VALUES (p_tenant, v_message, v_conversation, p_channel, v_contact, 'inbound', e->>'message_id', e->>'text',
+                    COALESCE(e->'attachments', '[]'), v_sent);
+            -- The outbox: the reply worker takes it after the commit.
+            INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (p_tenant, gen_random_uuid(), 'reply', v_message);
+
+        ELSIF v_kind = 'edit' THEN
+            SELECT m.id, m.text INTO v_message, v_previous FROM messages m
+            WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel AND m.external_id = e->>'message_id'
+              AND m.direction = 'inbound'
+            ORDER BY m.seq DESC LIMIT 1 FOR UPDATE;
+            IF v_message IS NOT NULL THEN
+                INSERT INTO message_edits (tenant_id, id, message_id, previous_text, edited_at)
+                VALUES (p_tenant, gen_random_uuid(), v_message, v_previous, v_sent);
+                UPDATE messages m SET text = e->>'text', edited_at = v_sent
+                WHERE m.tenant_id = p_tenant AND m.id = v_message;
+            END IF;
+
+        ELSIF v_kind = 'status' THEN
+            -- Statuses only move forward (sent < delivered < read; failed is final):
+            -- platforms deliver them out of order.
+            UPDATE messages m SET delivery_status = e->>'status', delivery_error = e->>'status_error'
+            WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel AND m.external_id = e->>'message_id'
+              AND m.direction = 'outbound'
+              AND COALESCE(m.delivery_status, '') <> 'failed'
+              AND array_position(ARRAY['pending', 'sent', 'delivered', 'read', 'failed'], e->>'status')
+                  > COALESCE(array_position(ARRAY['pending', 'sent', 'delivered', 'read', 'failed'], m.delivery_status), 0)
+            RETURNING m.id INTO v_message;
+        END IF;
+
+        IF v_message IS NOT NULL AND v_kind <> 'message' THEN
+            UPDATE inbound_events ie SET message_id = v_message WHERE ie.tenant_id = p_tenant AND ie.id = v_event;
+        END IF;
+        message_id := v_message;
+        RETURN NEXT;
+    END LOOP;
+END
+$function$;
+GRANT EXECUTE ON FUNCTION ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb) TO switchboard_app;
