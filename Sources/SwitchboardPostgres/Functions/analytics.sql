@@ -334,6 +334,9 @@ END
 $function$;
 REVOKE ALL ON FUNCTION analytics_refresh_months(p_first_month date, p_end_month date) FROM PUBLIC;
 
+-- The refresh of a window of hours (what the refresh job and the benchmark's seed call):
+-- analytics_refresh_hours for its hours, then analytics_refresh_months for the months of
+-- those hours that have ended.
 CREATE OR REPLACE FUNCTION public.analytics_refresh_window(p_from timestamp with time zone, p_to timestamp with time zone)
  RETURNS bigint
  LANGUAGE plpgsql
@@ -372,6 +375,9 @@ AS $function$
           GROUP BY y.idx) r
 $function$;
 
+-- The trigger that records a conversation's closing, reopening, hand-off and resumption as
+-- events for the figures. It writes as the app (the tenant's scope applies); the app reads
+-- the rollups and only the refresh writes them.
 CREATE OR REPLACE FUNCTION public.conversation_events_record()
  RETURNS trigger
  LANGUAGE plpgsql

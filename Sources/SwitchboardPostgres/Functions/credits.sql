@@ -418,6 +418,8 @@ $function$;
 REVOKE ALL ON FUNCTION credit_set_threshold(p_tenant uuid, p_threshold bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION credit_set_threshold(p_tenant uuid, p_threshold bigint) TO switchboard_app;
 
+-- settle_reply with the reply's credits settled in the same transaction: its hold captured
+-- at the cost of the calls made, or released.
 CREATE OR REPLACE FUNCTION public.settle_reply_charged(p_tenant uuid, p_job uuid, p_attempt integer, p_inbound uuid, p_agent uuid, p_job_status text, p_run_after timestamp with time zone, p_reply_status text, p_error text, p_handoff text, p_calls jsonb, p_capture jsonb, p_hold uuid)
  RETURNS void
  LANGUAGE plpgsql

@@ -19,9 +19,12 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb) TO switchboard_app;
 
--- `ingest_deliveries` (migration 0010) with one rule more: a new message's reply job is
--- taken at ingest only while no other tenant has a ready job waiting — then the free
--- worker goes to the fair claim instead, and the job is notified like any other.
+-- Ingests a batch of deliveries (each `{tenant, channel, kind, payload, events}`) in one
+-- statement, and takes up to p_take of the new messages' reply jobs for the calling
+-- process's free workers, each with its reply context: the worker starts at once, with no
+-- notification, claim or context query. A job is taken at ingest only while no other
+-- tenant has a ready job waiting — then the free worker goes to the fair claim instead, and
+-- the job is notified like any other. Answers a row per event, in order.
 CREATE OR REPLACE FUNCTION public.ingest_deliveries(p_batch jsonb, p_take integer, p_now timestamp with time zone, p_lease interval, p_worker text)
  RETURNS TABLE(delivery integer, event_id text, created boolean, message_id uuid, job_id uuid, job_attempts integer, document text)
  LANGUAGE plpgsql

@@ -20,6 +20,20 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION claim_jobs(p_kinds text[], p_limit integer, p_now timestamp with time zone, p_lease interval, p_worker text) TO switchboard_app;
 
+-- Takes up to p_limit ready jobs of the given kinds for one worker, fairly across tenants,
+-- and buries the jobs out of attempts. Answers the taken jobs (`dead` false) and the jobs
+-- it found dead (`dead` true, not taken: for the caller's metrics and logs).
+--
+-- 1. A lease that ran out on the last attempt allowed (p_max_attempts; a reclaim counts
+--    one) makes its job `dead`, and its message `failed` with the reason.
+-- 2. Ready jobs are taken fewest-running-tenant first: each candidate's turn is its
+--    tenant's running jobs plus its place in that tenant's queue. The tenants with ready
+--    jobs come from one probe each of jobs_ready_by_tenant, each one's oldest jobs along
+--    the same index; the chosen jobs are then locked and taken one by one by their key
+--    (SKIP LOCKED: a job another claim holds or took is passed over for the next), so a
+--    claim reads a few pages per waiting tenant, whatever the backlog.
+-- 3. Leases that ran out with attempts left fill what is left of p_limit, as the next attempt.
+--
 -- Its statements keep generic plans (`plan_cache_mode`): PL/pgSQL otherwise planned the
 -- candidates' statement afresh at every claim, for its parameters (0.42 ms of planning,
 -- index probes included, against 0.09 ms of running it); the generic plan walks the same
@@ -155,6 +169,10 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION finish_job(p_tenant uuid, p_job uuid, p_attempt integer, p_status text, p_run_after timestamp with time zone, p_error text) TO switchboard_app;
 
+-- Where a conversation's messages go: the conversation, its channel (kind, whether it is
+-- live, the sealed credentials) and the contact's id on that channel's platform, as the
+-- keys `conversation`, `channel` and `contact_external_id` of a JSON object. Plain SQL in
+-- PL/pgSQL so its plan is cached per session (planning cost five times its run).
 CREATE OR REPLACE FUNCTION public.message_target(p_tenant uuid, p_conversation uuid)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -193,6 +211,9 @@ BEGIN
 END
 $function$;
 
+-- Records model calls made for an inbound message: p_calls is a JSON array of
+-- {provider_id?, provider_kind?, model, attempt, error_code?, error_message?, input,
+-- cached_input, output, reasoning, latency_ms}.
 CREATE OR REPLACE FUNCTION public.record_model_calls(p_tenant uuid, p_message uuid, p_agent uuid, p_calls jsonb)
  RETURNS void
  LANGUAGE plpgsql
@@ -231,6 +252,13 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION record_send(p_tenant uuid, p_job uuid, p_attempt integer, p_message uuid, p_sent boolean, p_external_id text, p_error text, p_run_after timestamp with time zone, p_time timestamp with time zone) TO switchboard_app;
 
+-- Everything a reply needs, as one JSON document (NULL when the message is gone): where to
+-- send, the inbound message, the privacy context, the prices of the chain's provider kinds,
+-- whether it is answered already, the agent, its providers (keys sealed) and the history.
+-- Bounded in bytes, since it runs inside the claim that serves every tenant: the inbound
+-- text and each history text are cut at 16,384 characters, a history message's attachments
+-- over 16 KiB are left out, a group sender's name is cut at 256 characters, and the
+-- history keeps the newest messages whose sizes add up to 256 KiB at most.
 CREATE OR REPLACE FUNCTION public.reply_context(p_tenant uuid, p_message uuid)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -312,8 +340,8 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION reply_context(p_tenant uuid, p_message uuid) TO switchboard_app;
 
--- Everything a send needs, now with whether the contact is restricted (read before in a
--- transaction of its own).
+-- Everything a send needs: where it goes, the message, and whether the contact is
+-- restricted, in one document.
 CREATE OR REPLACE FUNCTION public.send_context(p_tenant uuid, p_message uuid)
  RETURNS jsonb
  LANGUAGE plpgsql

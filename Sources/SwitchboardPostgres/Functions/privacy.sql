@@ -47,6 +47,8 @@ AS $function$
         'UTF8'));
 $function$;
 
+-- The audit journal is append-only: no update, and no delete but the tenant's off-boarding
+-- cascade.
 CREATE OR REPLACE FUNCTION public.audit_log_append_only()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -309,6 +311,8 @@ AS $function$
 $function$;
 REVOKE ALL ON FUNCTION forget_messages(p_tenant uuid, p_messages uuid[], p_reason text) FROM PUBLIC;
 
+-- What the reply and send workers must honour for one conversation's contact: the
+-- restriction, the consents in force, the tenant's policy, its providers' regions.
 CREATE OR REPLACE FUNCTION public.privacy_context(p_tenant uuid, p_conversation uuid)
  RETURNS jsonb
  LANGUAGE plpgsql
