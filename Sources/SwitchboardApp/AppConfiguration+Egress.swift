@@ -1,3 +1,4 @@
+import Foundation
 public import SwitchboardEgress
 
 extension AppConfiguration {
@@ -7,7 +8,7 @@ extension AppConfiguration {
     public var egressGateConfiguration: EgressGate.Configuration {
         EgressGate.Configuration(
             allowPrivate: egressAllowPrivate,
-            trustedOrigins: Set([telegramAPIBase, graphAPIBase].compactMap { EgressTarget(url: $0) })
+            trustedOrigins: Set([telegramAPIBase, graphAPIBase].compactMap { EgressTarget(url: $0.absoluteString) })
         )
     }
 }

@@ -19,10 +19,11 @@ public struct AppConfiguration: Sendable {
     public var adminToken: String?
     /// `SWITCHBOARD_MASTER_KEY`: base64 of 32 bytes; `nil` generates `home/master.key`.
     public var masterKey: String?
-    /// `SWITCHBOARD_TELEGRAM_API_BASE`: the Telegram Bot API base.
-    public var telegramAPIBase: String
+    /// `SWITCHBOARD_TELEGRAM_API_BASE`: the Telegram Bot API base (a URL by type: a
+    /// malformed setting stops start-up, it never falls back to the public default).
+    public var telegramAPIBase: URL
     /// `SWITCHBOARD_GRAPH_API_BASE`: the Meta Graph API base.
-    public var graphAPIBase: String
+    public var graphAPIBase: URL
     /// `SWITCHBOARD_EGRESS_ALLOW_PRIVATE`: let tenant-supplied URLs reach loopback and private ranges.
     public var egressAllowPrivate: Bool
     /// `SWITCHBOARD_WORKERS`: concurrent reply and send jobs.
@@ -69,8 +70,8 @@ public struct AppConfiguration: Sendable {
         publicURL: String? = nil,
         adminToken: String? = nil,
         masterKey: String? = nil,
-        telegramAPIBase: String = "https://api.telegram.org",
-        graphAPIBase: String = "https://graph.facebook.com",
+        telegramAPIBase: URL = URL(string: "https://api.telegram.org")!,
+        graphAPIBase: URL = URL(string: "https://graph.facebook.com")!,
         egressAllowPrivate: Bool = false,
         workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
         databasePoolSize: Int = 20,
@@ -138,8 +139,12 @@ public struct AppConfiguration: Sendable {
         if let url = value("SWITCHBOARD_PUBLIC_URL") { publicURL = url }
         if let token = value("SWITCHBOARD_ADMIN_TOKEN") { adminToken = token }
         if let key = value("SWITCHBOARD_MASTER_KEY") { masterKey = key }
-        if let base = value("SWITCHBOARD_TELEGRAM_API_BASE") { telegramAPIBase = base }
-        if let base = value("SWITCHBOARD_GRAPH_API_BASE") { graphAPIBase = base }
+        if let base = value("SWITCHBOARD_TELEGRAM_API_BASE") {
+            telegramAPIBase = try Self.platformBase(base, "SWITCHBOARD_TELEGRAM_API_BASE")
+        }
+        if let base = value("SWITCHBOARD_GRAPH_API_BASE") {
+            graphAPIBase = try Self.platformBase(base, "SWITCHBOARD_GRAPH_API_BASE")
+        }
         if let allow = value("SWITCHBOARD_EGRESS_ALLOW_PRIVATE") { egressAllowPrivate = try Self.boolean(allow, "SWITCHBOARD_EGRESS_ALLOW_PRIVATE") }
         if let workers = value("SWITCHBOARD_WORKERS") { self.workers = try Self.integer(workers, "SWITCHBOARD_WORKERS", 0...1024) }
         if let pool = value("SWITCHBOARD_DB_POOL") { databasePoolSize = try Self.integer(pool, "SWITCHBOARD_DB_POOL", 1...500) }
@@ -180,6 +185,16 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
+    }
+
+    /// A platform API base: an absolute http or https URL with a host, no query or fragment.
+    static func platformBase(_ text: String, _ name: String) throws -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil
+        else {
+            throw ConfigurationError("\(name) must be an http or https URL with a host, like https://api.example.com (not \(text))")
+        }
+        return url
     }
 
     static func boolean(_ text: String, _ name: String) throws -> Bool {

@@ -17,8 +17,8 @@ public struct ConnectorRegistry: Sendable {
     /// The standard set, pointed at the configured platform bases.
     public static func standard(_ configuration: AppConfiguration, now: @escaping @Sendable () -> Date) -> ConnectorRegistry {
         ConnectorRegistry([
-            TelegramConnector(apiBase: URL(string: configuration.telegramAPIBase) ?? URL(string: "https://api.telegram.org")!),
-            WhatsAppConnector(graphAPIBase: URL(string: configuration.graphAPIBase) ?? URL(string: "https://graph.facebook.com")!),
+            TelegramConnector(apiBase: configuration.telegramAPIBase),
+            WhatsAppConnector(graphAPIBase: configuration.graphAPIBase),
             WebhookConnector(now: now),
         ])
     }

@@ -18,6 +18,9 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         public static let migrationChanged = Code("migration_changed")
         /// A migration failed to apply, or the database is newer than this build.
         public static let migrationFailed = Code("migration_failed")
+        /// A stored value this build does not know (a kind added by a newer build, say):
+        /// refused by name, never read as a default.
+        public static let unknownValue = Code("unknown_value")
     }
 
     public var code: Code
@@ -31,4 +34,11 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension DatabaseError {
+    /// A stored `column` value this build has no case for.
+    static func unknown(_ column: String, _ value: String) -> DatabaseError {
+        DatabaseError(.unknownValue, "the database holds \(column) '\(value)', which this build does not know: was it written by a newer Switchboard?")
+    }
 }

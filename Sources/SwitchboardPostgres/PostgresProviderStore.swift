@@ -14,9 +14,10 @@ public struct PostgresProviderStore: Sendable {
     static let columns = "id, name, kind, base_url, region, api_key IS NOT NULL, created_at, updated_at, " + Keyset.micros()
     typealias Row = (UUID, String, String, String?, String, Bool, Date, Date, Int64)
 
-    static func provider(_ row: Row) -> Provider {
-        Provider(
-            id: ProviderID(row.0), name: row.1, kind: ProviderKind(rawValue: row.2) ?? .local, baseURL: row.3, region: row.4,
+    static func provider(_ row: Row) throws -> Provider {
+        guard let kind = ProviderKind(rawValue: row.2) else { throw DatabaseError.unknown("providers.kind", row.2) }
+        return Provider(
+            id: ProviderID(row.0), name: row.1, kind: kind, baseURL: row.3, region: row.4,
             hasAPIKey: row.5, createdAt: row.6, updatedAt: row.7
         )
     }
@@ -35,7 +36,7 @@ public struct PostgresProviderStore: Sendable {
                 """,
                 logger: logger
             )
-            for try await row in rows.decode(Row.self) { return Self.provider(row) }
+            for try await row in rows.decode(Row.self) { return try Self.provider(row) }
             throw SwitchboardError(.internalError, "the provider was not stored")
         }
     }
@@ -52,7 +53,7 @@ public struct PostgresProviderStore: Sendable {
                 logger: logger
             )
             var providers: [(Provider, Int64, UUID)] = []
-            for try await row in rows.decode(Row.self) { providers.append((Self.provider(row), row.8, row.0)) }
+            for try await row in rows.decode(Row.self) { providers.append((try Self.provider(row), row.8, row.0)) }
             return Keyset.page(providers, limit: page.limit)
         }
     }
@@ -68,7 +69,7 @@ public struct PostgresProviderStore: Sendable {
         let rows = try await connection.query(
             "SELECT \(unescaped: columns) FROM providers WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)", logger: logger
         )
-        for try await row in rows.decode(Row.self) { return provider(row) }
+        for try await row in rows.decode(Row.self) { return try provider(row) }
         throw SwitchboardError.notFound("provider")
     }
 
@@ -82,7 +83,7 @@ public struct PostgresProviderStore: Sendable {
         )
         var found: [ProviderID: (Provider, [UInt8]?)] = [:]
         for try await row in rows.decode((UUID, String, String, String?, String, Bool, Date, Date, Int64, Data?).self) {
-            let provider = provider((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8))
+            let provider = try provider((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8))
             found[provider.id] = (provider, row.9.map { Array($0) })
         }
         return found
@@ -108,7 +109,7 @@ public struct PostgresProviderStore: Sendable {
                 """,
                 logger: logger
             )
-            for try await row in rows.decode(Row.self) { return Self.provider(row) }
+            for try await row in rows.decode(Row.self) { return try Self.provider(row) }
             throw SwitchboardError.notFound("provider")
         }
     }

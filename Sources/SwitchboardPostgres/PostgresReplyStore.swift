@@ -167,8 +167,11 @@ public struct PostgresReplyStore: Sendable {
         let privacy = document.privacy?.context ?? (PrivacyContext(), [:])
         var providers: [ProviderID: ReplyContext.ProviderEntry] = [:]
         for provider in document.providers {
+            // A kind this build does not know (a newer build's) is an error, never the FAQ:
+            // the reply is retried, and answered by a replica that knows it.
+            guard let kind = ProviderKind(rawValue: provider.kind) else { throw DatabaseError.unknown("providers.kind", provider.kind) }
             providers[provider.id] = ReplyContext.ProviderEntry(
-                id: provider.id, name: provider.name, kind: ProviderKind(rawValue: provider.kind) ?? .local, baseURL: provider.baseURL,
+                id: provider.id, name: provider.name, kind: kind, baseURL: provider.baseURL,
                 sealedAPIKey: provider.apiKey.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { Array($0) }
             )
         }

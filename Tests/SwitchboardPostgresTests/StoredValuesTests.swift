@@ -1,0 +1,39 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwitchboardCore
+import SwitchboardPostgres
+import SwitchboardTestSupport
+import Testing
+
+@Suite("Stored values this build does not know")
+struct StoredValuesTests {
+    let logger = TestDatabase.logger
+
+    @Test("a provider kind written by a newer build is an error that names it, never read as the local FAQ")
+    func unknownProviderKind() async throws {
+        try await withAppDatabase(ownDatabase: true) { database, owner in
+            let route = try await IngestFixtures.webhookRoute(database, tenantName: "Newer")
+            let store = PostgresProviderStore(database: database)
+            let provider = try await store.create(
+                route.tenantID, id: ProviderID(UUID()), name: "m", kind: .openaiCompatible, baseURL: "https://llm.example.com/v1",
+                region: "eu", sealedAPIKey: nil
+            )
+            #expect(try await store.get(route.tenantID, provider.id).kind == .openaiCompatible)
+            // What a newer build with one more kind would leave behind.
+            try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+                try await connection.query("ALTER TABLE providers DROP CONSTRAINT providers_kind_check", logger: logger)
+                try await connection.query("UPDATE providers SET kind = 'mistral'", logger: logger)
+            }
+            // The request answers 500 `internal_error`; the log line carries the reason.
+            for attempt in [{ _ = try await store.get(route.tenantID, provider.id) }, { _ = try await store.list(route.tenantID, page: PageRequest()) }]
+                as [@Sendable () async throws -> Void]
+            {
+                let error = await #expect(throws: SwitchboardError.self) { try await attempt() }
+                let reason = error?.underlying as? DatabaseError
+                #expect(reason?.code == .unknownValue)
+                #expect(reason?.message.contains("providers.kind 'mistral'") == true, "\(String(describing: error?.underlying))")
+            }
+        }
+    }
+}
