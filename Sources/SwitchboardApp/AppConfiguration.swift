@@ -126,57 +126,12 @@ public struct AppConfiguration: Sendable {
         return configuration
     }
 
-    /// Overrides settings with the variables present in `environment`.
+    /// Overrides settings with the variables present in `environment` (empty ones are
+    /// absent), each read through its ``AppSetting``.
     public mutating func apply(_ environment: [String: String]) throws {
-        func value(_ name: String) -> String? {
-            guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-            return value
-        }
-        if let url = value("DATABASE_URL") { databaseURL = url }
-        if let home = value("SWITCHBOARD_HOME") { self.home = URL(fileURLWithPath: home) }
-        if let host = value("SWITCHBOARD_HOST") { self.host = host }
-        if let port = value("SWITCHBOARD_PORT") { self.port = try Self.integer(port, "SWITCHBOARD_PORT", 0...65535) }
-        if let url = value("SWITCHBOARD_PUBLIC_URL") { publicURL = url }
-        if let token = value("SWITCHBOARD_ADMIN_TOKEN") { adminToken = token }
-        if let key = value("SWITCHBOARD_MASTER_KEY") { masterKey = key }
-        if let base = value("SWITCHBOARD_TELEGRAM_API_BASE") {
-            telegramAPIBase = try Self.platformBase(base, "SWITCHBOARD_TELEGRAM_API_BASE")
-        }
-        if let base = value("SWITCHBOARD_GRAPH_API_BASE") {
-            graphAPIBase = try Self.platformBase(base, "SWITCHBOARD_GRAPH_API_BASE")
-        }
-        if let allow = value("SWITCHBOARD_EGRESS_ALLOW_PRIVATE") { egressAllowPrivate = try Self.boolean(allow, "SWITCHBOARD_EGRESS_ALLOW_PRIVATE") }
-        if let workers = value("SWITCHBOARD_WORKERS") { self.workers = try Self.integer(workers, "SWITCHBOARD_WORKERS", 0...1024) }
-        if let pool = value("SWITCHBOARD_DB_POOL") { databasePoolSize = try Self.integer(pool, "SWITCHBOARD_DB_POOL", 1...500) }
-        if let timeout = value("SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS") {
-            databaseAcquireTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
-        }
-        if let executor = value("SWITCHBOARD_EVENT_LOOP_EXECUTOR") {
-            eventLoopExecutor = try Self.boolean(executor, "SWITCHBOARD_EVENT_LOOP_EXECUTOR")
-        }
-        if let batch = value("SWITCHBOARD_INGEST_BATCH") { ingestBatch = try Self.integer(batch, "SWITCHBOARD_INGEST_BATCH", 1...1000) }
-        if let token = value("SWITCHBOARD_METRICS_TOKEN") { metricsToken = token }
-        if let rate = value("SWITCHBOARD_RATE_LIMIT_KEY") { rateLimitPerKey = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_KEY", 0...1_000_000) }
-        if let rate = value("SWITCHBOARD_RATE_LIMIT_TENANT") {
-            rateLimitPerTenant = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_TENANT", 0...1_000_000)
-        }
-        if let rate = value("SWITCHBOARD_RATE_LIMIT_FAILURES") {
-            rateLimitFailures = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_FAILURES", 0...1_000_000)
-        }
-        if let rate = value("SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL") {
-            rateLimitHookChannel = try Self.integer(rate, "SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL", 0...1_000_000)
-        }
-        if let timeout = value("SWITCHBOARD_HEADER_TIMEOUT_MS") {
-            headerTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_HEADER_TIMEOUT_MS", 10...3_600_000))
-        }
-        if let timeout = value("SWITCHBOARD_IDLE_TIMEOUT_MS") {
-            idleTimeout = .milliseconds(try Self.integer(timeout, "SWITCHBOARD_IDLE_TIMEOUT_MS", 10...3_600_000))
-        }
-        if let level = value("SWITCHBOARD_LOG_LEVEL") {
-            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-                throw ConfigurationError("SWITCHBOARD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
-            }
-            logLevel = parsed
+        for setting in AppSetting.all {
+            guard let value = environment[setting.variable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { continue }
+            try setting.read(&self, value)
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwitchboardApp
+import Synchronization
 
 @main
 struct Switchboard: AsyncParsableCommand {
@@ -9,92 +10,42 @@ struct Switchboard: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "A multi-tenant AI-agent gateway: messengers in, a PostgreSQL CRM, AI agents, exact credits.",
         discussion: """
-            Every option is also an environment variable (named in its help). Without DATABASE_URL, \
-            Switchboard runs its own PostgreSQL cluster under SWITCHBOARD_HOME/pg with the system's \
-            PostgreSQL binaries, and stops it on exit.
-            """,
+            Without DATABASE_URL, Switchboard runs its own PostgreSQL cluster under SWITCHBOARD_HOME/pg \
+            with the system's PostgreSQL binaries, and stops it on exit.
+
+            """ + AppSetting.helpText,
         subcommands: [Serve.self, Migrate.self, Tenants.self, Demo.self, Health.self]
     )
+
+    /// The settings' flags are taken out of the command line first, wherever they stand
+    /// (`AppSetting`: one declaration per setting gives its variable and its flag), and
+    /// the commands parse what is left.
+    static func main() async {
+        do {
+            let (settings, rest) = try AppSetting.flags(in: Array(CommandLine.arguments.dropFirst()))
+            settingFlags.withLock { $0 = settings }
+            await main(rest)
+        } catch {
+            FileHandle.standardError.write(Data("switchboard: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
 }
 
-/// The settings every command shares, each a flag and an environment variable.
-struct ServerOptions: ParsableArguments {
-    @Option(help: "PostgreSQL URL, logged in as the owner that runs migrations; absent: the embedded cluster. [env: DATABASE_URL]")
-    var databaseURL: String?
-    @Option(help: "Data folder: embedded cluster, generated keys. [env: SWITCHBOARD_HOME] (default: ./.switchboard)")
-    var home: String?
-    @Option(help: "Listen address. [env: SWITCHBOARD_HOST] (default: 127.0.0.1)")
-    var host: String?
-    @Option(help: "Listen port. [env: SWITCHBOARD_PORT] (default: 8080)")
-    var port: Int?
-    @Option(help: "URL the outside world reaches (webhook URLs). [env: SWITCHBOARD_PUBLIC_URL] (default: http://HOST:PORT)")
-    var publicURL: String?
-    @Option(help: "Bearer token of the operator API /admin/*; absent: operator API off. [env: SWITCHBOARD_ADMIN_TOKEN]")
-    var adminToken: String?
-    @Option(help: "Base64 32-byte key for secrets at rest; absent: generated into SWITCHBOARD_HOME/master.key. [env: SWITCHBOARD_MASTER_KEY]")
-    var masterKey: String?
-    @Option(help: "Telegram Bot API base. [env: SWITCHBOARD_TELEGRAM_API_BASE] (default: https://api.telegram.org)")
-    var telegramAPIBase: String?
-    @Option(help: "Meta Graph API base. [env: SWITCHBOARD_GRAPH_API_BASE] (default: https://graph.facebook.com)")
-    var graphAPIBase: String?
-    @Option(help: "Allow tenant-supplied URLs on loopback/private ranges (true/false). [env: SWITCHBOARD_EGRESS_ALLOW_PRIVATE] (default: false)")
-    var egressAllowPrivate: String?
-    @Option(help: "Concurrent reply/send jobs. [env: SWITCHBOARD_WORKERS] (default: 2 x cores)")
-    var workers: Int?
-    @Option(help: "Most database connections of the app role's pool. [env: SWITCHBOARD_DB_POOL] (default: 20)")
-    var dbPool: Int?
-    @Option(help: "Milliseconds a request waits for a database connection before answering 503. [env: SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS] (default: 5000)")
-    var dbAcquireTimeoutMs: Int?
-    @Option(help: "Most webhook deliveries committed in one shared transaction; 1 turns group commit off. [env: SWITCHBOARD_INGEST_BATCH] (default: 64)")
-    var ingestBatch: Int?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [env: SWITCHBOARD_LOG_LEVEL] (default: info)")
-    var logLevel: String?
-    @Option(help: "Run Swift Concurrency's tasks on NIO's event loops (true/false). [env: SWITCHBOARD_EVENT_LOOP_EXECUTOR] (default: true)")
-    var eventLoopExecutor: String?
-    @Option(help: "Bearer token /metrics asks for; absent: /metrics is open. [env: SWITCHBOARD_METRICS_TOKEN]")
-    var metricsToken: String?
-    @Option(help: "Requests per second per API key, burst twice that; 0: off. [env: SWITCHBOARD_RATE_LIMIT_KEY] (default: 100)")
-    var rateLimitKey: Int?
-    @Option(help: "Requests per second per tenant, burst twice that; 0: off. [env: SWITCHBOARD_RATE_LIMIT_TENANT] (default: 300)")
-    var rateLimitTenant: Int?
-    @Option(help: "Refused requests per minute per source address; 0: off. [env: SWITCHBOARD_RATE_LIMIT_FAILURES] (default: 60)")
-    var rateLimitFailures: Int?
-    @Option(help: "Webhook deliveries per second per channel; 0: off. [env: SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL] (default: 10000)")
-    var rateLimitHookChannel: Int?
-    @Option(help: "Milliseconds a connection has to send a complete request head. [env: SWITCHBOARD_HEADER_TIMEOUT_MS] (default: 15000)")
-    var headerTimeoutMs: Int?
-    @Option(help: "Milliseconds a connection may stay silent mid-request. [env: SWITCHBOARD_IDLE_TIMEOUT_MS] (default: 60000)")
-    var idleTimeoutMs: Int?
+/// Where a command's help points for the settings it reads.
+let settingsPointer = "Every setting (switchboard --help lists them) is read from its environment variable or its flag, here too."
 
+/// The values of the settings' flags on this command line, by variable.
+let settingFlags = Mutex<[String: String]>([:])
+
+/// What every command that reads the configuration shares: the environment with the
+/// settings' flags over it, and the logger.
+struct ServerOptions: ParsableArguments {
     /// Environment first, flags over it.
     func configuration() throws -> AppConfiguration {
-        var configuration = try AppConfiguration.fromEnvironment()
-        var flags: [String: String] = [:]
-        flags["DATABASE_URL"] = databaseURL
-        flags["SWITCHBOARD_HOME"] = home
-        flags["SWITCHBOARD_HOST"] = host
-        flags["SWITCHBOARD_PORT"] = port.map(String.init)
-        flags["SWITCHBOARD_PUBLIC_URL"] = publicURL
-        flags["SWITCHBOARD_ADMIN_TOKEN"] = adminToken
-        flags["SWITCHBOARD_MASTER_KEY"] = masterKey
-        flags["SWITCHBOARD_TELEGRAM_API_BASE"] = telegramAPIBase
-        flags["SWITCHBOARD_GRAPH_API_BASE"] = graphAPIBase
-        flags["SWITCHBOARD_EGRESS_ALLOW_PRIVATE"] = egressAllowPrivate
-        flags["SWITCHBOARD_WORKERS"] = workers.map(String.init)
-        flags["SWITCHBOARD_DB_POOL"] = dbPool.map(String.init)
-        flags["SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS"] = dbAcquireTimeoutMs.map(String.init)
-        flags["SWITCHBOARD_INGEST_BATCH"] = ingestBatch.map(String.init)
-        flags["SWITCHBOARD_LOG_LEVEL"] = logLevel
-        flags["SWITCHBOARD_EVENT_LOOP_EXECUTOR"] = eventLoopExecutor
-        flags["SWITCHBOARD_METRICS_TOKEN"] = metricsToken
-        flags["SWITCHBOARD_RATE_LIMIT_KEY"] = rateLimitKey.map(String.init)
-        flags["SWITCHBOARD_RATE_LIMIT_TENANT"] = rateLimitTenant.map(String.init)
-        flags["SWITCHBOARD_RATE_LIMIT_FAILURES"] = rateLimitFailures.map(String.init)
-        flags["SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL"] = rateLimitHookChannel.map(String.init)
-        flags["SWITCHBOARD_HEADER_TIMEOUT_MS"] = headerTimeoutMs.map(String.init)
-        flags["SWITCHBOARD_IDLE_TIMEOUT_MS"] = idleTimeoutMs.map(String.init)
-        try configuration.apply(flags)
-        return configuration
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(settingFlags.withLock { $0 }) { $1 }
+        return try AppConfiguration.fromEnvironment(environment)
     }
 
     /// The configuration and logger of a command that serves (`serve`, `demo`): Swift
@@ -123,7 +74,8 @@ func fail(_ error: any Error) -> ExitCode {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the HTTP server (and the embedded PostgreSQL when DATABASE_URL is unset) until SIGINT/SIGTERM."
+        abstract: "Run the HTTP server (and the embedded PostgreSQL when DATABASE_URL is unset) until SIGINT/SIGTERM.",
+        discussion: settingsPointer
     )
     @OptionGroup var options: ServerOptions
 
@@ -143,21 +95,15 @@ struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Exit 0 when the server on this machine answers /ready with 200, 1 otherwise (a container's HEALTHCHECK)."
     )
-    @Option(help: "Port the server listens on. [env: SWITCHBOARD_PORT] (default: 8080)")
-    var port: Int?
+    @OptionGroup var options: ServerOptions
 
     func run() async throws {
+        // The port is the server's own setting (SWITCHBOARD_PORT, or --port).
         let port: Int
-        if let flag = self.port {
-            port = flag
-        } else if let variable = ProcessInfo.processInfo.environment["SWITCHBOARD_PORT"] {
-            guard let value = Int(variable), (1...65535).contains(value) else {
-                FileHandle.standardError.write(Data("switchboard: SWITCHBOARD_PORT must be a port number (1-65535), not \(variable)\n".utf8))
-                throw ExitCode(1)
-            }
-            port = value
-        } else {
-            port = 8080
+        do {
+            port = try options.configuration().port
+        } catch {
+            throw fail(error)
         }
         guard await ReadinessProbe.isReady(port: port) else {
             FileHandle.standardError.write(Data("switchboard: the server on port \(port) is not ready\n".utf8))
@@ -168,7 +114,8 @@ struct Health: AsyncParsableCommand {
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply the database migrations and exit (serve also applies them at start-up)."
+        abstract: "Apply the database migrations and exit (serve also applies them at start-up).",
+        discussion: settingsPointer
     )
     @OptionGroup var options: ServerOptions
 
@@ -193,7 +140,8 @@ struct Tenants: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a tenant and print its API key (shown once; only its hash is stored)."
+            abstract: "Create a tenant and print its API key (shown once; only its hash is stored).",
+        discussion: settingsPointer
         )
         @Argument(help: "The tenant's name.") var name: String
         @Option(help: "Trial credits in micro-credits (1 credit = 1,000,000).") var trialCreditsMicros: Int64 = 0
@@ -220,7 +168,8 @@ struct Tenants: AsyncParsableCommand {
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve, and create a demo tenant whose API key and a curl line to try are printed once the server listens."
+        abstract: "Serve, and create a demo tenant whose API key and a curl line to try are printed once the server listens.",
+        discussion: settingsPointer
     )
     @OptionGroup var options: ServerOptions
 

@@ -30,4 +30,37 @@ struct ConfigurationTests {
             #expect(error?.message.contains("must be an integer from") == true)
         }
     }
+
+    @Test("the README's configuration table lists every setting, no other, each with its default")
+    func readmeTableMatchesTheDeclarations() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## Configuration").dropFirst().first?.components(separatedBy: "\n### ").first)
+        let rows = section.split(separator: "\n").filter { $0.hasPrefix("| `") }
+        var documented: [String: String] = [:]
+        for row in rows {
+            let cells = row.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let names = cells[1].matches(of: /`([A-Z_]+)`/).map { String($0.output.1) }
+            // The default column, without the code quotes.
+            for name in names { documented[name] = cells[cells.count - 2].replacingOccurrences(of: "`", with: "") }
+        }
+        #expect(Set(documented.keys) == Set(AppSetting.all.map(\.variable)), "README: \(documented.keys.sorted())")
+        for setting in AppSetting.all {
+            let column = try #require(documented[setting.variable], "\(setting.variable) is not in the README's table")
+            #expect(column.contains(setting.defaultText), "\(setting.variable): README says \(column), the declaration \(setting.defaultText)")
+        }
+    }
+
+    @Test("the settings' flags are taken wherever they stand, with = or a separate value; the rest is left for the command")
+    func flagsFromTheCommandLine() throws {
+        let (settings, rest) = try AppSetting.flags(in: [
+            "tenants", "create", "--home", "/srv/sb", "Acme", "--trial-credits-micros", "5", "--port=9090", "--", "--port", "1",
+        ])
+        #expect(settings == ["SWITCHBOARD_HOME": "/srv/sb", "SWITCHBOARD_PORT": "9090"])
+        #expect(rest == ["tenants", "create", "Acme", "--trial-credits-micros", "5", "--", "--port", "1"])
+        let error = #expect(throws: ConfigurationError.self) { try AppSetting.flags(in: ["serve", "--db-pool"]) }
+        #expect(error?.message.contains("--db-pool needs a value") == true)
+        #expect(AppSetting.all.first { $0.variable == "DATABASE_URL" }?.flag == "--database-url")
+        #expect(AppSetting.all.first { $0.variable == "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS" }?.flag == "--db-acquire-timeout-ms")
+    }
 }
