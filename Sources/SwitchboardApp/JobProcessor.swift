@@ -226,25 +226,25 @@ public struct JobProcessor: Sendable {
             return
         }
         guard let agent = context.agent, context.target.channelLive else {
-            try await replies.settle(job, context: context, replyStatus: "skipped", error: "the channel has no agent")
+            try await replies.settle(job, context: context, replyStatus: .skipped, error: "the channel has no agent")
             return
         }
         guard context.target.mode == .ai else {
-            try await replies.settle(job, context: context, replyStatus: "skipped", error: "a person is answering this conversation")
+            try await replies.settle(job, context: context, replyStatus: .skipped, error: "a person is answering this conversation")
             return
         }
         // The contact's rights and the tenant's policy come before any processing.
         let privacyContext = context.privacy, regions = context.providerRegions
         if privacyContext.restricted {
             try await replies.settle(
-                job, context: context, replyStatus: "skipped", error: "the contact is restricted: its data is kept, not processed"
+                job, context: context, replyStatus: .skipped, error: "the contact is restricted: its data is kept, not processed"
             )
             return
         }
         if !privacyContext.allows(.aiProcessing) {
             try await replies.settle(
-                job, context: context, replyStatus: "handed_off", error: "the contact withdrew consent to AI processing",
-                handoffReason: "consent_withdrawn"
+                job, context: context, replyStatus: .handedOff, error: "the contact withdrew consent to AI processing",
+                handoffReason: .consentWithdrawn
             )
             logger.info("conversation handed off: no consent to AI processing")
             return
@@ -257,7 +257,7 @@ public struct JobProcessor: Sendable {
             context = transcribed
         }
         if agent.settings.asksForPerson(context.inboundText) {
-            try await replies.settle(job, context: context, replyStatus: "handed_off", handoffReason: "keyword")
+            try await replies.settle(job, context: context, replyStatus: .handedOff, handoffReason: .keyword)
             logger.info("conversation handed off by keyword")
             return
         }
@@ -270,7 +270,7 @@ public struct JobProcessor: Sendable {
                 ? "no provider of the agent is in a region the tenant's policy allows"
                 : "the contact did not consent to cross-border transfer and no provider of the agent is in \(privacyContext.policy.homeRegion)"
             try await replies.settle(
-                job, context: context, replyStatus: "failed", error: reason, handoffReason: "region_policy", jobStatus: "failed"
+                job, context: context, replyStatus: .failed, error: reason, handoffReason: .regionPolicy, jobStatus: .failed
             )
             logger.warning("no provider may receive this conversation", metadata: ["reason": "\(reason)"])
             return
@@ -328,14 +328,14 @@ public struct JobProcessor: Sendable {
             if error.isRetryable, job.attempt < min(policy.maximumReplyAttempts, policy.maximumAttempts) {
                 let runAfter = now().addingTimeInterval(Self.seconds(policy.delay(after: job.attempt, hint: error.lastError.retryAfter)))
                 try await replies.settle(
-                    job, context: context, replyStatus: nil, error: reason, calls: calls, jobStatus: "queued", runAfter: runAfter,
+                    job, context: context, replyStatus: nil, error: reason, calls: calls, jobStatus: .queued, runAfter: runAfter,
                     holdID: holdID
                 )
                 logger.warning("no provider answered; the reply is retried later", metadata: ["error": "\(reason)"])
             } else {
                 try await replies.settle(
-                    job, context: context, replyStatus: "failed", error: reason, handoffReason: "provider_error", calls: calls,
-                    jobStatus: "failed", holdID: holdID
+                    job, context: context, replyStatus: .failed, error: reason, handoffReason: .providerError, calls: calls,
+                    jobStatus: .failed, holdID: holdID
                 )
                 logger.error("no provider answered; the conversation goes to a person", metadata: ["error": "\(reason)"])
             }
@@ -386,7 +386,7 @@ public struct JobProcessor: Sendable {
         }
         if handedOff {
             try await replies.settle(
-                job, context: context, replyStatus: "handed_off", handoffReason: "no_answer", calls: calls, capture: capture, holdID: holdID
+                job, context: context, replyStatus: .handedOff, handoffReason: .noAnswer, calls: calls, capture: capture, holdID: holdID
             )
             logger.info("conversation handed off: the agent had no answer")
             return
@@ -463,14 +463,14 @@ public struct JobProcessor: Sendable {
         logger.warning("credits ran out: no provider is called", metadata: ["credits.needed": "\(needed.micros)"])
         guard let text = agent.outOfCreditsReply?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
             try await replies.settle(
-                job, context: context, replyStatus: "handed_off", error: "the tenant's credits ran out", handoffReason: "out_of_credits"
+                job, context: context, replyStatus: .handedOff, error: "the tenant's credits ran out", handoffReason: .outOfCredits
             )
             return
         }
         let send = try await replies.storeAnswer(
             job, context: context, text: text, providerID: nil, model: nil,
             usage: TokenCounts(input: 0, cachedInput: 0, output: 0, reasoning: 0, latencyMilliseconds: 0), calls: [], worker: worker,
-            now: now(), lease: policy.lease, replyStatus: "out_of_credits"
+            now: now(), lease: policy.lease, replyStatus: .outOfCredits
         )
         try await deliverInline(send, text: text, context: context, logger: logger)
     }

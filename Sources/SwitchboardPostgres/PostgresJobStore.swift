@@ -101,20 +101,20 @@ public struct PostgresJobStore: Sendable {
     /// Puts a job back in the queue to run again at `runAfter`; throws `JobLeaseLost`
     /// when a later attempt took it over.
     public func retry(_ job: ClaimedJob, runAfter: Date, error: String) async throws {
-        try await finish(job, status: "queued", runAfter: runAfter, error: error)
+        try await finish(job, status: .queued, runAfter: runAfter, error: error)
     }
 
     /// Ends a job that cannot be done (its message is gone), with the reason.
     public func fail(_ job: ClaimedJob, error: String) async throws {
-        try await finish(job, status: "failed", runAfter: nil, error: error)
+        try await finish(job, status: .failed, runAfter: nil, error: error)
     }
 
-    func finish(_ job: ClaimedJob, status: String, runAfter: Date?, error: String) async throws {
+    func finish(_ job: ClaimedJob, status: JobStatus, runAfter: Date?, error: String) async throws {
         let logger = database.logger
         try await database.withConnection { connection in
             try await connection.perform(
                 """
-                SELECT finish_job(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(status), \(runAfter), \(error))
+                SELECT finish_job(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(status.rawValue), \(runAfter), \(error))
                 """,
                 logger: logger
             )

@@ -199,7 +199,7 @@ public struct PostgresReplyStore: Sendable {
     public func storeAnswer(
         _ job: ClaimedJob, context: ReplyContext, text: String, providerID: ProviderID?, model: String?, usage: TokenCounts,
         calls: [ModelCallRecord], worker: String, now: Date, lease: Duration, capture: LedgerOperation? = nil, holdID: UUID? = nil,
-        replyStatus: String = "answered"
+        replyStatus: ReplyStatus = .answered
     ) async throws -> ClaimedJob? {
         let logger = database.logger
         let callsJSON = try Self.encode(calls)
@@ -210,7 +210,7 @@ public struct PostgresReplyStore: Sendable {
                     tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), inbound: context.inboundID.uuid,
                     agent: context.agent?.id.uuid, provider: providerID?.uuid, model: model, text: text, usage: usage.json,
                     calls: callsJSON, worker: worker, now: now, leaseSeconds: lease.timeInterval, capture: captureJSON, hold: holdID,
-                    replyStatus: replyStatus
+                    replyStatus: replyStatus.rawValue
                 ),
                 logger: logger
             )
@@ -228,8 +228,8 @@ public struct PostgresReplyStore: Sendable {
     /// In the same statement the ledger takes what the calls cost (`capture`: a model that
     /// answered nothing usable was still paid) or releases the hold.
     public func settle(
-        _ job: ClaimedJob, context: ReplyContext, replyStatus: String?, error: String? = nil, handoffReason: String? = nil,
-        calls: [ModelCallRecord] = [], jobStatus: String = "done", runAfter: Date? = nil, capture: LedgerOperation? = nil,
+        _ job: ClaimedJob, context: ReplyContext, replyStatus: ReplyStatus?, error: String? = nil, handoffReason: HandoffReason? = nil,
+        calls: [ModelCallRecord] = [], jobStatus: JobStatus = .done, runAfter: Date? = nil, capture: LedgerOperation? = nil,
         holdID: UUID? = nil
     ) async throws {
         let logger = database.logger
@@ -239,7 +239,8 @@ public struct PostgresReplyStore: Sendable {
             try await connection.perform(
                 """
                 SELECT settle_reply_charged(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(context.inboundID.uuid),
-                    \(context.agent?.id.uuid), \(jobStatus), \(runAfter), \(replyStatus), \(error), \(handoffReason), \(callsJSON)::jsonb,
+                    \(context.agent?.id.uuid), \(jobStatus.rawValue), \(runAfter), \(replyStatus?.rawValue), \(error),
+                    \(handoffReason?.rawValue), \(callsJSON)::jsonb,
                     \(captureJSON)::jsonb, \(holdID))
                 """,
                 logger: logger

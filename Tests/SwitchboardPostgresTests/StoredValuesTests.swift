@@ -36,4 +36,28 @@ struct StoredValuesTests {
             }
         }
     }
+
+    @Test("every reply and job status the workers write is one the schema's checks allow, and no allowed one is missing")
+    func statusesMatchTheSchema() async throws {
+        let owner = try await TestDatabase.shared.migratedDatabase(prefix: "statuses")
+        let checks = try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+            var found: [String: String] = [:]
+            let rows = try await connection.query(
+                """
+                SELECT c.conrelid::regclass::text || '.' || a.attname::text, pg_get_constraintdef(c.oid)
+                FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+                WHERE c.contype = 'c' AND (c.conrelid, a.attname) IN (('messages'::regclass, 'reply_status'), ('jobs'::regclass, 'status'))
+                """,
+                logger: logger
+            )
+            for try await (column, definition) in rows.decode((String, String).self) { found[column] = definition }
+            return found
+        }
+        func allowed(_ column: String) throws -> Set<String> {
+            let definition = try #require(checks[column], "no check on \(column): \(checks)")
+            return Set(definition.matches(of: /'([a-z_]+)'::text/).map { String($0.output.1) })
+        }
+        #expect(try allowed("messages.reply_status") == Set(ReplyStatus.allCases.map(\.rawValue)))
+        #expect(try allowed("jobs.status") == Set(JobStatus.allCases.map(\.rawValue)))
+    }
 }
