@@ -78,44 +78,57 @@ struct JobsEndTests {
             let other = try await IngestFixtures.webhookRoute(database, tenantName: "Other")
             _ = try await enqueue(database, other, 1, prefix: "o")
             try await database.withWorker { connection in
-                try await connection.query(
-                    """
-                    INSERT INTO jobs (tenant_id, id, kind, message_id, run_after)
-                    SELECT \(route.tenantID.uuid), gen_random_uuid(), 'reply', gen_random_uuid(), now() - make_interval(secs => n)
-                    FROM generate_series(1, 20000) n
-                    """,
-                    logger: logger
-                )
+            try await connection.query(
+                """
+                INSERT INTO jobs (tenant_id, id, kind, message_id, run_after)
+                SELECT \(route.tenantID.uuid), gen_random_uuid(), 'reply', gen_random_uuid(), now() - make_interval(secs => n)
+                FROM generate_series(1, 20000) n
+                """,
+                logger: logger
+            )
             }
-            // With statistics, as a running cluster has them.
+            // With statistics, as a running cluster has them (vacuumed too, so autovacuum
+            // has no reason to come by mid-test).
             try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
-                try await connection.query("ANALYZE jobs", logger: logger)
+            try await connection.query("VACUUM ANALYZE jobs", logger: logger)
             }
-            let (pages, taken) = try await database.withWorker { connection in
-                // A first claim on this connection: what a session reads once (the catalog,
-                // the function's compilation) is not what each claim reads.
-                try await connection.query(
-                    "SELECT count(*) FROM claim_jobs(ARRAY['reply'], 1, now() + interval '1 minute', interval '60 seconds', 'w', 5)",
-                    logger: logger
-                )
-                var plan = ""
-                let rows = try await connection.query(
-                    """
-                    EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
-                    SELECT * FROM claim_jobs(ARRAY['reply'], 2, now() + interval '1 minute', interval '60 seconds', 'w', 5)
-                    """,
-                    logger: logger
-                )
-                for try await (text,) in rows.decode((String,).self) { plan = text }
-                // The function scan's buffers count every statement run inside it.
-                let top = try #require(
-                    ((try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [[String: Any]])?.first?["Plan"]) as? [String: Any]
-                )
-                let pages = ((top["Shared Hit Blocks"] as? Int) ?? 0) + ((top["Shared Read Blocks"] as? Int) ?? 0)
-                return (pages, (top["Actual Rows"] as? Int) ?? 0)
-            }
+            // The fewest pages of three claims: one whose plans a concurrent catalog change
+            // (autovacuum elsewhere) sent back to the planner reads the catalog too, while a
+            // claim that walks the backlog reads it every time.
+            var fewest = Int.max
+            for _ in 0..<3 {
+            let (pages, taken) = try await claimPages(database)
             #expect(taken == 2)
-            #expect(pages < 120, "one claim touched \(pages) pages with 20,000 jobs queued")
+            fewest = min(fewest, pages)
+            }
+            #expect(fewest < 120, "one claim touched \(fewest) pages with 20,000 jobs queued")
+        }
+    }
+
+    /// The pages one claim of two jobs reads (every statement run inside it), measured on a
+    /// connection that claimed once before (what a session reads once, the catalog and the
+    /// function's compilation, is not what each claim reads); and how many it took.
+    func claimPages(_ database: Database) async throws -> (pages: Int, taken: Int) {
+        try await database.withWorker { connection in
+            try await connection.query(
+                "SELECT count(*) FROM claim_jobs(ARRAY['reply'], 1, now() + interval '1 minute', interval '60 seconds', 'w', 5)",
+                logger: logger
+            )
+            var plan = ""
+            let rows = try await connection.query(
+                """
+                EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
+                SELECT * FROM claim_jobs(ARRAY['reply'], 2, now() + interval '1 minute', interval '60 seconds', 'w', 5)
+                """,
+                logger: logger
+            )
+            for try await (text,) in rows.decode((String,).self) { plan = text }
+            // The function scan's buffers count every statement run inside it.
+            let top = try #require(
+                ((try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [[String: Any]])?.first?["Plan"]) as? [String: Any]
+            )
+            let pages = ((top["Shared Hit Blocks"] as? Int) ?? 0) + ((top["Shared Read Blocks"] as? Int) ?? 0)
+            return (pages, (top["Actual Rows"] as? Int) ?? 0)
         }
     }
 
