@@ -8,6 +8,32 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// The messengers: each is one folder, `Connectors/<Name>` (target `<Name>Connector`), with
+/// its tests in `Tests/<Name>ConnectorTests` (fixtures included). Adding one is its name
+/// here and its line in the server's `ConnectorRegistry.available`; the connector describes
+/// the rest itself (`ConnectorDescription`).
+let connectors = ["Telegram", "WhatsApp", "Webhook"]
+
+func connectorTargets(_ name: String) -> [Target] {
+    [
+        .target(
+            name: "\(name)Connector",
+            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Connectors/\(name)",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "\(name)ConnectorTests",
+            dependencies: [
+                .target(name: "\(name)Connector"), "ConnectorKit", "ConnectorKitTesting",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+    ]
+}
+
 let package = Package(
     name: "switchboard",
     platforms: [.macOS(.v15)],
@@ -63,24 +89,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "TelegramConnector",
-            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
-            path: "Connectors/Telegram",
-            swiftSettings: strict
-        ),
-        .target(
-            name: "WhatsAppConnector",
-            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
-            path: "Connectors/WhatsApp",
-            swiftSettings: strict
-        ),
-        .target(
-            name: "WebhookConnector",
-            dependencies: ["ConnectorKit", .product(name: "HTTPTypes", package: "swift-http-types")],
-            path: "Connectors/Webhook",
-            swiftSettings: strict
-        ),
-        .target(
             name: "SwitchboardPostgres",
             dependencies: [
                 "SwitchboardCore",
@@ -126,9 +134,6 @@ let package = Package(
                 "SwitchboardCore",
                 "SwitchboardPostgres",
                 "ConnectorKit",
-                "TelegramConnector",
-                "WhatsAppConnector",
-                "WebhookConnector",
                 "SwitchboardProviders",
                 "SwitchboardEgress",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -147,7 +152,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
-            ],
+            ] + connectors.map { .target(name: "\($0)Connector") },
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
@@ -188,11 +193,8 @@ let package = Package(
             name: "ConnectorFuzz",
             dependencies: [
                 "ConnectorKit",
-                "TelegramConnector",
-                "WhatsAppConnector",
-                "WebhookConnector",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-            ],
+            ] + connectors.map { .target(name: "\($0)Connector") },
             path: "Tests/Fuzz/ConnectorFuzz",
             swiftSettings: strict
         ),
@@ -260,24 +262,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "TelegramConnectorTests",
-            dependencies: ["TelegramConnector", "ConnectorKit", "ConnectorKitTesting", .product(name: "HTTPTypes", package: "swift-http-types")],
-            resources: [.copy("Fixtures")],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "WhatsAppConnectorTests",
-            dependencies: ["WhatsAppConnector", "ConnectorKit", "ConnectorKitTesting", .product(name: "HTTPTypes", package: "swift-http-types")],
-            resources: [.copy("Fixtures")],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "WebhookConnectorTests",
-            dependencies: ["WebhookConnector", "ConnectorKit", "ConnectorKitTesting", .product(name: "HTTPTypes", package: "swift-http-types")],
-            resources: [.copy("Fixtures")],
-            swiftSettings: strict
-        ),
-        .testTarget(
             name: "SwitchboardPostgresTests",
             dependencies: [
                 "SwitchboardPostgres",
@@ -313,5 +297,5 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-    ]
+    ] + connectors.flatMap(connectorTargets)
 )

@@ -97,3 +97,16 @@ public struct TelegramConnector: Connector {
         }
     }
 }
+
+extension TelegramConnector: DescribedConnector {
+    public static let description = ConnectorDescription(
+        kind: "telegram",
+        apiBase: .init(setting: "TELEGRAM_API_BASE", defaultURL: defaultAPIBase, help: "Telegram Bot API base"),
+        subProcessor: .init(name: "Telegram FZ-LLC (Telegram Bot API)", region: "ae"),
+        arrival: .pushed
+    )
+
+    public static func make(apiBase: URL?, now: @escaping @Sendable () -> Date) -> TelegramConnector {
+        TelegramConnector(apiBase: apiBase ?? defaultAPIBase)
+    }
+}

@@ -101,3 +101,15 @@ public struct WebhookConnector: Connector {
         return true
     }
 }
+
+extension WebhookConnector: DescribedConnector {
+    public static let description = ConnectorDescription(
+        kind: "webhook", apiBase: nil,
+        subProcessor: .init(name: "the tenant's own system (signed webhooks)", region: nil),
+        arrival: .pushed
+    )
+
+    public static func make(apiBase: URL?, now: @escaping @Sendable () -> Date) -> WebhookConnector {
+        WebhookConnector(now: now)
+    }
+}

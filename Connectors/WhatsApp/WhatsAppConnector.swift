@@ -116,3 +116,16 @@ public struct WhatsAppConnector: Connector {
         }
     }
 }
+
+extension WhatsAppConnector: DescribedConnector {
+    public static let description = ConnectorDescription(
+        kind: "whatsapp",
+        apiBase: .init(setting: "GRAPH_API_BASE", defaultURL: defaultGraphAPIBase, help: "Meta Graph API base"),
+        subProcessor: .init(name: "Meta Platforms Ireland Ltd. (WhatsApp Business Platform)", region: "ie"),
+        arrival: .pushed
+    )
+
+    public static func make(apiBase: URL?, now: @escaping @Sendable () -> Date) -> WhatsAppConnector {
+        WhatsAppConnector(graphAPIBase: apiBase ?? defaultGraphAPIBase)
+    }
+}

@@ -8,7 +8,7 @@ extension AppConfiguration {
     public var egressGateConfiguration: EgressGate.Configuration {
         EgressGate.Configuration(
             allowPrivate: egressAllowPrivate,
-            trustedOrigins: Set([telegramAPIBase, graphAPIBase].compactMap { EgressTarget(url: $0.absoluteString) })
+            trustedOrigins: Set(platformBases.values.compactMap { EgressTarget(url: $0.absoluteString) })
         )
     }
 }

@@ -19,11 +19,10 @@ public struct AppConfiguration: Sendable {
     public var adminToken: String?
     /// `SWITCHBOARD_MASTER_KEY`: base64 of 32 bytes; `nil` generates `home/master.key`.
     public var masterKey: String?
-    /// `SWITCHBOARD_TELEGRAM_API_BASE`: the Telegram Bot API base (a URL by type: a
-    /// malformed setting stops start-up, it never falls back to the public default).
-    public var telegramAPIBase: URL
-    /// `SWITCHBOARD_GRAPH_API_BASE`: the Meta Graph API base.
-    public var graphAPIBase: URL
+    /// The platform API bases, by channel kind: `SWITCHBOARD_TELEGRAM_API_BASE` and the
+    /// like, one per connector that calls a platform (`ConnectorDescription.apiBase`). URLs by
+    /// type: a malformed setting stops start-up, it never falls back to the public default.
+    public var platformBases: [String: URL]
     /// `SWITCHBOARD_EGRESS_ALLOW_PRIVATE`: let tenant-supplied URLs reach loopback and private ranges.
     public var egressAllowPrivate: Bool
     /// `SWITCHBOARD_WORKERS`: concurrent reply and send jobs.
@@ -70,8 +69,7 @@ public struct AppConfiguration: Sendable {
         publicURL: String? = nil,
         adminToken: String? = nil,
         masterKey: String? = nil,
-        telegramAPIBase: URL = URL(string: "https://api.telegram.org")!,
-        graphAPIBase: URL = URL(string: "https://graph.facebook.com")!,
+        platformBases: [String: URL] = ConnectorRegistry.defaultPlatformBases,
         egressAllowPrivate: Bool = false,
         workers: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
         databasePoolSize: Int = 20,
@@ -95,8 +93,7 @@ public struct AppConfiguration: Sendable {
         self.publicURL = publicURL
         self.adminToken = adminToken
         self.masterKey = masterKey
-        self.telegramAPIBase = telegramAPIBase
-        self.graphAPIBase = graphAPIBase
+        self.platformBases = platformBases
         self.egressAllowPrivate = egressAllowPrivate
         self.workers = workers
         self.databasePoolSize = databasePoolSize

@@ -1,3 +1,4 @@
+import ConnectorKit
 public import Foundation
 import Logging
 
@@ -71,7 +72,8 @@ public struct AppSetting: Sendable {
         AppSetting(variable, help, show: { show($0).absoluteString }) { set(&$0, try AppConfiguration.platformBase($1, variable)) }
     }
 
-    /// Every setting, in the order the README's table and `--help` list them.
+    /// Every setting, in the order the README's table and `--help` list them; the platform
+    /// API bases come from the connectors' descriptions.
     public static let all: [AppSetting] = [
         .text(
             "DATABASE_URL", "PostgreSQL server, logged in as the owner that runs migrations", absent: "absent → embedded cluster"
@@ -89,8 +91,14 @@ public struct AppSetting: Sendable {
             "SWITCHBOARD_MASTER_KEY", "base64 of 32 bytes: encrypts secrets at rest, derives the app role's database password",
             absent: "absent → generated into $SWITCHBOARD_HOME/master.key"
         ) { $0.masterKey = $1 },
-        .platformBase("SWITCHBOARD_TELEGRAM_API_BASE", "Telegram Bot API base", show: \.telegramAPIBase) { $0.telegramAPIBase = $1 },
-        .platformBase("SWITCHBOARD_GRAPH_API_BASE", "Meta Graph API base", show: \.graphAPIBase) { $0.graphAPIBase = $1 },
+    ] + ConnectorRegistry.available.compactMap { connector in
+        connector.description.apiBase.map { base in
+            let kind = connector.description.kind
+            return .platformBase("SWITCHBOARD_" + base.setting, base.help, show: { $0.platformBases[kind] ?? base.defaultURL }) {
+                $0.platformBases[kind] = $1
+            }
+        }
+    } + [
         .boolean(
             "SWITCHBOARD_EGRESS_ALLOW_PRIVATE", "let tenant-supplied URLs reach loopback, private and other non-public addresses",
             show: \.egressAllowPrivate

@@ -6,9 +6,26 @@ import WebhookConnector
 import WhatsAppConnector
 
 /// The connectors this server speaks, by channel kind. A new messenger is one folder
-/// under `Connectors/` and one line here.
+/// under `Connectors/` (its connector describes itself: `DescribedConnector`), its name in
+/// the manifest's connector list, and one line in `available`.
 public struct ConnectorRegistry: Sendable {
     let connectors: [String: any Connector]
+
+    /// Every connector this build has; their descriptions give the settings of their API
+    /// bases and the privacy register's sub-processors.
+    public static let available: [any DescribedConnector.Type] = [
+        TelegramConnector.self,
+        WhatsAppConnector.self,
+        WebhookConnector.self,
+    ]
+
+    /// The connectors' descriptions, by kind.
+    public static let descriptions: [String: ConnectorDescription] = Dictionary(
+        uniqueKeysWithValues: available.map { ($0.description.kind, $0.description) }
+    )
+
+    /// The platform API bases' defaults, by kind.
+    public static let defaultPlatformBases: [String: URL] = descriptions.compactMapValues { $0.apiBase?.defaultURL }
 
     public init(_ connectors: [any Connector]) {
         self.connectors = Dictionary(uniqueKeysWithValues: connectors.map { ($0.kind, $0) })
@@ -16,11 +33,7 @@ public struct ConnectorRegistry: Sendable {
 
     /// The standard set, pointed at the configured platform bases.
     public static func standard(_ configuration: AppConfiguration, now: @escaping @Sendable () -> Date) -> ConnectorRegistry {
-        ConnectorRegistry([
-            TelegramConnector(apiBase: configuration.telegramAPIBase),
-            WhatsAppConnector(graphAPIBase: configuration.graphAPIBase),
-            WebhookConnector(now: now),
-        ])
+        ConnectorRegistry(available.map { $0.make(apiBase: configuration.platformBases[$0.description.kind], now: now) })
     }
 
     public subscript(kind: String) -> (any Connector)? { connectors[kind] }

@@ -1,3 +1,4 @@
+import ConnectorKit
 import Foundation
 import Hummingbird
 import Logging
@@ -226,12 +227,6 @@ struct PrivacyRoutes: Sendable {
     }
 
     /// The messenger platforms as sub-processors: who runs each, and where.
-    static let messengers: [String: (operator: String, region: String?)] = [
-        "telegram": ("Telegram FZ-LLC (Telegram Bot API)", "ae"),
-        "whatsapp": ("Meta Platforms Ireland Ltd. (WhatsApp Business Platform)", "ie"),
-        "webhook": ("the tenant's own system (signed webhooks)", nil),
-    ]
-
     func subProcessors(_ tenant: TenantID) async throws -> [JSONValue] {
         let (providers, channels) = try await privacy.subProcessors(tenant)
         return providers.map { provider in
@@ -240,9 +235,10 @@ struct PrivacyRoutes: Sendable {
                 "region": .string(provider.region), "receives": .strings(["conversations", "customer_contacts"]),
             ])
         } + channels.map { kind in
-            let messenger = Self.messengers[kind]
+            // Each connector names its platform's operator (`ConnectorDescription`).
+            let messenger = ConnectorRegistry.descriptions[kind]?.subProcessor
             return .object([
-                "name": .string(messenger?.operator ?? kind), "kind": .string(kind), "role": "messenger",
+                "name": .string(messenger?.name ?? kind), "kind": .string(kind), "role": "messenger",
                 "region": .string(messenger?.region), "receives": .strings(["conversations", "customer_contacts"]),
             ])
         }

@@ -158,8 +158,8 @@ func withAgentApp<Result: Sendable>(
     let database = try await TestDatabase.shared.migratedDatabase(prefix: "agents")
     var configuration = try await testConfiguration()
     configuration.databaseURL = database.url
-    configuration.telegramAPIBase = try #require(URL(string: telegramBase))
-    if let graphBase { configuration.graphAPIBase = try #require(URL(string: graphBase)) }
+    configuration.platformBases["telegram"] = try #require(URL(string: telegramBase))
+    if let graphBase { configuration.platformBases["whatsapp"] = try #require(URL(string: graphBase)) }
     configuration.egressAllowPrivate = allowPrivate
     configuration.workers = workers
     let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)

@@ -137,7 +137,7 @@ struct ChannelAPITests {
         try await withFakeTelegram(validToken: botToken) { base, log in
             var configuration = try await testConfiguration()
             configuration.publicURL = "https://switchboard.example.kz"
-            configuration.telegramAPIBase = try #require(URL(string: base))
+            configuration.platformBases["telegram"] = try #require(URL(string: base))
             let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)
             let app = buildApplication(configuration, bootstrap: bootstrap, logger: TestDatabase.logger)
             try await app.test(.router) { client in

@@ -1,3 +1,4 @@
+import ConnectorKit
 import Foundation
 import SwitchboardApp
 import Testing
@@ -17,9 +18,9 @@ struct ConfigurationTests {
         let configuration = try AppConfiguration.fromEnvironment([
             "SWITCHBOARD_TELEGRAM_API_BASE": "http://10.0.0.5:8081", "SWITCHBOARD_GRAPH_API_BASE": "https://graph.example.com/base",
         ])
-        #expect(configuration.telegramAPIBase.absoluteString == "http://10.0.0.5:8081")
-        #expect(configuration.graphAPIBase.absoluteString == "https://graph.example.com/base")
-        #expect(try AppConfiguration.fromEnvironment([:]).telegramAPIBase.absoluteString == "https://api.telegram.org")
+        #expect(configuration.platformBases["telegram"]?.absoluteString == "http://10.0.0.5:8081")
+        #expect(configuration.platformBases["whatsapp"]?.absoluteString == "https://graph.example.com/base")
+        #expect(try AppConfiguration.fromEnvironment([:]).platformBases["telegram"]?.absoluteString == "https://api.telegram.org")
     }
 
     @Test("a number out of range or not a number names its setting and its range")
@@ -62,5 +63,26 @@ struct ConfigurationTests {
         #expect(error?.message.contains("--db-pool needs a value") == true)
         #expect(AppSetting.all.first { $0.variable == "DATABASE_URL" }?.flag == "--database-url")
         #expect(AppSetting.all.first { $0.variable == "SWITCHBOARD_DB_ACQUIRE_TIMEOUT_MS" }?.flag == "--db-acquire-timeout-ms")
+    }
+
+    @Test("each connector describes itself: its kind is its instances' kind, its API base is a setting with its default")
+    func connectorsDescribeThemselves() throws {
+        let configuration = AppConfiguration()
+        let registry = ConnectorRegistry.standard(configuration, now: Date.init)
+        let kinds = ConnectorRegistry.available.map { $0.description.kind }
+        #expect(registry.kinds == kinds.sorted())
+        for connector in ConnectorRegistry.available {
+            let description = connector.description
+            #expect(connector.make(apiBase: nil, now: Date.init).kind == description.kind)
+            #expect(!description.subProcessor.name.isEmpty)
+            if let base = description.apiBase {
+                let setting = try #require(AppSetting.all.first { $0.variable == "SWITCHBOARD_" + base.setting }, "\(base.setting)")
+                #expect(setting.defaultText == base.defaultURL.absoluteString)
+                #expect(configuration.platformBases[description.kind] == base.defaultURL)
+                var changed = configuration
+                try changed.apply(["SWITCHBOARD_" + base.setting: "http://10.1.2.3:8080/api"])
+                #expect(changed.platformBases[description.kind]?.absoluteString == "http://10.1.2.3:8080/api")
+            }
+        }
     }
 }
