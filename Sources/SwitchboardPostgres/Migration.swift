@@ -20,8 +20,11 @@ public struct Migration: Sendable, Hashable {
     public var fileName: String { String(format: "%04d_%@.sql", version, name) }
 
     /// Hex SHA-256 of the file's bytes.
-    public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+    public var checksum: String { Self.sha256Hex(sql) }
+
+    /// Hex SHA-256 of a file's text, as recorded for migrations and function files.
+    static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The migrations shipped in this build, in order.

@@ -1,5 +1,4 @@
 public import Foundation
-import Crypto
 
 /// One file of `Functions/`: the current definitions of the SQL functions of one area
 /// (`credits.sql`, `jobs_and_replies.sql`, …), each `CREATE OR REPLACE FUNCTION` with its
@@ -22,9 +21,7 @@ public struct SQLFunctionFile: Sendable, Hashable {
     }
 
     /// Hex SHA-256 of the file's bytes.
-    public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    public var checksum: String { Migration.sha256Hex(sql) }
 
     /// The function files shipped in this build, by name.
     public static func bundled() throws -> [SQLFunctionFile] {

@@ -60,4 +60,35 @@ struct StoredValuesTests {
         #expect(try allowed("messages.reply_status") == Set(ReplyStatus.allCases.map(\.rawValue)))
         #expect(try allowed("jobs.status") == Set(JobStatus.allCases.map(\.rawValue)))
     }
+
+    @Test("the default privacy policy is one policy: the schema's column defaults are PrivacyPolicy.standard's")
+    func defaultPrivacyPolicy() async throws {
+        // A tenant without a row of its own is read as `PrivacyPolicy.standard`, and a row
+        // written with the columns' defaults must mean the same policy.
+        let owner = try await TestDatabase.shared.migratedDatabase(prefix: "policy")
+        let defaults = try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+            var found: [String: String] = [:]
+            let rows = try await connection.query(
+                """
+                SELECT column_name::text, COALESCE(column_default, 'NULL') FROM information_schema.columns
+                WHERE table_schema = 'public' AND table_name = 'privacy_policies'
+                """,
+                logger: logger
+            )
+            for try await (column, value) in rows.decode((String, String).self) { found[column] = value }
+            return found
+        }
+        let standard = PrivacyPolicy.standard
+        #expect(defaults["conversation_days"] == "NULL" && standard.conversationDays == nil)
+        #expect(defaults["log_days"] == "\(standard.logDays)")
+        #expect(defaults["ledger_years"] == "\(standard.ledgerYears)")
+        #expect(defaults["redact_pii"] == "\(standard.redactPII)")
+        #expect(defaults["allowed_regions"] == "NULL" && standard.allowedRegions == nil)
+        #expect(defaults["home_region"] == "'\(standard.homeRegion)'::text")
+        #expect(defaults["ai_label"] == "NULL" && standard.aiLabel == nil)
+        #expect(defaults["keep_contacts"] == "\(standard.keepContacts)")
+        // The retention sweep's own fallback for a tenant without a row.
+        let privacy = try #require(try SQLFunctionFile.bundled().first { $0.name == "privacy.sql" })
+        #expect(privacy.sql.contains("COALESCE(v_policy.log_days, \(standard.logDays))"))
+    }
 }
