@@ -161,16 +161,34 @@ func milliseconds(_ duration: Duration) -> Double {
 
 func format(_ value: Double) -> String { String(format: "%.3f", value) }
 
+/// A loopback OpenAI-style fake and a provider transport out through an egress gate that
+/// admits loopback, as the benches of the router and of the gate both need; both are shut
+/// down after `body`.
+func withFakeBehindGate(
+    _ body: @escaping @Sendable (_ port: Int, _ gate: EgressGate, _ transport: AsyncHTTPProviderTransport) async throws -> Void
+) async throws {
+    try await Fakes().serve(port: 0) { port in
+        let gate = EgressGate(.init(allowPrivate: true), logger: Logger(label: "bench-egress"))
+        let transport = AsyncHTTPProviderTransport(gate: gate)
+        do {
+            try await body(port, gate, transport)
+        } catch {
+            try? await transport.shutdown()
+            await gate.shutdown()
+            throw error
+        }
+        try await transport.shutdown()
+        await gate.shutdown()
+    }
+}
+
 // MARK: (a) the router
 
 struct RouterBench {
     var requests: Int
 
     func run() async throws {
-        let fakes = Fakes()
-        try await fakes.serve(port: 0) { port in
-            let gate = EgressGate(.init(allowPrivate: true), logger: Logger(label: "bench-egress"))
-            let transport = AsyncHTTPProviderTransport(gate: gate)
+        try await withFakeBehindGate { port, _, transport in
             let base = "http://127.0.0.1:\(port)/v1"
             let provider = makeModelProvider(ProviderEndpoint(kind: .openaiCompatible, baseURL: base), faq: [], transport: transport)
             let router = ModelRouter()
@@ -204,8 +222,6 @@ struct RouterBench {
                 let added = p50s["ModelRouter → provider → fake/\(concurrency)"]! - p50s["direct HTTP call to the fake/\(concurrency)"]!
                 print("added p50 latency at \(concurrency): \(format(added)) ms (target ≤ 1 ms)")
             }
-            try await transport.shutdown()
-            await gate.shutdown()
         }
     }
 

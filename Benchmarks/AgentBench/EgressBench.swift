@@ -16,10 +16,7 @@ struct EgressBench {
     var requests: Int
 
     func run() async throws {
-        let fakes = Fakes()
-        try await fakes.serve(port: 0) { port in
-            let gate = EgressGate(.init(allowPrivate: true), logger: Logger(label: "bench-egress"))
-            let transport = AsyncHTTPProviderTransport(gate: gate)
+        try await withFakeBehindGate { port, gate, transport in
             let direct = HTTPClient(
                 eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
             let url = "http://127.0.0.1:\(port)/v1/chat/completions"
@@ -69,8 +66,6 @@ struct EgressBench {
             print("gate overhead per call: mean \(format(means["through the gate"]! - means["direct"]!)) ms, p50 \(format(p50s["through the gate"]! - p50s["direct"]!)) ms")
             print("gate: \(gate.statistics)")
             try await direct.shutdown()
-            try await transport.shutdown()
-            await gate.shutdown()
         }
     }
 }
