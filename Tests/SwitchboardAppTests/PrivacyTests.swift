@@ -412,6 +412,10 @@ struct PrivacyTests {
             let processors = try #require(conversations["sub_processors"] as? [[String: Any]])
             #expect(Set(processors.compactMap { $0["kind"] as? String }) == ["openai", "telegram"])
             #expect(processors.first { $0["kind"] as? String == "openai" }?["region"] as? String == "us")
+            // A messenger's entry is what its connector says of itself (`ConnectorDescription`).
+            let telegram = processors.first { $0["kind"] as? String == "telegram" }
+            #expect(telegram?["name"] as? String == "Telegram FZ-LLC (Telegram Bot API)")
+            #expect(telegram?["region"] as? String == "ae")
             let ledger = try #require(categories.first { $0["category"] as? String == "billing_ledger" })
             #expect(ledger["role"] as? String == "controller")
             #expect((ledger["sub_processors"] as? [Any])?.isEmpty == true)
