@@ -120,6 +120,8 @@ final class ServerProcess {
     private let transcript = Transcript()
     private let lines: AsyncStream<String>
     private let ended: AsyncStream<Int32>
+    /// Finishes when the process's output reaches its end (all of it read).
+    private let outputEnded: AsyncStream<Void>
 
     init(environment: [String: String], database: String, command: [String] = ["serve"], arguments: [String] = []) throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -148,14 +150,17 @@ final class ServerProcess {
 
         let (lines, lineSink) = AsyncStream.makeStream(of: String.self)
         let (ended, endSink) = AsyncStream.makeStream(of: Int32.self)
+        let (outputEnded, outputSink) = AsyncStream.makeStream(of: Void.self)
         self.lines = lines
         self.ended = ended
+        self.outputEnded = outputEnded
         let transcript = self.transcript
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
                 lineSink.finish()
+                outputSink.finish()
                 return
             }
             for line in transcript.append(String(decoding: data, as: UTF8.self)) { lineSink.yield(line) }
@@ -182,9 +187,11 @@ final class ServerProcess {
 
     func interrupt() { process.interrupt() }
 
-    /// The exit status, once the process has ended.
+    /// The exit status, once the process has ended and all it wrote has been read (the
+    /// end of the process and the end of its output arrive separately).
     func exit() async -> Int32 {
         for await _ in ended { break }
+        for await _ in outputEnded {}
         try? FileManager.default.removeItem(at: home)
         return process.terminationStatus
     }
