@@ -45,6 +45,7 @@ let package = Package(
         .library(name: "SwitchboardPostgres", targets: ["SwitchboardPostgres"]),
         .library(name: "SwitchboardEgress", targets: ["SwitchboardEgress"]),
         .library(name: "SwitchboardProviders", targets: ["SwitchboardProviders"]),
+        .library(name: "SwitchboardPipeline", targets: ["SwitchboardPipeline"]),
         .library(name: "SwitchboardApp", targets: ["SwitchboardApp"]),
     ],
     dependencies: [
@@ -128,10 +129,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The message path as plain Swift over the ports of Core: ingest, reply, send, the
+        // workers and the maintenance chores. No HTTP server, no database driver: its tests
+        // run on in-memory adapters, the app wires it to PostgreSQL and Hummingbird.
+        .target(
+            name: "SwitchboardPipeline",
+            dependencies: [
+                "SwitchboardCore",
+                "ConnectorKit",
+                "SwitchboardProviders",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "SwitchboardApp",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardPipeline",
                 "SwitchboardPostgres",
                 "ConnectorKit",
                 "SwitchboardProviders",
@@ -169,6 +187,7 @@ let package = Package(
             name: "switchboard-bench",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardPipeline",
                 "SwitchboardProviders",
                 "SwitchboardEgress",
                 "SwitchboardPostgres",
@@ -262,9 +281,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SwitchboardPipelineTests",
+            dependencies: [
+                "SwitchboardPipeline",
+                "SwitchboardCore",
+                "ConnectorKit",
+                "ConnectorKitTesting",
+                "SwitchboardProviders",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SwitchboardPostgresTests",
             dependencies: [
                 "SwitchboardPostgres",
+                // The ledger's group commit, proven on the real ledger.
+                "SwitchboardPipeline",
                 "SwitchboardCore",
                 "SwitchboardTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -276,6 +310,7 @@ let package = Package(
             name: "SwitchboardAppTests",
             dependencies: [
                 "SwitchboardApp",
+                "SwitchboardPipeline",
                 "ConnectorKit",
                 "WebhookConnector",
                 .product(name: "HTTPTypes", package: "swift-http-types"),

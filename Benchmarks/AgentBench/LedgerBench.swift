@@ -10,6 +10,7 @@ import Logging
 import PostgresNIO
 import SwitchboardApp
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 import Synchronization
 
@@ -72,14 +73,14 @@ struct LedgerBench {
         }
         let batcher = LedgerBatcher(store: ledger)
         try await report("charges, one hot tenant, batched") { _ in
-            _ = try await batcher.apply(hot, .charge(key: UUID().uuidString, amount: Credits(micros: 1), reason: "bench"))
+            _ = try await batcher.apply(hot, .charge(key: UUID().uuidString, amount: Credits(micros: 1), reason: "bench"), logger: logger)
         }
         try await report("charges over \(tenantCount) tenants, batched") { _ in
-            _ = try await batcher.apply(spread.randomElement()!, .charge(key: UUID().uuidString, amount: Credits(micros: 1), reason: "bench"))
+            _ = try await batcher.apply(spread.randomElement()!, .charge(key: UUID().uuidString, amount: Credits(micros: 1), reason: "bench"), logger: logger)
         }
         try await report("hold + capture, one hot tenant, batched holds") { _ in
-            let held = try await batcher.apply(hot, .hold(reference: UUID().uuidString, amount: Credits(micros: 10), expiresAt: Date().addingTimeInterval(600), reason: "bench"))
-            _ = try await batcher.apply(hot, .capture(holdID: held.holdID!, amount: Credits(micros: 3), reason: "bench"))
+            let held = try await batcher.apply(hot, .hold(reference: UUID().uuidString, amount: Credits(micros: 10), expiresAt: Date().addingTimeInterval(600), reason: "bench"), logger: logger)
+            _ = try await batcher.apply(hot, .capture(holdID: held.holdID!, amount: Credits(micros: 3), reason: "bench"), logger: logger)
         }
 
         // The sums still hold after everything above.

@@ -1,3 +1,4 @@
+public import ConnectorKit
 public import Foundation
 public import Logging
 

@@ -1,4 +1,5 @@
 import Foundation
+public import SwitchboardPipeline
 public import Prometheus
 
 /// The operator's metrics, exposed at `/metrics` in Prometheus text. Labels never carry a
@@ -68,11 +69,11 @@ public struct AppMetrics: Sendable {
         helpText: "Jobs given up after their last attempt ended unfinished (worker died or ran past the deadline), by kind."
     ) }
 
-    func recordDeadJob(kind: String) {
+    public func recordDeadJob(kind: String) {
         registry.makeCounter(descriptor: Self.deadJobs, labels: [("kind", kind)]).increment()
     }
 
-    func recordProviderCall(kind: String, outcome: String) {
+    public func recordProviderCall(kind: String, outcome: String) {
         registry.makeCounter(descriptor: Self.providerCalls, labels: [("provider_kind", kind), ("outcome", outcome)]).increment()
     }
 
@@ -81,15 +82,15 @@ public struct AppMetrics: Sendable {
         helpText: "Replies whose provider reported under half the locally estimated tokens; charged at the estimate. By provider kind."
     ) }
 
-    func recordUnderReportedUsage(kind: String) {
+    public func recordUnderReportedUsage(kind: String) {
         registry.makeCounter(descriptor: Self.underReportedUsage, labels: [("provider_kind", kind)]).increment()
     }
 
-    func recordFallback() {
+    public func recordFallback() {
         registry.makeCounter(descriptor: Self.fallbacks).increment()
     }
 
-    func recordLedgerRefusal(operation: String) {
+    public func recordLedgerRefusal(operation: String) {
         registry.makeCounter(descriptor: Self.ledgerRefusals, labels: [("operation", operation)]).increment()
     }
 
@@ -135,3 +136,5 @@ extension Duration {
         components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }
+
+extension AppMetrics: PipelineMetrics {}

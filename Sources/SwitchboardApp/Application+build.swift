@@ -1,3 +1,4 @@
+public import ConnectorKit
 public import Foundation
 public import Hummingbird
 import HummingbirdCore
@@ -7,6 +8,7 @@ import SwitchboardCore
 import Crypto
 import ServiceLifecycle
 import SwitchboardPostgres
+public import SwitchboardPipeline
 public import SwitchboardProviders
 public import SwitchboardEgress
 
@@ -64,28 +66,36 @@ public func buildApplication(
     router.add(middleware: RequestMiddleware(routes: routes, metrics: metrics))
 
     dependencies.addOperationRoutes(to: router)
-    // The workers, when this process runs any: its ingest takes reply jobs for them.
-    var workers: JobWorkers?
+    // The workers and the maintenance chores, when this process runs workers: its ingest
+    // takes reply jobs for them.
+    var workers: Workers?
     var workerServices: [any Service] = []
     if configuration.workers > 0 {
         let transport = providerTransport ?? AsyncHTTPProviderTransport(gate: gate)
-        let processor = JobProcessor(
+        let runner = JobRunner(
             database: database, secrets: secrets, connectors: connectors, http: http, transport: transport, router: modelRouter,
             policy: jobPolicy, now: now, metrics: metrics, logger: logger
         )
-        let jobWorkers = JobWorkers(processor: processor, database: database, concurrency: configuration.workers, logger: logger)
+        let jobWorkers = Workers(runner: runner, queue: PostgresJobStore(database: database), concurrency: configuration.workers, logger: logger)
         workers = jobWorkers
-        workerServices = [ProviderTransportService(transport: transport), jobWorkers]
+        workerServices = [
+            ProviderTransportService(transport: transport), jobWorkers,
+            Maintenance(chores: Maintenance.chores(database: database, policy: jobPolicy), now: now, logger: logger),
+        ]
     }
-    let ingest = PostgresIngestStore(database: database)
-    HookRoutes(
-        channels: channelStore, ingest: ingest, batcher: IngestBatcher(
-            store: ingest, maximumBatch: configuration.ingestBatch,
+    let ingestStore = PostgresIngestStore(database: database)
+    let ingest = Ingest(
+        channels: channelStore, store: ingestStore,
+        batcher: IngestBatcher(
+            store: ingestStore, maximumBatch: configuration.ingestBatch,
             // Without group commit each delivery needs a connection of its own.
             maximumInFlight: configuration.ingestBatch == 1 ? configuration.databasePoolSize : 4,
             taker: workers
-        ), cache: cache, connectors: connectors,
-        secrets: secrets, metrics: metrics, failures: failures,
+        ),
+        cache: cache, connectors: connectors, secrets: secrets
+    )
+    HookRoutes(
+        ingest: ingest, metrics: metrics, failures: failures,
         perChannel: RateLimiter(
             .perSecond(configuration.rateLimitHookChannel, burst: configuration.rateLimitHookChannel), now: monotonic
         ),

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Mustache
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 
 /// The analytics dashboard: `GET /dashboard`, a page rendered by the server (Mustache

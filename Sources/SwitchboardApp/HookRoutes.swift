@@ -5,7 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchboardCore
-import SwitchboardPostgres
+import SwitchboardPipeline
 
 /// `POST /hooks/{channel_id}`: a messenger's delivery, as raw bytes. Verified, parsed and
 /// stored in one statement before the 200; a duplicate is 200 and changes nothing; a bad
@@ -16,12 +16,9 @@ struct HookRoutes: Sendable {
     /// Webhook bodies over 4 MiB are refused with 413 (the published limit: README, "Limits").
     static let maximumSize = 4 << 20
 
-    let channels: PostgresChannelStore
-    let ingest: PostgresIngestStore
-    let batcher: IngestBatcher
-    let cache: ChannelRouteCache
-    let connectors: ConnectorRegistry
-    let secrets: SecretBox
+    /// The message path's ingest: the channel's lookup, its connector's verify and parse,
+    /// and the group commit.
+    let ingest: Ingest
     let metrics: AppMetrics
     /// Refusals (unknown channel, failed signature) by source address: a spent allowance
     /// makes further refusals 429, and ids not cached are then not looked up.
@@ -42,64 +39,48 @@ struct HookRoutes: Sendable {
 
     /// The live channel of the URL, its connector and opened credentials; 404 otherwise
     /// (deleted and disabled channels included: Telegram then stops retrying).
-    func resolve(_ context: AppRequestContext) async throws -> (ChannelRoute, any Connector, ChannelCredentials) {
+    func resolve(_ context: AppRequestContext) async throws -> ResolvedChannel {
         // The source's text is made only where a refusal needs it, not for every delivery.
         guard let id = context.parameters.get("channel_id").flatMap({ ChannelID($0) }),
-              let (route, credentials) = try await cache.resolve(
-                  id,
-                  load: {
-                      // A lookup the cache cannot answer costs a query: not for a source
-                      // that keeps asking for channels that do not exist.
-                      try failures.limited(context.sourceAddress).check(Self.refusals)
-                      return try await channels.route(id)
-                  },
-                  open: { try secrets.openCredentials($0.sealedCredentials, tenant: $0.tenantID, channel: $0.channelID) }
-              ),
-              route.enabled,
-              let connector = connectors[route.kind]
+              let channel = try await ingest.resolve(
+                  id, logger: context.logger,
+                  // A lookup the cache cannot answer costs a query: not for a source that
+                  // keeps asking for channels that do not exist.
+                  beforeLookup: { try failures.limited(context.sourceAddress).check(Self.refusals) }
+              )
         else {
             try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError.notFound("channel")
         }
-        return (route, connector, ChannelCredentials(credentials))
+        return channel
     }
 
     static let refusals = "refused webhook deliveries from this address"
 
     func receive(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (route, connector, credentials) = try await resolve(context)
+        let channel = try await resolve(context)
+        let route = channel.route
         var logger = context.logger
         logger[metadataKey: "channel.kind"] = "\(route.kind)"
         let body = try await request.body.collect(upTo: Self.maximumSize)
         let delivery = WebhookDelivery(headers: request.headers, body: Array(body.readableBytesView), receivedAt: now())
-
+        let results: [IngestResult]
         do {
-            try connector.verify(delivery, credentials: credentials)
-        } catch {
+            results = try await ingest.accept(
+                delivery, contentType: request.headers[.contentType], on: channel, logger: logger,
+                // Counted once verified: unsigned requests cannot spend a channel's allowance.
+                verified: { try perChannel.acquire(route.channelID).check("deliveries to this channel") }
+            )
+        } catch DeliveryRefusal.unverified(let reason) {
             metrics.recordDelivery(kind: route.kind, outcome: "rejected")
-            logger.warning("webhook delivery failed verification", metadata: ["channel.id": "\(route.channelID)", "reason": "\(error.message)"])
+            logger.warning("webhook delivery failed verification", metadata: ["channel.id": "\(route.channelID)", "reason": "\(reason)"])
             try failures.acquire(context.sourceAddress).check(Self.refusals)
             throw SwitchboardError(.unauthorized, "the delivery's signature or secret does not match this channel")
-        }
-        // Counted once verified: unsigned requests cannot spend a channel's allowance.
-        try perChannel.acquire(route.channelID).check("deliveries to this channel")
-
-        let events: [InboundEvent]
-        do {
-            events = try connector.parse(delivery, credentials: credentials)
-        } catch {
-            try await ingest.deadLetter(route, reason: error.message, contentType: request.headers[.contentType], body: delivery.body)
+        } catch DeliveryRefusal.unreadable(let reason, let field) {
             metrics.recordDelivery(kind: route.kind, outcome: "dead_letter")
-            logger.warning("webhook delivery kept as a dead letter", metadata: ["channel.id": "\(route.channelID)", "reason": "\(error.message)"])
-            throw SwitchboardError(.invalidRequest, "the delivery could not be read: \(error.message)", field: error.field)
+            logger.warning("webhook delivery kept as a dead letter", metadata: ["channel.id": "\(route.channelID)", "reason": "\(reason)"])
+            throw SwitchboardError(.invalidRequest, "the delivery could not be read: \(reason)", field: field)
         }
-
-        let results = try await batcher.ingest(
-            PostgresIngestStore.Delivery(
-                route: route, payload: StorableText.sanitize(String(decoding: delivery.body, as: UTF8.self)),
-                events: events.map(IngestEvent.init)
-            )
-        )
         let duplicates = results.filter { !$0.created }.count
         metrics.recordDelivery(kind: route.kind, outcome: duplicates == results.count && !results.isEmpty ? "duplicate" : "stored")
         return try JSONBody.response(
@@ -108,7 +89,8 @@ struct HookRoutes: Sendable {
     }
 
     func verifyChallenge(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (route, connector, credentials) = try await resolve(context)
+        let channel = try await resolve(context)
+        let (route, connector, credentials) = (channel.route, channel.connector, channel.credentials)
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         let answer: String?

@@ -2,6 +2,7 @@ public import Crypto
 public import Foundation
 public import Logging
 import SwitchboardPostgres
+public import SwitchboardPipeline
 
 /// The 32-byte key that protects secrets at rest (AES-GCM) and from which the app role's
 /// database password is derived.
@@ -49,5 +50,11 @@ public struct MasterKey: Sendable {
     /// The app role's PostgreSQL password.
     public var appRolePassword: String {
         Migrator.appRolePassword(masterKey: key.withUnsafeBytes { Array($0) })
+    }
+}
+
+extension SecretBox {
+    public init(masterKey: MasterKey) {
+        self.init(masterKey: masterKey.key)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 
 /// `/v1/providers`: the model providers a tenant's agents call. The API key is write-only:

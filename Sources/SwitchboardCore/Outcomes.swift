@@ -41,3 +41,21 @@ public enum JobStatus: String, Sendable, Hashable, Codable, CaseIterable {
     /// Out of attempts: every attempt's worker stopped or ran past the deadline.
     case dead
 }
+
+/// How far an outbound message got (`messages.delivery_status`), in the order a platform's
+/// status updates may only move forward: a later status never goes back to an earlier one,
+/// and `failed` is final. The ingest's status update keeps the same order (`ingest.sql`).
+public enum DeliveryStatus: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case pending
+    case sent
+    case delivered
+    case read
+    case failed
+
+    /// The platform took the message: it is never sent again.
+    public var isSent: Bool { self == .sent || self == .delivered || self == .read }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}

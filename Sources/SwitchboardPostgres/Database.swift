@@ -13,7 +13,9 @@ import Synchronization
 /// security then holds even where a query forgets its `WHERE tenant_id`.
 public struct Database: Sendable {
     public let client: PostgresClient
-    public let logger: Logger
+    /// Every statement's logger: the caller's, with its request or job id, when the store
+    /// method was given one (`logging(_:)`).
+    public private(set) var logger: Logger
     /// How long a transaction may wait for a connection before the request is answered
     /// `unavailable`. The pool itself would wait for its circuit breaker (a minute) while
     /// the server is down; a request should not.
@@ -29,6 +31,14 @@ public struct Database: Sendable {
         )
         self.acquireTimeout = acquireTimeout
         self.logger = logger
+    }
+
+    /// The same pool, its statements logged with `logger` (the caller's, so the request or
+    /// job id reaches the database's log lines).
+    public func logging(_ logger: Logger) -> Database {
+        var copy = self
+        copy.logger = logger
+        return copy
     }
 
     /// Runs `body` in a transaction that sees only `tenant`'s rows.

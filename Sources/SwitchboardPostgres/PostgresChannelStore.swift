@@ -1,5 +1,5 @@
 public import Foundation
-import Logging
+public import Logging
 import PostgresNIO
 public import SwitchboardCore
 
@@ -141,7 +141,11 @@ public struct PostgresChannelStore: Sendable {
     /// The channel of a webhook URL, before the tenant is known: the transaction may read
     /// that one channel row (policy `channel_lookup`) and nothing else.
     public func route(_ id: ChannelID) async throws -> ChannelRoute? {
-        let logger = database.logger
+        try await route(id, logger: database.logger)
+    }
+
+    public func route(_ id: ChannelID, logger: Logger) async throws -> ChannelRoute? {
+        let database = self.database.logging(logger)
         return try await database.withoutScope { connection in
             try await connection.query("SELECT set_config('app.channel_id', \(id.description), true)", logger: logger)
             let rows = try await connection.query(
@@ -156,3 +160,5 @@ public struct PostgresChannelStore: Sendable {
         }
     }
 }
+
+extension PostgresChannelStore: ChannelDirectory {}

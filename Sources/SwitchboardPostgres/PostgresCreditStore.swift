@@ -1,12 +1,12 @@
 public import Foundation
-import Logging
+public import Logging
 import PostgresNIO
 public import SwitchboardCore
 
 /// The credit ledger in PostgreSQL. Every change goes through `credit_apply`, which locks
 /// the tenant's account, applies the operations in order, writes their entries and the
 /// account once, and answers each operation's outcome.
-public struct PostgresCreditStore: Sendable {
+public struct PostgresCreditStore: LedgerStore {
     let database: Database
 
     public init(database: Database) {
@@ -15,8 +15,12 @@ public struct PostgresCreditStore: Sendable {
 
     /// Applies `operations` to `tenant`'s account in one statement (one transaction).
     public func apply(_ tenant: TenantID, _ operations: [LedgerOperation]) async throws -> [LedgerResult] {
+        try await apply(tenant, operations, logger: database.logger)
+    }
+
+    public func apply(_ tenant: TenantID, _ operations: [LedgerOperation], logger: Logger) async throws -> [LedgerResult] {
         let payload = try Self.encode(operations)
-        let logger = database.logger
+        let database = self.database.logging(logger)
         let text = try await database.withConnection { connection -> String in
             for try await value in try await connection.query(
                 "SELECT credit_apply(\(tenant.uuid), \(payload)::jsonb)::text", logger: logger
@@ -170,7 +174,11 @@ public struct PostgresCreditStore: Sendable {
 
     /// The prices `tenant` pays: its overrides and the platform's book.
     public func priceBook(_ tenant: TenantID) async throws -> PriceBook {
-        let logger = database.logger
+        try await priceBook(tenant, logger: database.logger)
+    }
+
+    public func priceBook(_ tenant: TenantID, logger: Logger) async throws -> PriceBook {
+        let database = self.database.logging(logger)
         return try await database.withTenant(tenant) { connection in
             PriceBook(try await Self.prices(connection, platform: true, tenant: tenant, logger: logger))
         }
@@ -235,7 +243,6 @@ public struct PostgresCreditStore: Sendable {
         }
     }
 
-    /// The platform's rows when `platform`, and `tenant`'s.
     /// Takes what is left of granted credits past their expiry, soonest-expiring credits
     /// counted as spent first; answers how many grants expired in full.
     public func expireGrants(now: Date, limit: Int = 100) async throws -> Int {
@@ -245,6 +252,7 @@ public struct PostgresCreditStore: Sendable {
         }
     }
 
+    /// The platform's rows when `platform`, and `tenant`'s.
     static func prices(_ connection: PostgresConnection, platform: Bool, tenant: TenantID?, logger: Logger) async throws -> [Price] {
         let rows = try await connection.query(
             """

@@ -1,12 +1,12 @@
 public import Foundation
-import Logging
+public import Logging
 import PostgresNIO
 public import SwitchboardCore
 
 /// The ingest transaction: one verified, parsed delivery stored whole or not at all —
 /// events deduped, contacts and conversations found or created, messages stored with the
 /// raw delivery, reply jobs enqueued — in one statement (`ingest_delivery`).
-public struct PostgresIngestStore: Sendable {
+public struct PostgresIngestStore: IngestStore {
     let database: Database
 
     public init(database: Database) {
@@ -39,18 +39,6 @@ public struct PostgresIngestStore: Sendable {
     }
 
     /// One delivery of a group commit.
-    public struct Delivery: Sendable {
-        public var route: ChannelRoute
-        public var payload: String
-        public var events: [IngestEvent]
-
-        public init(route: ChannelRoute, payload: String, events: [IngestEvent]) {
-            self.route = route
-            self.payload = payload
-            self.events = events
-        }
-    }
-
     private struct BatchEntry: Encodable {
         var tenant: String
         var channel: String
@@ -61,40 +49,19 @@ public struct PostgresIngestStore: Sendable {
 
     /// Ingests several deliveries in one transaction (group commit): all are committed
     /// together, or none. Answers each delivery's results, in order.
-    public func ingest(batch: [Delivery]) async throws -> [[IngestResult]] {
+    public func ingest(batch: [IngestDelivery]) async throws -> [[IngestResult]] {
         try await ingest(batch: batch, taking: nil).results
-    }
-
-    /// Whose workers take the new messages' reply jobs in the ingest transaction, and how
-    /// many they can run now.
-    public struct JobTaking: Sendable {
-        public var limit: Int
-        public var now: Date
-        public var lease: Duration
-        public var worker: String
-
-        public init(limit: Int, now: Date, lease: Duration, worker: String) {
-            self.limit = limit
-            self.now = now
-            self.lease = lease
-            self.worker = worker
-        }
-    }
-
-    /// What a group commit stored, and the reply jobs it took for the caller's workers.
-    public struct Ingested: Sendable {
-        /// Each delivery's results, in order.
-        public var results: [[IngestResult]]
-        /// Reply jobs taken under `JobTaking`'s lease, each with its `reply_context`: the
-        /// caller runs them, or leaves them to their lease.
-        public var taken: [(job: ClaimedJob, document: JobDocument)]
     }
 
     /// Ingests several deliveries in one transaction (group commit), and with `taking`
     /// takes up to its `limit` of the new messages' reply jobs in that same transaction
     /// (migration 0010): a job is then never queued, notified and claimed, and the rest
     /// wake the workers as before.
-    public func ingest(batch: [Delivery], taking: JobTaking?) async throws -> Ingested {
+    public func ingest(batch: [IngestDelivery], taking: JobTaking?) async throws -> Ingested {
+        try await ingest(batch: batch, taking: taking, logger: database.logger)
+    }
+
+    public func ingest(batch: [IngestDelivery], taking: JobTaking?, logger: Logger) async throws -> Ingested {
         let entries = batch.map {
             BatchEntry(
                 tenant: $0.route.tenantID.description, channel: $0.route.channelID.description, kind: $0.route.kind,
@@ -103,7 +70,7 @@ public struct PostgresIngestStore: Sendable {
         }
         let json = String(decoding: try Self.encoder.encode(entries), as: UTF8.self)
         let count = batch.count
-        let logger = database.logger
+        let database = self.database.logging(logger)
         return try await database.withConnection { connection in
             var ingested = Ingested(results: [[IngestResult]](repeating: [], count: count), taken: [])
             let rows = try await connection.execute(
@@ -128,8 +95,8 @@ public struct PostgresIngestStore: Sendable {
     }
 
     /// Keeps a verified delivery that could not be parsed, with the reason.
-    public func deadLetter(_ route: ChannelRoute, reason: String, contentType: String?, body: [UInt8]) async throws {
-        let logger = database.logger
+    public func deadLetter(_ route: ChannelRoute, reason: String, contentType: String?, body: [UInt8], logger: Logger) async throws {
+        let database = self.database.logging(logger)
         try await database.withTenant(route.tenantID) { connection in
             _ = try await connection.query(
                 """

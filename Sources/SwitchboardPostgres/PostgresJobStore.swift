@@ -1,28 +1,14 @@
 public import Foundation
-import Logging
+public import Logging
 import PostgresNIO
 public import SwitchboardCore
-
-/// What a job's worker reads first (its reply or send context, as JSON), when it was read
-/// with the claim: `read(nil)` when its message is gone.
-public enum JobDocument: Sendable {
-    case unread
-    case read(String?)
-}
-
-/// What one claim did: the jobs it took, each with what its worker reads first, and the
-/// jobs it found out of attempts and buried (`dead`; their messages say so).
-public struct JobClaim: Sendable {
-    public var taken: [(job: ClaimedJob, document: JobDocument)]
-    public var dead: [ClaimedJob]
-}
 
 /// The outbox in PostgreSQL: workers of any replica take jobs with `FOR UPDATE SKIP
 /// LOCKED` under a lease, and finish them only while their attempt is the latest.
 ///
 /// The claim is fair across tenants (fewest running first) and a job has at most
 /// `maximumAttempts` attempts, reclaims after a lease ran out included (migration 0012).
-public struct PostgresJobStore: Sendable {
+public struct PostgresJobStore: JobQueue {
     let database: Database
 
     /// Attempts a job gets when the caller does not say.
@@ -81,9 +67,21 @@ public struct PostgresJobStore: Sendable {
         }
     }
 
+    public func claim(
+        kinds: [ClaimedJob.Kind], limit: Int, now: Date, lease: Duration, worker: String, maximumAttempts: Int, logger: Logger
+    ) async throws -> JobClaim {
+        try await PostgresJobStore(database: database.logging(logger)).claimWithDocuments(
+            kinds: kinds, limit: limit, now: now, lease: lease, worker: worker, maximumAttempts: maximumAttempts
+        )
+    }
+
     /// Extends the lease of a job still being worked on; false when it was taken over.
     public func extendLease(_ job: ClaimedJob, until: Date) async throws -> Bool {
-        let logger = database.logger
+        try await extendLease(job, until: until, logger: database.logger)
+    }
+
+    public func extendLease(_ job: ClaimedJob, until: Date, logger: Logger) async throws -> Bool {
+        let database = self.database.logging(logger)
         return try await database.withTenant(job.tenantID) { connection in
             try await connection.integer(
                 """
@@ -105,8 +103,19 @@ public struct PostgresJobStore: Sendable {
     }
 
     /// Ends a job that cannot be done (its message is gone), with the reason.
-    public func fail(_ job: ClaimedJob, error: String) async throws {
-        try await finish(job, status: .failed, runAfter: nil, error: error)
+    public func fail(_ job: ClaimedJob, error: String, logger: Logger) async throws {
+        try await PostgresJobStore(database: database.logging(logger)).finish(job, status: .failed, runAfter: nil, error: error)
+    }
+
+    /// Holds one connection that listens on `switchboard_jobs` (the jobs table's insert
+    /// trigger notifies) until cancelled or the connection is lost.
+    public func waitForJobs(logger: Logger, ring: @escaping @Sendable () -> Void) async throws {
+        try await database.client.withConnection { connection in
+            try await connection.listen(on: "switchboard_jobs") { notifications in
+                ring()
+                for try await _ in notifications { ring() }
+            }
+        }
     }
 
     func finish(_ job: ClaimedJob, status: JobStatus, runAfter: Date?, error: String) async throws {
@@ -120,14 +129,6 @@ public struct PostgresJobStore: Sendable {
             )
         }
     }
-}
-
-/// A worker tried to finish a job that a later attempt has taken over (its lease ran
-/// out): what it wrote is rolled back, and the later attempt's work stands. The database
-/// says so with SQLSTATE `SBL01` (function `finish_job`).
-public struct JobLeaseLost: Error, Sendable {
-    public static let sqlState = "SBL01"
-    public init() {}
 }
 
 extension PostgresJobStore {

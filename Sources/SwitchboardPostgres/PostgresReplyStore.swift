@@ -1,143 +1,34 @@
 public import Foundation
-import Logging
+public import Logging
 import PostgresNIO
 public import SwitchboardCore
 
-/// What the reply worker reads before it asks a model: the inbound message, its
-/// conversation and channel, the channel's agent with its providers, and the history.
-public struct ReplyContext: Sendable {
-    /// A provider of the agent's chain, with its sealed API key.
-    public struct ProviderEntry: Sendable {
-        public var id: ProviderID
-        public var name: String
-        public var kind: ProviderKind
-        public var baseURL: String?
-        public var sealedAPIKey: [UInt8]?
-    }
-
-    /// One message of the history, as the model sees it.
-    public struct Turn: Sendable, Hashable {
-        public var inbound: Bool
-        public var text: String?
-        public var attachmentKinds: [String]
-        /// Who wrote it, in a group chat (`nil` in a direct chat and for our messages).
-        public var sender: String?
-    }
-
-    public var inboundID: MessageID
-    public var inboundText: String?
-    /// The platform's id of the inbound message (`callback:<id>` for a Telegram button press).
-    public var inboundExternalID: String?
-    public var target: Target
-    public var agent: (id: AgentID, settings: AgentSettings)?
-    public var providers: [ProviderID: ProviderEntry]
-    /// The conversation up to and including the inbound message, oldest first.
-    public var history: [Turn]
-    /// Whether an answer to the inbound message is already stored.
-    public var answered: Bool
-    /// What the contact's rights and the tenant's policy allow (the defaults when the
-    /// contact is gone), and the regions of the tenant's providers.
-    public var privacy: PrivacyContext
-    public var providerRegions: [ProviderID: String]
-    /// The tenant's prices for the provider kinds of the agent's chain.
-    public var prices: PriceBook
-}
-
-/// Where a message goes: its conversation's chat on its channel, with what the channel's
-/// connector needs to send.
-public struct SendTarget: Sendable {
-    public var conversationID: ConversationID
-    public var channelID: ChannelID
-    public var contactID: ContactID
-    public var chatExternalID: String
-    public var mode: Conversation.Mode
-    public var channelKind: String
-    /// Not deleted and enabled.
-    public var channelLive: Bool
-    /// `nil` when the channel is deleted.
-    public var sealedCredentials: [UInt8]?
-    /// The contact's id on the channel's platform, for platforms that carry it.
-    public var contactExternalID: String?
-}
-
-extension ReplyContext {
-    public typealias Target = SendTarget
-}
-
-/// What the sender reads before it delivers a stored outbound message.
-public struct SendContext: Sendable {
-    public var messageID: MessageID
-    public var text: String?
-    public var deliveryStatus: String?
-    public var aiGenerated: Bool
-    public var inReplyTo: MessageID?
-    public var target: SendTarget
-    /// Whether the conversation's contact is restricted: nothing is sent to it.
-    public var contactRestricted: Bool
-
-    public init(
-        messageID: MessageID, text: String?, deliveryStatus: String?, aiGenerated: Bool, inReplyTo: MessageID?, target: SendTarget,
-        contactRestricted: Bool = false
-    ) {
-        self.contactRestricted = contactRestricted
-        self.messageID = messageID
-        self.text = text
-        self.deliveryStatus = deliveryStatus
-        self.aiGenerated = aiGenerated
-        self.inReplyTo = inReplyTo
-        self.target = target
-    }
-}
-
-/// One call made to a model provider while answering, for the `model_calls` record.
-public struct ModelCallRecord: Sendable, Hashable, Encodable {
-    public var providerID: ProviderID?
-    public var providerKind: String?
-    public var model: String
-    public var attempt: Int
-    public var errorCode: String?
-    public var errorMessage: String?
-    public var usage: TokenCounts
-
-    public init(
-        providerID: ProviderID?, providerKind: String?, model: String, attempt: Int, errorCode: String?, errorMessage: String?,
-        usage: TokenCounts
-    ) {
-        self.providerID = providerID
-        self.providerKind = providerKind
-        self.model = model
-        self.attempt = attempt
-        self.errorCode = errorCode
-        self.errorMessage = errorMessage
-        self.usage = usage
-    }
+/// One `model_calls` entry as `store_answer` and `settle_reply_charged` read it.
+struct ModelCallRow: Encodable {
+    var record: ModelCallRecord
 
     enum CodingKeys: String, CodingKey {
         case providerID = "provider_id", providerKind = "provider_kind", model, attempt, errorCode = "error_code"
         case errorMessage = "error_message", input, cachedInput = "cached_input", output, reasoning, latency = "latency_ms"
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(providerID, forKey: .providerID)
-        try container.encodeIfPresent(providerKind, forKey: .providerKind)
-        try container.encode(model, forKey: .model)
-        try container.encode(attempt, forKey: .attempt)
-        try container.encodeIfPresent(errorCode, forKey: .errorCode)
-        try container.encodeIfPresent(errorMessage, forKey: .errorMessage)
-        try usage.encode(into: &container)
+        try container.encodeIfPresent(record.providerID, forKey: .providerID)
+        try container.encodeIfPresent(record.providerKind, forKey: .providerKind)
+        try container.encode(record.model, forKey: .model)
+        try container.encode(record.attempt, forKey: .attempt)
+        try container.encodeIfPresent(record.errorCode, forKey: .errorCode)
+        try container.encodeIfPresent(record.errorMessage, forKey: .errorMessage)
+        try container.encode(record.usage.input, forKey: .input)
+        try container.encode(record.usage.cachedInput, forKey: .cachedInput)
+        try container.encode(record.usage.output, forKey: .output)
+        try container.encode(record.usage.reasoning, forKey: .reasoning)
+        try container.encode(record.usage.latencyMilliseconds, forKey: .latency)
     }
 }
 
 extension TokenCounts {
-    func encode(into container: inout KeyedEncodingContainer<ModelCallRecord.CodingKeys>) throws {
-        try container.encode(input, forKey: .input)
-        try container.encode(cachedInput, forKey: .cachedInput)
-        try container.encode(output, forKey: .output)
-        try container.encode(reasoning, forKey: .reasoning)
-        try container.encode(latencyMilliseconds, forKey: .latency)
-    }
-
     var json: String {
         #"{"input":\#(input),"cached_input":\#(cachedInput),"output":\#(output),"reasoning":\#(reasoning),"latency_ms":\#(latencyMilliseconds)}"#
     }
@@ -145,7 +36,7 @@ extension TokenCounts {
 
 /// The database side of the reply and send workers: one statement per step (the SQL
 /// functions of migration 0003), each ending its job fenced by the attempt that took it.
-public struct PostgresReplyStore: Sendable {
+public struct PostgresReplyStore: ReplyStore {
     let database: Database
 
     public init(database: Database) {
@@ -153,15 +44,19 @@ public struct PostgresReplyStore: Sendable {
     }
 
     public func context(for job: ClaimedJob) async throws -> ReplyContext? {
-        try await context(for: job, .unread)
+        try await context(for: job, .unread, logger: database.logger)
     }
 
     /// The reply's context: decoded from `document` when it was read with the claim, else read now.
-    public func context(for job: ClaimedJob, _ read: JobDocument) async throws -> ReplyContext? {
+    public func context(for job: ClaimedJob, _ read: JobDocument, logger: Logger) async throws -> ReplyContext? {
+        let database = self.database.logging(logger)
         let document: ReplyDocument?
         switch read {
         case .read(let text): document = try text.map { try JSONDecoder().decode(ReplyDocument.self, from: Data($0.utf8)) }
-        case .unread: document = try await json("SELECT reply_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: ReplyDocument.self)
+        case .unread:
+            document = try await Self.json(
+                database, "SELECT reply_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: ReplyDocument.self
+            )
         }
         guard let document else { return nil }
         let privacy = document.privacy?.context ?? (PrivacyContext(), [:])
@@ -197,20 +92,18 @@ public struct PostgresReplyStore: Sendable {
     /// its hold when another attempt's answer stands; `replyStatus` other than `answered`
     /// marks the inbound message (an out-of-credits reply).
     public func storeAnswer(
-        _ job: ClaimedJob, context: ReplyContext, text: String, providerID: ProviderID?, model: String?, usage: TokenCounts,
-        calls: [ModelCallRecord], worker: String, now: Date, lease: Duration, capture: LedgerOperation? = nil, holdID: UUID? = nil,
-        replyStatus: ReplyStatus = .answered
+        _ job: ClaimedJob, context: ReplyContext, _ answer: StoredAnswer, worker: String, now: Date, lease: Duration, logger: Logger
     ) async throws -> ClaimedJob? {
-        let logger = database.logger
-        let callsJSON = try Self.encode(calls)
-        let captureJSON = try capture.map(PostgresCreditStore.encode)
+        let database = self.database.logging(logger)
+        let callsJSON = try Self.encode(answer.calls)
+        let captureJSON = try answer.capture.map(PostgresCreditStore.encode)
         return try await database.withConnection { connection in
             let rows = try await connection.execute(
                 StoreAnswerStatement(
                     tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), inbound: context.inboundID.uuid,
-                    agent: context.agent?.id.uuid, provider: providerID?.uuid, model: model, text: text, usage: usage.json,
-                    calls: callsJSON, worker: worker, now: now, leaseSeconds: lease.timeInterval, capture: captureJSON, hold: holdID,
-                    replyStatus: replyStatus.rawValue
+                    agent: context.agent?.id.uuid, provider: answer.providerID?.uuid, model: answer.model, text: answer.text,
+                    usage: answer.usage.json, calls: callsJSON, worker: worker, now: now, leaseSeconds: lease.timeInterval,
+                    capture: captureJSON, hold: answer.holdID, replyStatus: answer.replyStatus.rawValue
                 ),
                 logger: logger
             )
@@ -227,21 +120,17 @@ public struct PostgresReplyStore: Sendable {
     ///
     /// In the same statement the ledger takes what the calls cost (`capture`: a model that
     /// answered nothing usable was still paid) or releases the hold.
-    public func settle(
-        _ job: ClaimedJob, context: ReplyContext, replyStatus: ReplyStatus?, error: String? = nil, handoffReason: HandoffReason? = nil,
-        calls: [ModelCallRecord] = [], jobStatus: JobStatus = .done, runAfter: Date? = nil, capture: LedgerOperation? = nil,
-        holdID: UUID? = nil
-    ) async throws {
-        let logger = database.logger
-        let callsJSON = try Self.encode(calls)
-        let captureJSON = try capture.map(PostgresCreditStore.encode)
+    public func settle(_ job: ClaimedJob, context: ReplyContext, _ settlement: ReplySettlement, logger: Logger) async throws {
+        let database = self.database.logging(logger)
+        let callsJSON = try Self.encode(settlement.calls)
+        let captureJSON = try settlement.capture.map(PostgresCreditStore.encode)
         try await database.withConnection { connection in
             try await connection.perform(
                 """
                 SELECT settle_reply_charged(\(job.tenantID.uuid), \(job.id.uuid), \(Int32(job.attempt)), \(context.inboundID.uuid),
-                    \(context.agent?.id.uuid), \(jobStatus.rawValue), \(runAfter), \(replyStatus?.rawValue), \(error),
-                    \(handoffReason?.rawValue), \(callsJSON)::jsonb,
-                    \(captureJSON)::jsonb, \(holdID))
+                    \(context.agent?.id.uuid), \(settlement.jobStatus.rawValue), \(settlement.runAfter),
+                    \(settlement.replyStatus?.rawValue), \(settlement.error), \(settlement.handoffReason?.rawValue), \(callsJSON)::jsonb,
+                    \(captureJSON)::jsonb, \(settlement.holdID))
                 """,
                 logger: logger
             )
@@ -249,8 +138,8 @@ public struct PostgresReplyStore: Sendable {
     }
 
     /// The inbound message's attachments (kinds and the platform's file references).
-    public func inboundAttachments(_ job: ClaimedJob) async throws -> [IngestEvent.Attachment] {
-        let logger = database.logger
+    public func inboundAttachments(_ job: ClaimedJob, logger: Logger) async throws -> [IngestEvent.Attachment] {
+        let database = self.database.logging(logger)
         return try await database.withTenant(job.tenantID) { connection in
             for try await text in try await connection.query(
                 "SELECT attachments::text FROM messages WHERE tenant_id = \(job.tenantID.uuid) AND id = \(job.messageID.uuid)", logger: logger
@@ -262,8 +151,8 @@ public struct PostgresReplyStore: Sendable {
     }
 
     /// Keeps a voice note's transcript as the message's text (the audio was never stored).
-    public func storeTranscript(_ job: ClaimedJob, _ transcript: String) async throws {
-        let logger = database.logger
+    public func storeTranscript(_ job: ClaimedJob, _ transcript: String, logger: Logger) async throws {
+        let database = self.database.logging(logger)
         try await database.withTenant(job.tenantID) { connection in
             try await connection.query(
                 """
@@ -278,8 +167,8 @@ public struct PostgresReplyStore: Sendable {
     /// Says on the inbound message why its voice note was not transcribed: the first voice
     /// or audio attachment gets `details.transcription_error` (a text of ours, never the
     /// platform's or a provider's).
-    public func noteUntranscribed(_ job: ClaimedJob, reason: String) async throws {
-        let logger = database.logger
+    public func noteUntranscribed(_ job: ClaimedJob, reason: String, logger: Logger) async throws {
+        let database = self.database.logging(logger)
         try await database.withTenant(job.tenantID) { connection in
             try await connection.query(
                 """
@@ -297,15 +186,23 @@ public struct PostgresReplyStore: Sendable {
         }
     }
 
-    public func sendContext(for job: ClaimedJob, _ read: JobDocument = .unread) async throws -> SendContext? {
+    public func sendContext(for job: ClaimedJob, _ read: JobDocument, logger: Logger) async throws -> SendContext? {
+        let database = self.database.logging(logger)
         let document: SendDocument?
         switch read {
         case .read(let text): document = try text.map { try JSONDecoder().decode(SendDocument.self, from: Data($0.utf8)) }
-        case .unread: document = try await json("SELECT send_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: SendDocument.self)
+        case .unread:
+            document = try await Self.json(
+                database, "SELECT send_context(\(job.tenantID.uuid), \(job.messageID.uuid))::text", as: SendDocument.self
+            )
         }
         guard let document else { return nil }
         return SendContext(
-            messageID: MessageID(document.message.id), text: document.message.text, deliveryStatus: document.message.deliveryStatus,
+            messageID: MessageID(document.message.id), text: document.message.text,
+            deliveryStatus: try document.message.deliveryStatus.map { status in
+                guard let known = DeliveryStatus(rawValue: status) else { throw DatabaseError.unknown("messages.delivery_status", status) }
+                return known
+            },
             aiGenerated: document.message.aiGenerated, inReplyTo: document.message.inReplyTo.map { MessageID($0) },
             target: document.target, contactRestricted: document.restricted
         )
@@ -313,16 +210,14 @@ public struct PostgresReplyStore: Sendable {
 
     /// Records a send's outcome with its job: sent (the sent-marker), requeued for
     /// `retryAt`, or failed for good when `retryAt` is `nil`.
-    public func recordSend(
-        _ job: ClaimedJob, sent: Bool, externalID: String? = nil, error: String? = nil, retryAt: Date? = nil, at time: Date
-    ) async throws {
-        let logger = database.logger
+    public func recordSend(_ job: ClaimedJob, _ outcome: SendOutcome, logger: Logger) async throws {
+        let database = self.database.logging(logger)
         try await database.withConnection { connection in
             // Read to the end: record_send's errors (a lost lease) come with its row.
             for try await _ in try await connection.execute(
                 RecordSendStatement(
-                    tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), message: job.messageID.uuid, sent: sent,
-                    externalID: externalID, error: error, retryAt: retryAt, time: time
+                    tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), message: job.messageID.uuid, sent: outcome.sent,
+                    externalID: outcome.externalID, error: outcome.error, retryAt: outcome.retryAt, time: outcome.time
                 ),
                 logger: logger
             ) {}
@@ -331,7 +226,9 @@ public struct PostgresReplyStore: Sendable {
 
     // MARK: JSON documents
 
-    func json<Document: Decodable & Sendable>(_ query: PostgresQuery, as type: Document.Type) async throws -> Document? {
+    static func json<Document: Decodable & Sendable>(
+        _ database: Database, _ query: PostgresQuery, as type: Document.Type
+    ) async throws -> Document? {
         let logger = database.logger
         let text = try await database.withConnection { connection -> String? in
             for try await value in try await connection.query(query, logger: logger).decode(String?.self) { return value }
@@ -342,7 +239,7 @@ public struct PostgresReplyStore: Sendable {
     }
 
     static func encode(_ calls: [ModelCallRecord]) throws -> String {
-        String(decoding: try JSONEncoder().encode(calls), as: UTF8.self)
+        String(decoding: try JSONEncoder().encode(calls.map(ModelCallRow.init)), as: UTF8.self)
     }
 }
 

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import ConnectorKit
 import SwitchboardApp
+import SwitchboardPipeline
 import SwitchboardProvidersTesting
 import SwitchboardTestSupport
 import Testing
@@ -101,7 +103,7 @@ struct AgentCreditTests {
                 client, channel: setup.channel.id, body: telegramUpdate(updateID: 1, text: String(repeating: "b", count: 200)),
                 headers: telegramHeaders(setup.secret)
             )
-            let counted = JobProcessor(
+            let counted = JobRunner(
                 database: harness.bootstrap.database, secrets: SecretBox(masterKey: harness.bootstrap.masterKey),
                 connectors: ConnectorRegistry.standard(harness.configuration, now: harness.clock.now), http: harness.http,
                 transport: harness.transport, router: harness.router, now: harness.clock.now, metrics: harness.metrics,

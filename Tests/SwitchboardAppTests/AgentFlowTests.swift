@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import SwitchboardApp
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 import SwitchboardProviders
 import SwitchboardProvidersTesting
@@ -89,7 +90,7 @@ struct AgentFlowTests {
                     continue
                 }
                 #expect(text != nil)
-                let context = try #require(try await replies.context(for: job, document))
+                let context = try #require(try await replies.context(for: job, document, logger: TestDatabase.logger))
                 let (setup, inbound) = job.tenantID.description == a.tenant.id ? (a, "Вопрос от A") : (b, "Question from B")
                 #expect(context.inboundID == job.messageID)
                 #expect(context.inboundText == inbound)

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardEgress
 import SwitchboardProvidersTesting
 import SwitchboardTestSupport

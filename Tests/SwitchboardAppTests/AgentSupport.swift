@@ -7,6 +7,7 @@ import NIOCore
 import PostgresNIO
 import SwitchboardApp
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardEgress
 import SwitchboardPostgres
 import SwitchboardProviders
@@ -121,10 +122,10 @@ struct AgentHarness: Sendable {
         worker: String = "test-worker", sendInline: Bool = true, policy base: JobPolicy = JobPolicy(),
         http outbound: AsyncHTTPOutboundClient? = nil, metrics recorded: AppMetrics? = nil,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) -> JobProcessor {
+    ) -> JobRunner {
         var policy = base
         policy.sendInline = sendInline
-        return JobProcessor(
+        return JobRunner(
             database: bootstrap.database, secrets: SecretBox(masterKey: bootstrap.masterKey),
             connectors: ConnectorRegistry.standard(configuration, now: clock.now), http: outbound ?? http, transport: transport, router: router,
             policy: policy, now: clock.now, sleep: sleep, worker: worker, metrics: recorded, logger: TestDatabase.logger

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 @testable import SwitchboardApp
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 import SwitchboardTestSupport
 import Testing
@@ -27,7 +28,7 @@ struct IngestBatcherTests {
         try await IngestFixtures.webhookRoute(database, tenantName: tenantName)
     }
 
-    func delivery(_ route: ChannelRoute, event: String, sender: String) -> PostgresIngestStore.Delivery {
+    func delivery(_ route: ChannelRoute, event: String, sender: String) -> IngestDelivery {
         IngestFixtures.message(route, event: event, sender: sender, text: "hi \(event)")
     }
 
@@ -68,7 +69,7 @@ struct IngestBatcherTests {
                 for index in 0..<12 {
                     let target = index == 5 ? broken : good
                     let item = delivery(target, event: "evt-\(index)", sender: "sender-\(index % 3)")
-                    group.addTask { (try? await batcher.ingest(item)) != nil }
+                    group.addTask { (try? await batcher.ingest(item, logger: TestDatabase.logger)) != nil }
                 }
                 var outcomes: [Bool] = []
                 for await outcome in group { outcomes.append(outcome) }

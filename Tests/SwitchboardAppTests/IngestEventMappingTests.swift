@@ -2,6 +2,7 @@ import ConnectorKit
 import Foundation
 @testable import SwitchboardApp
 import SwitchboardCore
+import SwitchboardPipeline
 import Testing
 
 @Suite("Connector events to ingest events")

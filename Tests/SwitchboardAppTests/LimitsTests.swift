@@ -7,6 +7,7 @@ import NIOPosix
 import PostgresNIO
 @testable import SwitchboardApp
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 import SwitchboardTestSupport
 import Synchronization

@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import ConnectorKit
 import SwitchboardApp
+import SwitchboardPipeline
 import SwitchboardProvidersTesting
 import SwitchboardTestSupport
 import Testing
@@ -43,7 +45,7 @@ struct OperatorMetricsTests {
             await harness.gauges.refresh()
             let before = try await metrics(client)
             #expect(value(before, #"switchboard_jobs_count{kind="reply",status="queued"}"#) == 1)
-            let processor = JobProcessor(
+            let processor = JobRunner(
                 database: harness.bootstrap.database, secrets: SecretBox(masterKey: harness.bootstrap.masterKey),
                 connectors: ConnectorRegistry.standard(harness.configuration, now: harness.clock.now), http: harness.http,
                 transport: harness.transport, router: harness.router, now: harness.clock.now, metrics: harness.metrics,

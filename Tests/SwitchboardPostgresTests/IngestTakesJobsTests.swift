@@ -14,7 +14,7 @@ struct IngestTakesJobsTests {
         try await IngestFixtures.webhookRoute(database, tenantName: "Take")
     }
 
-    func delivery(_ route: ChannelRoute, event: String, sender: String) -> PostgresIngestStore.Delivery {
+    func delivery(_ route: ChannelRoute, event: String, sender: String) -> IngestDelivery {
         IngestFixtures.message(route, event: event, sender: sender)
     }
 
@@ -36,7 +36,7 @@ struct IngestTakesJobsTests {
             let route = try await route(database)
             let store = PostgresIngestStore(database: database)
             let now = Date()
-            let taking = PostgresIngestStore.JobTaking(limit: 1, now: now, lease: .seconds(120), worker: "ingest-worker")
+            let taking = JobTaking(limit: 1, now: now, lease: .seconds(120), worker: "ingest-worker")
             let (ingested, notified) = try await database.client.withConnection { connection in
                 try await connection.listen(on: "switchboard_jobs") { notifications in
                     // Two new messages and a redelivery of the first; room for one job.
@@ -98,7 +98,7 @@ struct IngestTakesJobsTests {
         try await withAppDatabase(ownDatabase: true) { database in
             let route = try await route(database)
             let store = PostgresIngestStore(database: database)
-            let taking = PostgresIngestStore.JobTaking(limit: 8, now: Date(), lease: .seconds(120), worker: "w")
+            let taking = JobTaking(limit: 8, now: Date(), lease: .seconds(120), worker: "w")
             _ = try await store.ingest(batch: [delivery(route, event: "m1", sender: "s1")], taking: nil)
             let (ingested, first) = try await database.client.withConnection { connection in
                 try await connection.listen(on: "switchboard_jobs") { notifications in
@@ -106,7 +106,7 @@ struct IngestTakesJobsTests {
                         batch: [
                             delivery(route, event: "m2", sender: "s1"), delivery(route, event: "m3", sender: "s2"),
                             // An edit of m1, whose own job is still queued: not taken.
-                            PostgresIngestStore.Delivery(route: route, payload: "{}", events: [
+                            IngestDelivery(route: route, payload: "{}", events: [
                                 IngestEvent(kind: .edit, eventID: "m1-edit", messageID: "m1", text: "edited"),
                             ]),
                         ],
@@ -136,7 +136,7 @@ struct IngestTakesJobsTests {
             let b = try await IngestFixtures.webhookRoute(database, tenantName: "B")
             let ingested = try await PostgresIngestStore(database: database).ingest(
                 batch: [IngestFixtures.message(a, event: "same", sender: "s", text: "from A"), IngestFixtures.message(b, event: "same", sender: "s", text: "from B")],
-                taking: PostgresIngestStore.JobTaking(limit: 2, now: Date(), lease: .seconds(120), worker: "w")
+                taking: JobTaking(limit: 2, now: Date(), lease: .seconds(120), worker: "w")
             )
             #expect(ingested.taken.count == 2)
             for (route, text, other) in [(a, "from A", "from B"), (b, "from B", "from A")] {

@@ -185,7 +185,7 @@ struct JobsEndTests {
             let arriving = try await IngestFixtures.webhookRoute(database, tenantName: "Arriving")
             let older = try await enqueue(database, waiting, 1, prefix: "w")
             let store = PostgresIngestStore(database: database)
-            let taking = PostgresIngestStore.JobTaking(limit: 1, now: soon(), lease: .seconds(120), worker: "ingest-worker")
+            let taking = JobTaking(limit: 1, now: soon(), lease: .seconds(120), worker: "ingest-worker")
             let ingested = try await store.ingest(batch: [IngestFixtures.message(arriving, event: "new", sender: "s")], taking: taking)
             #expect(ingested.taken.isEmpty, "another tenant's job is waiting: the free worker goes to the fair claim")
             let claimed = try await PostgresJobStore(database: database).claim(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SwitchboardCore
+import SwitchboardPipeline
 import SwitchboardPostgres
 import SwitchboardTestSupport
 import Testing
@@ -120,20 +121,20 @@ struct LedgerTests {
             let results = try await withThrowingTaskGroup(of: (String, LedgerResult).self) { group in
                 for key in keys.shuffled() {
                     group.addTask {
-                        (key, try await batcher.apply(id, .charge(key: key, amount: Credits(micros: cost), reason: "storm")))
+                        (key, try await batcher.apply(id, .charge(key: key, amount: Credits(micros: cost), reason: "storm"), logger: logger))
                     }
                 }
                 // A bad operation in the same batches fails alone; another tenant's charges go on.
                 group.addTask {
                     do {
-                        _ = try await batcher.apply(id, .charge(key: "bad", amount: Credits(micros: -1), reason: "bad"))
+                        _ = try await batcher.apply(id, .charge(key: "bad", amount: Credits(micros: -1), reason: "bad"), logger: logger)
                         return ("bad", LedgerResult(outcome: .charged, balance: .zero, held: .zero))
                     } catch {
                         return ("bad", LedgerResult(outcome: .refused, balance: .zero, held: .zero))
                     }
                 }
                 group.addTask {
-                    ("other", try await batcher.apply(other, .charge(key: "o", amount: Credits(micros: cost), reason: "other")))
+                    ("other", try await batcher.apply(other, .charge(key: "o", amount: Credits(micros: cost), reason: "other"), logger: logger))
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

@@ -16,8 +16,8 @@ public enum IngestFixtures {
     }
 
     /// A delivery of one new message, `event` both its event and message id, from `sender`.
-    public static func message(_ route: ChannelRoute, event: String, sender: String, text: String? = nil) -> PostgresIngestStore.Delivery {
-        PostgresIngestStore.Delivery(route: route, payload: "{}", events: [
+    public static func message(_ route: ChannelRoute, event: String, sender: String, text: String? = nil) -> IngestDelivery {
+        IngestDelivery(route: route, payload: "{}", events: [
             IngestEvent(kind: .message, eventID: event, messageID: event, sender: .init(externalID: sender, name: sender), text: text ?? "text of \(event)"),
         ])
     }

@@ -1,6 +1,5 @@
 import Foundation
-import SwitchboardCore
-import SwitchboardPostgres
+public import SwitchboardCore
 import Synchronization
 
 /// Read-through cache of channel lookups for webhook deliveries: a delivery needs its
@@ -12,7 +11,7 @@ import Synchronization
 /// deliveries to a bogus id costs one query a minute: an id that is unknown now can only
 /// become known by a new channel, whose id is fresh and random (and whose creation
 /// invalidates it here anyway). Bounded: past 100,000 ids the cache starts empty.
-final class ChannelRouteCache: Sendable {
+public final class ChannelRouteCache: Sendable {
     struct Entry: Sendable {
         var route: ChannelRoute?
         var credentials: [String: String]?
@@ -24,7 +23,7 @@ final class ChannelRouteCache: Sendable {
     let negativeTTL: Duration
     private let clock: @Sendable () -> ContinuousClock.Instant
 
-    init(
+    public init(
         ttl: Duration = .seconds(5), negativeTTL: Duration = .seconds(60),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
@@ -35,7 +34,7 @@ final class ChannelRouteCache: Sendable {
 
     /// The route and opened credentials of a live channel, or `nil`. `load` runs only when
     /// the id is not cached (it may throw to refuse the lookup itself).
-    func resolve(
+    public func resolve(
         _ id: ChannelID, load: () async throws -> ChannelRoute?, open: (ChannelRoute) throws -> [String: String]
     ) async throws -> (ChannelRoute, [String: String])? {
         let now = clock()
@@ -54,7 +53,7 @@ final class ChannelRouteCache: Sendable {
         return (route, credentials)
     }
 
-    func invalidate(_ id: ChannelID) {
+    public func invalidate(_ id: ChannelID) {
         _ = entries.withLock { $0.removeValue(forKey: id) }
     }
 }

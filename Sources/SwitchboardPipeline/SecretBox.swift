@@ -1,6 +1,6 @@
-import Crypto
-import Foundation
-import SwitchboardCore
+public import Crypto
+public import Foundation
+public import SwitchboardCore
 
 /// Seals secrets at rest with AES-GCM under the master key. Each sealed value is bound to
 /// where it belongs (associated data such as `channel:<tenant>:<channel>`), so a sealed
@@ -8,10 +8,10 @@ import SwitchboardCore
 public struct SecretBox: Sendable {
     let key: SymmetricKey
 
-    public init(masterKey: MasterKey) {
+    public init(masterKey: SymmetricKey) {
         // A key of its own for this purpose, derived from the master key.
         self.key = SymmetricKey(data: HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: masterKey.key, info: Data("switchboard.secret-box.v1".utf8), outputByteCount: 32
+            inputKeyMaterial: masterKey, info: Data("switchboard.secret-box.v1".utf8), outputByteCount: 32
         ))
     }
 
@@ -32,15 +32,15 @@ public struct SecretBox: Sendable {
     }
 
     /// The associated data of a channel's credentials.
-    static func channelContext(_ tenant: TenantID, _ channel: ChannelID) -> String {
+    public static func channelContext(_ tenant: TenantID, _ channel: ChannelID) -> String {
         "channel:\(tenant):\(channel)"
     }
 
-    func sealCredentials(_ values: [String: String], tenant: TenantID, channel: ChannelID) throws -> [UInt8] {
+    public func sealCredentials(_ values: [String: String], tenant: TenantID, channel: ChannelID) throws -> [UInt8] {
         try seal(Array(try JSONEncoder().encode(values)), context: Self.channelContext(tenant, channel))
     }
 
-    func openCredentials(_ sealed: [UInt8], tenant: TenantID, channel: ChannelID) throws -> [String: String] {
+    public func openCredentials(_ sealed: [UInt8], tenant: TenantID, channel: ChannelID) throws -> [String: String] {
         let plaintext = try open(sealed, context: Self.channelContext(tenant, channel))
         return try JSONDecoder().decode([String: String].self, from: Data(plaintext))
     }
@@ -48,15 +48,15 @@ public struct SecretBox: Sendable {
 
 extension SecretBox {
     /// The associated data of a provider's API key.
-    static func providerContext(_ tenant: TenantID, _ provider: ProviderID) -> String {
+    public static func providerContext(_ tenant: TenantID, _ provider: ProviderID) -> String {
         "provider:\(tenant):\(provider)"
     }
 
-    func sealAPIKey(_ key: String, tenant: TenantID, provider: ProviderID) throws -> [UInt8] {
+    public func sealAPIKey(_ key: String, tenant: TenantID, provider: ProviderID) throws -> [UInt8] {
         try seal(Array(key.utf8), context: Self.providerContext(tenant, provider))
     }
 
-    func openAPIKey(_ sealed: [UInt8], tenant: TenantID, provider: ProviderID) throws -> String {
+    public func openAPIKey(_ sealed: [UInt8], tenant: TenantID, provider: ProviderID) throws -> String {
         String(decoding: try open(sealed, context: Self.providerContext(tenant, provider)), as: UTF8.self)
     }
 }

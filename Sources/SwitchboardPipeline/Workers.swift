@@ -1,42 +1,46 @@
 public import Logging
-import PostgresNIO
 public import ServiceLifecycle
-import SwitchboardCore
-public import SwitchboardPostgres
+public import SwitchboardCore
 import Synchronization
 
 /// The workers as a Service: one dispatcher takes ready jobs in batches of as many as
-/// there are free workers (`concurrency` in all) and runs each in a task of its own. It is
-/// woken by `LISTEN switchboard_jobs` (the jobs table's insert trigger notifies), by a
-/// job's end while the last batch came back full (more may be waiting), and by a poll
-/// every `pollInterval` (retries whose time has come, leases that ran out, a notification
-/// lost with its connection).
+/// there are free workers (`concurrency` in all) and runs each in a task of its own
+/// (`JobRunner`). It is woken by the queue's announcement of new jobs
+/// (`JobQueue.waitForJobs`), by a job's end while the last batch came back full (more may
+/// be waiting), and by a poll every `pollInterval` (retries whose time has come, leases
+/// that ran out, an announcement lost with its connection).
 ///
 /// One claim serves every job ready at that moment: with a worker per loop, each
-/// notification woke a worker that claimed the job and woke another to look for more, and
+/// announcement woke a worker that claimed the job and woke another to look for more, and
 /// each worker looked again after its job — three claims per job, two of them empty.
 ///
 /// The ingest of this process hands it more: the reply jobs it took for free workers in
-/// the transaction that stored their messages (`IngestJobTaker`), run beside the claimed
-/// ones within the same `concurrency`.
-public final class JobWorkers: Service {
-    let processor: JobProcessor
-    let database: Database
+/// the write that stored their messages (`IngestJobTaker`), run beside the claimed ones
+/// within the same `concurrency`.
+public final class Workers: Service {
+    let runner: JobRunner
+    let queue: any JobQueue
     let concurrency: Int
     let pollInterval: Duration
+    /// How the poll waits (tests step it by hand).
+    let sleep: @Sendable (Duration) async throws -> Void
     let wake = Wake()
     let logger: Logger
     /// Jobs the ingest took for these workers.
-    private let handed: AsyncStream<(job: ClaimedJob, document: JobDocument)>
-    private let handIn: AsyncStream<(job: ClaimedJob, document: JobDocument)>.Continuation
+    private let handed: AsyncStream<TakenJob>
+    private let handIn: AsyncStream<TakenJob>.Continuation
 
-    public init(processor: JobProcessor, database: Database, concurrency: Int, logger: Logger) {
-        self.processor = processor
-        self.database = database
+    public init(
+        runner: JobRunner, queue: any JobQueue, concurrency: Int,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }, logger: Logger
+    ) {
+        self.runner = runner
+        self.queue = queue
         self.concurrency = max(1, concurrency)
-        self.pollInterval = processor.policy.pollInterval
+        self.pollInterval = runner.policy.pollInterval
+        self.sleep = sleep
         self.logger = logger
-        (handed, handIn) = AsyncStream.makeStream(of: (job: ClaimedJob, document: JobDocument).self)
+        (handed, handIn) = AsyncStream.makeStream(of: TakenJob.self)
     }
 
     public func run() async throws {
@@ -44,9 +48,6 @@ public final class JobWorkers: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen() }
                 group.addTask { await self.poll() }
-                group.addTask { await self.sweepHolds() }
-                group.addTask { await self.sweepRetention() }
-                group.addTask { await self.refreshAnalytics() }
                 group.addTask { await self.dispatch() }
                 group.addTask { await self.runHanded() }
                 await group.waitForAll()
@@ -62,11 +63,11 @@ public final class JobWorkers: Service {
                 var free = concurrency - wake.running
                 while backlog, free > 0, !Task.isCancelled {
                     do {
-                        let jobs = try await processor.claim(limit: free)
+                        let jobs = try await runner.claim(limit: free)
                         for (job, document) in jobs {
                             wake.started()
                             group.addTask {
-                                await self.processor.run(job, document)
+                                await self.runner.run(job, document)
                                 self.wake.finished()
                             }
                         }
@@ -88,12 +89,12 @@ public final class JobWorkers: Service {
     /// Runs the jobs the ingest took for these workers, while the workers run; reservations
     /// are refused before and after. A job handed over as they stop is left to its lease.
     func runHanded() async {
-        wake.open(processor.policy.takeAtIngest)
+        wake.open(runner.policy.takeAtIngest)
         defer { wake.open(false) }
         await withDiscardingTaskGroup { group in
             for await (job, document) in handed {
                 group.addTask {
-                    await self.processor.run(job, document)
+                    await self.runner.run(job, document)
                     self.wake.finished()
                 }
             }
@@ -103,91 +104,35 @@ public final class JobWorkers: Service {
     /// Rings every `pollInterval`.
     func poll() async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: pollInterval) } catch { return }
+            do { try await sleep(pollInterval) } catch { return }
             wake.ring()
         }
     }
 
-    /// The credit sweeper: releases the holds of workers that died between hold and capture
-    /// (any replica's), so their credits are not held for ever, and takes what is left of
-    /// granted credits past their expiry.
-    func sweepHolds() async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: processor.policy.sweepInterval)
-                let expired = try await processor.credits.expireHolds(now: processor.now())
-                if expired > 0 { logger.warning("expired credit holds released", metadata: ["holds": "\(expired)"]) }
-                let grants = try await processor.credits.expireGrants(now: processor.now())
-                if grants > 0 { logger.info("granted credits expired", metadata: ["grants": "\(grants)"]) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("sweeping credit holds failed", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    /// The retention sweeper: deletes, in batches, what outlived each tenant's policy, and
-    /// records each run. Every replica runs it; runs are idempotent and cheap when empty.
-    func sweepRetention() async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: processor.policy.retentionInterval)
-                let deleted = try await processor.privacy.retentionSweep(now: processor.now())
-                if !deleted.isEmpty { logger.info("retention run deleted data past its time", metadata: ["deleted": "\(deleted)"]) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("the retention run failed", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    /// The analytics refresh: recomputes the rollups of the hours since the last refresh
-    /// (minus its lookback). Every replica runs it; one at a time does the work.
-    func refreshAnalytics() async {
-        let analytics = PostgresAnalyticsStore(database: database)
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: processor.policy.analyticsInterval)
-                try await analytics.refresh(now: processor.now())
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("refreshing the analytics failed", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    /// Holds one connection that listens for new jobs; reconnects after a lost one.
+    /// Waits for the queue's announcements of new jobs; waits again after a lost one.
     func listen() async {
         while !Task.isCancelled {
             do {
-                try await database.client.withConnection { connection in
-                    try await connection.listen(on: "switchboard_jobs") { notifications in
-                        self.wake.ring()
-                        for try await _ in notifications { self.wake.ring() }
-                    }
-                }
+                try await queue.waitForJobs(logger: logger) { self.wake.ring() }
             } catch is CancellationError {
                 return
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("listening for jobs failed; polling until it is back", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: pollInterval)
+            try? await sleep(pollInterval)
         }
     }
 }
 
-extension JobWorkers: IngestJobTaker {
-    func reserve(upTo count: Int) -> PostgresIngestStore.JobTaking? {
+extension Workers: IngestJobTaker {
+    public func reserve(upTo count: Int) -> JobTaking? {
         let places = wake.reserve(upTo: count, of: concurrency)
         guard places > 0 else { return nil }
-        return PostgresIngestStore.JobTaking(limit: places, now: processor.now(), lease: processor.policy.lease, worker: processor.worker)
+        return JobTaking(limit: places, now: runner.now(), lease: runner.policy.lease, worker: runner.worker)
     }
 
-    func hand(_ jobs: [(job: ClaimedJob, document: JobDocument)], reserved: Int) {
+    public func hand(_ jobs: [TakenJob], reserved: Int) {
         for job in jobs { handIn.yield(job) }
         if reserved > jobs.count { wake.release(reserved - jobs.count) }
     }

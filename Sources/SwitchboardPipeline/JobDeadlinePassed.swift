@@ -1,4 +1,4 @@
 /// An attempt of a job ran past `JobPolicy.runDeadline`: its work was cancelled and its
 /// lease ended, so the next claim takes the job again as its next attempt — or, when that
 /// was the last, buries it as `dead`.
-struct JobDeadlinePassed: Error, Sendable {}
+public struct JobDeadlinePassed: Error, Sendable {}

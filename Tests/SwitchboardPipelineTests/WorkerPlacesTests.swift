@@ -1,4 +1,4 @@
-@testable import SwitchboardApp
+@testable import SwitchboardPipeline
 import Testing
 
 @Suite("The workers' places: claimed jobs and jobs taken at ingest share one concurrency")
