@@ -40,6 +40,9 @@ public actor GroupCommit<Key: Hashable & Sendable, Item: Sendable, Output: Senda
         }
     }
 
+    /// Items of `key` waiting for a write (tests wait on it instead of sleeping).
+    func waiting(_ key: Key) -> Int { queues[key]?.count ?? 0 }
+
     private func startWriting(_ key: Key) {
         while inFlight[key, default: 0] < maximumInFlight, let queue = queues[key], !queue.isEmpty {
             let batch = Array(queue.prefix(maximumBatch))
