@@ -92,11 +92,13 @@ struct JobsEndTests {
             try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
             try await connection.query("VACUUM ANALYZE jobs", logger: logger)
             }
-            // The fewest pages of three claims: one whose plans a concurrent catalog change
-            // (autovacuum elsewhere) sent back to the planner reads the catalog too, while a
-            // claim that walks the backlog reads it every time.
+            // The fewest pages of up to ten claims: one whose plans a concurrent catalog
+            // change sent back to the planner reads the catalog too (in the whole suite other
+            // tests create databases and roles all the while: three claims in a row were seen
+            // all replanned, at 1,073 pages), while a claim that walks the backlog reads it
+            // every time.
             var fewest = Int.max
-            for _ in 0..<3 {
+            for _ in 0..<10 where fewest >= 120 {
             let (pages, taken) = try await claimPages(database)
             #expect(taken == 2)
             fewest = min(fewest, pages)
