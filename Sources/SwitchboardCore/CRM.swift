@@ -132,7 +132,7 @@ public struct Message: Sendable, Hashable {
     public var text: String?
     public var attachments: [IngestEvent.Attachment]
     public var aiGenerated: Bool
-    public var deliveryStatus: String?
+    public var deliveryStatus: DeliveryStatus?
     public var sentAt: Date?
     public var createdAt: Date
     public var editedAt: Date?
@@ -144,12 +144,12 @@ public struct Message: Sendable, Hashable {
     public var model: String?
     public var usage: TokenCounts?
     /// On an inbound message: what became of its reply (`nil` while it waits).
-    public var replyStatus: String?
+    public var replyStatus: ReplyStatus?
     public var replyError: String?
 
     public init(
         id: MessageID, conversationID: ConversationID, contactID: ContactID?, direction: String, externalID: String?,
-        text: String?, attachments: [IngestEvent.Attachment], aiGenerated: Bool, deliveryStatus: String?, sentAt: Date?,
+        text: String?, attachments: [IngestEvent.Attachment], aiGenerated: Bool, deliveryStatus: DeliveryStatus?, sentAt: Date?,
         createdAt: Date, editedAt: Date?
     ) {
         self.id = id

@@ -12,6 +12,14 @@ enum MessageRow {
         cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, reply_status, reply_error
         """
 
+    /// A stored value of a typed column: one this build does not know is an error naming
+    /// it, never read as nothing.
+    static func known<Value: RawRepresentable<String>>(_ type: Value.Type, _ raw: String?, column: String) throws -> Value? {
+        guard let raw else { return nil }
+        guard let value = Value(rawValue: raw) else { throw DatabaseError.unknown(column, raw) }
+        return value
+    }
+
     static func decode(_ row: PostgresRow) throws -> (Message, seq: Int64) {
         let cells = row.makeRandomAccess()
         let attachments = (try? JSONDecoder().decode([IngestEvent.Attachment].self, from: Data(try cells[6].decode(String.self).utf8))) ?? []
@@ -19,7 +27,7 @@ enum MessageRow {
             id: MessageID(try cells[0].decode(UUID.self)), conversationID: ConversationID(try cells[1].decode(UUID.self)),
             contactID: try cells[2].decode(UUID?.self).map { ContactID($0) }, direction: try cells[3].decode(String.self),
             externalID: try cells[4].decode(String?.self), text: try cells[5].decode(String?.self), attachments: attachments,
-            aiGenerated: try cells[7].decode(Bool.self), deliveryStatus: try cells[8].decode(String?.self),
+            aiGenerated: try cells[7].decode(Bool.self), deliveryStatus: try known(DeliveryStatus.self, cells[8].decode(String?.self), column: "messages.delivery_status"),
             sentAt: try cells[9].decode(Date?.self), createdAt: try cells[10].decode(Date.self),
             editedAt: try cells[11].decode(Date?.self)
         )
@@ -35,7 +43,7 @@ enum MessageRow {
                 latencyMilliseconds: Int(try cells[22].decode(Int32?.self) ?? 0)
             )
         }
-        message.replyStatus = try cells[23].decode(String?.self)
+        message.replyStatus = try known(ReplyStatus.self, cells[23].decode(String?.self), column: "messages.reply_status")
         message.replyError = try cells[24].decode(String?.self)
         return (message, try cells[12].decode(Int64.self))
     }

@@ -61,6 +61,27 @@ struct StoredValuesTests {
         #expect(try allowed("jobs.status") == Set(JobStatus.allCases.map(\.rawValue)))
     }
 
+    @Test("the ingest's status updates move forward in DeliveryStatus's order, the one the send worker reads")
+    func deliveryStatusOrder() async throws {
+        let owner = try await TestDatabase.shared.migratedDatabase(prefix: "delivery")
+        let orders = try await PostgresAdministration.withConnection(owner, logger: logger) { connection in
+            var found: [String] = []
+            let rows = try await connection.query(
+                "SELECT prosrc FROM pg_proc WHERE prosrc LIKE '%array_position(ARRAY[''pending''%'", logger: logger
+            )
+            for try await (source,) in rows.decode((String,).self) {
+                for match in source.matches(of: /array_position\(ARRAY\[([^\]]*)\]/) { found.append(String(match.output.1)) }
+            }
+            return found
+        }
+        #expect(!orders.isEmpty, "no function orders delivery statuses")
+        for order in orders {
+            let values = order.matches(of: /'([a-z_]+)'/).map { String($0.output.1) }
+            #expect(values == DeliveryStatus.allCases.map(\.rawValue))
+        }
+        #expect(DeliveryStatus.sent < .delivered && DeliveryStatus.read < .failed)
+    }
+
     @Test("the default privacy policy is one policy: the schema's column defaults are PrivacyPolicy.standard's")
     func defaultPrivacyPolicy() async throws {
         // A tenant without a row of its own is read as `PrivacyPolicy.standard`, and a row

@@ -334,7 +334,7 @@ struct CRMRoutes: Sendable {
                 ])
             }),
             "ai_generated": .bool(message.aiGenerated),
-            "delivery_status": .string(message.deliveryStatus),
+            "delivery_status": .string(message.deliveryStatus?.rawValue),
             "delivery_error": .string(message.deliveryError),
             "sent_at": .date(message.sentAt),
             "created_at": .date(message.createdAt),
@@ -350,7 +350,7 @@ struct CRMRoutes: Sendable {
                     "latency_ms": .integer(Int64($0.latencyMilliseconds)),
                 ])
             } ?? .null,
-            "reply_status": .string(message.replyStatus),
+            "reply_status": .string(message.replyStatus?.rawValue),
             "reply_error": .string(message.replyError),
         ])
     }
