@@ -76,3 +76,12 @@ public protocol ChannelDirectory: Sendable {
     /// The channel's tenant, kind, state and sealed credentials; `nil` when there is none.
     func route(_ id: ChannelID, logger: Logger) async throws -> ChannelRoute?
 }
+
+/// The channels whose messages the server fetches, and where each one's fetching stands.
+public protocol PulledChannelDirectory: Sendable {
+    /// Every live (not deleted, enabled) channel of `kinds`, across tenants, with its cursor.
+    func pulledChannels(kinds: [String], logger: Logger) async throws -> [(route: ChannelRoute, cursor: String?)]
+    /// Keeps where the channel's next fetch starts; called only after what the fetch
+    /// brought is stored.
+    func savePullCursor(_ route: ChannelRoute, cursor: String, logger: Logger) async throws
+}

@@ -68,6 +68,12 @@ public struct ResolvedChannel: Sendable {
     public var route: ChannelRoute
     public var connector: any Connector
     public var credentials: ChannelCredentials
+
+    public init(route: ChannelRoute, connector: any Connector, credentials: ChannelCredentials) {
+        self.route = route
+        self.connector = connector
+        self.credentials = credentials
+    }
 }
 
 /// Why a delivery was not stored.
@@ -140,10 +146,19 @@ public struct Ingest: Sendable {
             try await store.deadLetter(channel.route, reason: error.message, contentType: contentType, body: delivery.body, logger: logger)
             throw DeliveryRefusal.unreadable(reason: error.message, field: error.field)
         }
-        return try await batcher.ingest(
+        return try await store(events, payload: delivery.body, on: channel.route, logger: logger)
+    }
+
+    /// Stores what a pulled channel's service fetched (its connector verified the platform
+    /// when it connected); answers each event's result once committed.
+    public func accept(_ batch: PulledBatch, on route: ChannelRoute, logger: Logger) async throws -> [IngestResult] {
+        try await store(batch.events, payload: batch.payload, on: route, logger: logger)
+    }
+
+    func store(_ events: [InboundEvent], payload: [UInt8], on route: ChannelRoute, logger: Logger) async throws -> [IngestResult] {
+        try await batcher.ingest(
             IngestDelivery(
-                route: channel.route, payload: StorableText.sanitize(String(decoding: delivery.body, as: UTF8.self)),
-                events: events.map(IngestEvent.init)
+                route: route, payload: StorableText.sanitize(String(decoding: payload, as: UTF8.self)), events: events.map(IngestEvent.init)
             ),
             logger: logger
         )

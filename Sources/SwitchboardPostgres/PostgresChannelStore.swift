@@ -162,3 +162,32 @@ public struct PostgresChannelStore: Sendable {
 }
 
 extension PostgresChannelStore: ChannelDirectory {}
+
+extension PostgresChannelStore: PulledChannelDirectory {
+    public func pulledChannels(kinds: [String], logger: Logger) async throws -> [(route: ChannelRoute, cursor: String?)] {
+        let database = self.database.logging(logger)
+        return try await database.withoutScope { connection in
+            var found: [(route: ChannelRoute, cursor: String?)] = []
+            let rows = try await connection.query(
+                "SELECT tenant_id, id, kind, enabled, credentials, pull_cursor FROM pulled_channels(\(kinds))", logger: logger
+            )
+            for try await (tenant, id, kind, enabled, sealed, cursor) in rows.decode((UUID, UUID, String, Bool, Data, String?).self) {
+                let route = ChannelRoute(
+                    channelID: ChannelID(id), tenantID: TenantID(tenant), kind: kind, enabled: enabled, sealedCredentials: Array(sealed)
+                )
+                found.append((route, cursor))
+            }
+            return found
+        }
+    }
+
+    public func savePullCursor(_ route: ChannelRoute, cursor: String, logger: Logger) async throws {
+        let database = self.database.logging(logger)
+        try await database.withTenant(route.tenantID) { connection in
+            try await connection.query(
+                "UPDATE channels SET pull_cursor = \(cursor) WHERE tenant_id = \(route.tenantID.uuid) AND id = \(route.channelID.uuid)",
+                logger: logger
+            )
+        }
+    }
+}

@@ -7,7 +7,7 @@ import SwitchboardCore
 /// PostgreSQL adapters keep — each event once, jobs fenced by their attempt, a reply's
 /// answer stored once, holds and captures exact — so the pipeline's tests run without a
 /// database, in milliseconds. The PostgreSQL tests prove the real adapters keep the same rules.
-actor InMemoryStore: JobQueue, ReplyStore, LedgerStore, IngestStore, ChannelDirectory {
+actor InMemoryStore: JobQueue, ReplyStore, LedgerStore, IngestStore, ChannelDirectory, PulledChannelDirectory {
     struct Job {
         var id: JobID
         var tenant: TenantID
@@ -181,6 +181,20 @@ actor InMemoryStore: JobQueue, ReplyStore, LedgerStore, IngestStore, ChannelDire
     // MARK: ChannelDirectory
 
     func route(_ id: ChannelID, logger: Logger) async throws -> ChannelRoute? { channels[id]?.route }
+
+    // MARK: PulledChannelDirectory
+
+    private(set) var cursors: [ChannelID: String] = [:]
+
+    func pulledChannels(kinds: [String], logger: Logger) async throws -> [(route: ChannelRoute, cursor: String?)] {
+        channels.values.filter { kinds.contains($0.route.kind) && $0.route.enabled }.map { ($0.route, cursors[$0.route.channelID]) }
+    }
+
+    func savePullCursor(_ route: ChannelRoute, cursor: String, logger: Logger) async throws {
+        cursors[route.channelID] = cursor
+    }
+
+    func disable(_ channel: ChannelID) { channels[channel]?.route.enabled = false }
 
     // MARK: JobQueue
 

@@ -94,6 +94,14 @@ public func buildApplication(
         ),
         cache: cache, connectors: connectors, secrets: secrets
     )
+    // The channels whose messages are fetched rather than pushed: a loop each, feeding the
+    // same ingest, in the processes that run workers (none in this build's connectors yet).
+    if configuration.workers > 0 {
+        let pulled = PulledChannels(
+            directory: channelStore, ingest: ingest, connectors: connectors, secrets: secrets, http: http, logger: logger
+        )
+        if !pulled.kinds.isEmpty { workerServices.append(pulled) }
+    }
     HookRoutes(
         ingest: ingest, metrics: metrics, failures: failures,
         perChannel: RateLimiter(

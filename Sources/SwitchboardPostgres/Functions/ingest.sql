@@ -236,3 +236,19 @@ BEGIN
 END
 $function$;
 GRANT EXECUTE ON FUNCTION ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb) TO switchboard_app;
+
+-- The live channels of the pulled kinds, across tenants, for the service that fetches
+-- their messages: what it needs to open their credentials and resume.
+CREATE OR REPLACE FUNCTION public.pulled_channels(p_kinds text[])
+ RETURNS TABLE(tenant_id uuid, id uuid, kind text, enabled boolean, credentials bytea, pull_cursor text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+ SET "app.cross_tenant" TO 'on'
+AS $function$
+    SELECT c.tenant_id, c.id, c.kind, c.enabled, c.credentials, c.pull_cursor FROM channels c
+    WHERE c.kind = ANY (p_kinds) AND c.deleted_at IS NULL AND c.enabled AND c.credentials IS NOT NULL
+    ORDER BY c.tenant_id, c.id
+$function$;
+REVOKE ALL ON FUNCTION pulled_channels(p_kinds text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pulled_channels(p_kinds text[]) TO switchboard_app;
