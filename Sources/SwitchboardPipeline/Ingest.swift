@@ -1,5 +1,5 @@
 public import ConnectorKit
-public import Foundation
+import Foundation
 public import Logging
 public import SwitchboardCore
 

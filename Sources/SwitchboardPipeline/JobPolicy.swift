@@ -1,5 +1,3 @@
-public import Foundation
-
 /// How the workers pace themselves.
 public struct JobPolicy: Sendable {
     /// How long a taken job is its worker's before another may take it over.

@@ -40,7 +40,7 @@ public final class Maintenance: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for chore in self.chores {
                     group.addTask { await self.keep(chore) }

@@ -54,7 +54,7 @@ public final class PulledChannels: Service {
     public var kinds: [String] { connectors.kinds.filter { connectors[$0] is any PullingConnector } }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             defer { self.stopAll() }
             while !Task.isCancelled {
                 do {

@@ -1,5 +1,5 @@
 public import Crypto
-public import Foundation
+import Foundation
 public import SwitchboardCore
 
 /// Seals secrets at rest with AES-GCM under the master key. Each sealed value is bound to

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import SwitchboardCore
-public import SwitchboardPipeline
+import SwitchboardPipeline
 import SwitchboardPostgres
 
 /// `/v1/channels`: a tenant's messenger and webhook connections. Credentials are
