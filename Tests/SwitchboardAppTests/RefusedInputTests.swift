@@ -39,4 +39,98 @@ struct RefusedInputTests {
             #expect(try await Self.call(client, .get, "/v1/deals?cursor=\(Self.cursor("253402300799999999"))", key: tenant.key).status == .ok)
         }
     }
+
+    @Test("NUL in free text, a search or a filter is 400 naming the field, not 500")
+    func nul() async throws {
+        try await withApp { client in
+            let (tenant, _) = try await seededTenant(client, senders: [(id: 501, name: "Dana")])
+            let key = tenant.key
+            let contact = try #require(try await listData(client, "/v1/contacts", key: key).first?["id"] as? String)
+            let conversation = try #require(try await listData(client, "/v1/conversations", key: key).first?["id"] as? String)
+            try expectError(
+                try await Self.call(client, .post, "/v1/contacts/\(contact)/notes", key: key, body: #"{"body": "a\u0000b"}"#),
+                .badRequest, "invalid_request", field: "body"
+            )
+            try expectError(
+                try await Self.call(client, .post, "/v1/conversations/\(conversation)/messages", key: key, body: #"{"text": "a\u0000b"}"#),
+                .badRequest, "invalid_request", field: "text"
+            )
+            try expectError(
+                try await Self.call(client, .patch, "/v1/contacts/\(contact)", key: key, body: #"{"email": "a\u0000@b.kz"}"#),
+                .badRequest, "invalid_request", field: "email"
+            )
+            try expectError(try await Self.call(client, .get, "/v1/contacts?q=a%00b", key: key), .badRequest, "invalid_request", field: "q")
+            for name in ["subject_kind", "subject_id"] {
+                try expectError(
+                    try await Self.call(client, .get, "/v1/audit-log?\(name)=%00", key: key), .badRequest, "invalid_request", field: name
+                )
+            }
+            let provider = try object(try await Self.call(client, .post, "/v1/providers", key: key, body: #"{"name": "FAQ", "kind": "local"}"#))
+            let providerID = try #require(provider["id"] as? String)
+            try expectError(
+                try await Self.call(
+                    client, .post, "/v1/agents", key: key,
+                    body: #"{"name": "A", "provider_id": "\#(providerID)", "model": "faq", "system_prompt": "be\u0000kind"}"#
+                ),
+                .badRequest, "invalid_request", field: "system_prompt"
+            )
+        }
+    }
+
+    @Test("lengths count code points, as the database and JSON Schema do: 200 letters with accents are 400 characters")
+    func lengthsInCodePoints() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            // 150 characters on screen, 300 code points: the database refused this with no field.
+            let decomposed = String(repeating: "e\u{301}", count: 150)
+            try expectError(
+                try await Self.call(client, .post, "/v1/providers", key: tenant.key, body: #"{"name": "\#(decomposed)", "kind": "local"}"#),
+                .badRequest, "invalid_request", field: "name"
+            )
+            try expectError(
+                try await Self.call(client, .post, "/admin/tenants", key: adminToken, body: #"{"name": "\#(decomposed)"}"#),
+                .badRequest, "invalid_request", field: "name"
+            )
+            let fits = String(repeating: "e\u{301}", count: 100)
+            #expect(try await Self.call(client, .post, "/v1/providers", key: tenant.key, body: #"{"name": "\#(fits)", "kind": "local"}"#).status == .created)
+        }
+    }
+
+    @Test("a home region the database would refuse is 400 naming home_region, not a database error without a field")
+    func homeRegion() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            for region in ["0", "kz-", "k", "k1", "kz--x", "-kz"] {
+                try expectError(
+                    try await Self.call(client, .put, "/v1/privacy/policy", key: tenant.key, body: #"{"home_region": "\#(region)"}"#),
+                    .badRequest, "invalid_request", field: "home_region"
+                )
+            }
+            let response = try await Self.call(client, .put, "/v1/privacy/policy", key: tenant.key, body: #"{"home_region": " EU-West-1 "}"#)
+            #expect(response.status == .ok)
+            #expect(try object(response)["home_region"] as? String == "eu-west-1")
+        }
+    }
+
+    @Test("a phone of non-ASCII digits and a region of look-alike letters are refused")
+    func asciiOnly() async throws {
+        try await withApp { client in
+            let (tenant, _) = try await seededTenant(client, senders: [(id: 502, name: "Arman")])
+            let contact = try #require(try await listData(client, "/v1/contacts", key: tenant.key).first?["id"] as? String)
+            // Arabic-Indic digits and vulgar fractions are "numbers" to Swift, not to a phone.
+            for phone in ["١٢٣٤٥٦٧", "½½½½½"] {
+                try expectError(
+                    try await Self.call(client, .patch, "/v1/contacts/\(contact)", key: tenant.key, body: #"{"phone": "\#(phone)"}"#),
+                    .badRequest, "invalid_request", field: "phone"
+                )
+            }
+            let phone = try await Self.call(client, .patch, "/v1/contacts/\(contact)", key: tenant.key, body: #"{"phone": " +7 (701) 123-45-67 "}"#)
+            #expect(try object(phone)["phone"] as? String == "+7 (701) 123-45-67")
+            // The Kelvin sign lowercases to an ASCII k: it was stored as the region "kz".
+            try expectError(
+                try await Self.call(client, .post, "/v1/providers", key: tenant.key, body: #"{"name": "P", "kind": "local", "region": "\u212Az"}"#),
+                .badRequest, "invalid_request", field: "region"
+            )
+        }
+    }
 }
