@@ -133,4 +133,46 @@ struct RefusedInputTests {
             )
         }
     }
+
+    @Test("analytics take format=csv and no other format")
+    func analyticsFormat() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            for path in ["summary?format=xml", "timeseries?metric=handoffs&format=json"] {
+                try expectError(try await Self.call(client, .get, "/v1/analytics/\(path)", key: tenant.key), .badRequest, "invalid_request", field: "format")
+            }
+            let csv = try await Self.call(client, .get, "/v1/analytics/summary?format=csv", key: tenant.key)
+            #expect(csv.status == .ok)
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
+        }
+    }
+
+    @Test("the dashboard's filter is checked with or without a session")
+    func dashboardFilterSignedOut() async throws {
+        try await withApp { client in
+            try expectError(try await dashboard(client, cookie: nil, query: "?days=-58800"), .badRequest, "invalid_request", field: "days")
+            try expectError(try await dashboard(client, cookie: nil, query: "?tz=Mars%2FBase"), .badRequest, "invalid_request", field: "tz")
+            try expectError(try await dashboard(client, cookie: nil, query: "?channel_id=x"), .notFound, "not_found", field: "channel_id")
+            // An empty filter, as the page's own form sends it, is the default.
+            #expect(try await dashboard(client, cookie: nil, query: "?days=7&tz=&channel_id=").status == .ok)
+        }
+    }
+
+    @Test("a sign-in form is read for its api_key whatever other fields it holds")
+    func signInFormFields() async throws {
+        try await withApp { client in
+            let tenant = try await createTenant(client)
+            func signIn(_ form: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/dashboard/sign-in", method: .post, headers: formHeaders(html: false), body: ByteBuffer(string: form)
+                ) { $0 }
+            }
+            let key = tenant.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? tenant.key
+            // Fields beside the key made the form unreadable: "Enter an API key." for a real key.
+            #expect(try await signIn("remember=1&api_key=\(key)&x%5B%5D=2&x=3").status == .seeOther)
+            try expectError(try await signIn("api_key=sb_live_wrong&__main__=1&__main__=2"), .unauthorized, "unauthorized", field: "api_key")
+            try expectError(try await signIn("remember=1"), .badRequest, "invalid_request", field: "api_key")
+            try expectError(try await signIn("api_key=+%20+"), .badRequest, "invalid_request", field: "api_key")
+        }
+    }
 }
