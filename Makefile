@@ -7,7 +7,7 @@ SWIFT_BUILD_FLAGS ?=
 TEST_FUZZ_SECONDS ?= 15
 FUZZ_SECONDS ?= 300
 
-.PHONY: run test fuzz deps build release bench clean
+.PHONY: run test fuzz schemathesis deps build release bench clean
 
 deps:
 	@bash Deploy/install-deps.sh
@@ -20,11 +20,18 @@ run: build
 	SWITCHBOARD_ADMIN_TOKEN=$${SWITCHBOARD_ADMIN_TOKEN:-demo-admin-token} $(SWIFT) run $(SWIFT_BUILD_FLAGS) switchboard demo
 
 ## The whole test suite, against a real PostgreSQL (DATABASE_URL, or an embedded cluster),
-## then a bounded fuzz run of every connector (its own build, in .build-fuzz).
+## then schemathesis against the built server's OpenAPI document (README, "The OpenAPI
+## document and schemathesis"), then a bounded fuzz run of every connector (its own
+## build, in .build-fuzz).
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	SWIFT=$(SWIFT) bash Deploy/test.sh $(SWIFT_BUILD_FLAGS)
+	SWIFT=$(SWIFT) SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" bash Deploy/schemathesis.sh
 	SWIFT=$(SWIFT) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) bash Deploy/fuzz.sh
+
+## schemathesis alone, against the built server (SCHEMATHESIS_EXAMPLES for a longer run).
+schemathesis: build
+	SWIFT=$(SWIFT) SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" bash Deploy/schemathesis.sh
 
 ## Fuzz every connector's verify + parse for FUZZ_SECONDS each (see README, "Fuzzing").
 fuzz:

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Switchboard needs to build, test and run, when missing:
 # the PostgreSQL server (the embedded cluster uses its binaries), the product card's
-# -dev packages, zlib for linking, and for the dashboard's browser test Chromium, its
-# driver, Selenium and a font. Idempotent: does nothing when all are present.
+# -dev packages, zlib for linking, for the dashboard's browser test Chromium, its driver,
+# Selenium and a font, and Python's venv for schemathesis (installed from PyPI into
+# .build by Deploy/schemathesis.sh). Idempotent: does nothing when all are present.
 set -euo pipefail
 
-packages=(postgresql libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev chromium chromium-driver python3-selenium fonts-dejavu-core)
+packages=(postgresql libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev chromium chromium-driver python3-selenium fonts-dejavu-core python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

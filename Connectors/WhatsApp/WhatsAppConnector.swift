@@ -63,7 +63,7 @@ public struct WhatsAppConnector: Connector {
             throw ConnectorError(.invalidCredentials, "\(name) must not contain spaces or control characters", field: name)
         }
         for (name, minimum) in [("app_secret", Self.minimumAppSecretLength), ("verify_token", Self.minimumVerifyTokenLength)]
-        where (submitted[name] ?? "").utf8.count < minimum {
+        where (submitted[name] ?? "").unicodeScalars.count < minimum {
             throw ConnectorError(.invalidCredentials, "\(name) must be at least \(minimum) characters", field: name)
         }
         return PreparedCredentials(stored: submitted)

@@ -10,10 +10,17 @@ enum Keyset {
         "(extract(epoch FROM \(column)) * 1000000)::int8"
     }
 
+    /// The times a cursor may carry: the years 1 to 9999, in microseconds since 1970.
+    static let minimumMicros: Int64 = -62_135_596_800_000_000
+    static let maximumMicros: Int64 = 253_402_300_799_999_999
+
     /// The position after which the next page starts; `(nil, nil)` for the first page.
     static func after(_ cursor: Cursor?) throws -> (micros: Int64?, id: UUID?) {
         guard let cursor else { return (nil, nil) }
-        guard let micros = Int64(cursor.sortKey), let id = UUID(uuidString: cursor.id) else {
+        // A time PostgreSQL cannot hold (a crafted cursor) is refused here, not by the statement.
+        guard let micros = Int64(cursor.sortKey), micros >= minimumMicros, micros <= maximumMicros,
+              let id = UUID(uuidString: cursor.id)
+        else {
             throw SwitchboardError.invalid("cursor is not one this API issued", field: "cursor")
         }
         return (micros, id)

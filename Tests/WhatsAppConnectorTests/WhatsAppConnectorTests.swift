@@ -126,6 +126,9 @@ struct WhatsAppConnectorTests {
             // Guessable secrets: a one-character verify token, an app secret shorter than Meta's 32.
             ("verify_token", "v"), ("verify_token", String(repeating: "v", count: 15)),
             ("app_secret", "s"), ("app_secret", String(repeating: "s", count: 31)),
+            // Minimums count characters (as the OpenAPI document's minLength does), not UTF-8
+            // bytes: 16 two-byte letters are 32 bytes but 16 characters.
+            ("app_secret", String(repeating: "é", count: 16)), ("verify_token", String(repeating: "ж", count: 8)),
         ]
         for (name, value) in cases {
             var submitted = WhatsApp.credentials.values

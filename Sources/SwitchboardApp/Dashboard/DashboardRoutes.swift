@@ -55,12 +55,14 @@ struct DashboardRoutes: Sendable {
 
     func add(to router: Router<AppRequestContext>) {
         router.get("/dashboard") { request, context in
+            // The filter is checked first: a bad one is 400 whether or not there is a session.
+            let filter = try Filter(request)
             guard let session = try await session(request, source: context.sourceAddress) else {
                 var response = try page("sign-in", [:], status: .ok)
                 if request.cookies[Self.cookieName] != nil { response.setCookie(Self.clearedCookie) }
                 return response
             }
-            return try await dashboard(request, principal: session)
+            return try await dashboard(request, filter: filter, principal: session)
         }
         router.post("/dashboard/sign-in") { request, context in
             try Self.checkOrigin(request)
@@ -69,8 +71,7 @@ struct DashboardRoutes: Sendable {
             guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
                 throw SwitchboardError(.unsupportedMediaType, "sign in with a form: Content-Type: application/x-www-form-urlencoded")
             }
-            let form = (try? URLEncodedFormDecoder().decode(SignInForm.self, from: String(buffer: body))) ?? SignInForm()
-            guard let key = form.apiKey?.trimmingCharacters(in: .whitespaces), !key.isEmpty else {
+            guard let key = Self.apiKey(inForm: String(buffer: body))?.trimmingCharacters(in: .whitespaces), !key.isEmpty else {
                 return try refusal(request, "Enter an API key.", status: .badRequest, field: "api_key")
             }
             guard try await keys.principal(for: key, source: context.sourceAddress) != nil else {
@@ -88,10 +89,16 @@ struct DashboardRoutes: Sendable {
         }
     }
 
-    struct SignInForm: Decodable {
-        var apiKey: String?
-
-        enum CodingKeys: String, CodingKey { case apiKey = "api_key" }
+    /// The `api_key` of a sign-in form (the first, if it is there twice), whatever other
+    /// fields the form holds; `nil` when there is none or it is not percent-encoded right.
+    static func apiKey(inForm form: String) -> String? {
+        func decoded(_ text: Substring) -> String? { text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        for pair in form.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard decoded(parts[0]) == "api_key" else { continue }
+            return parts.count == 2 ? decoded(parts[1]) : ""
+        }
+        return nil
     }
 
     // MARK: Session
@@ -151,23 +158,37 @@ struct DashboardRoutes: Sendable {
 
     // MARK: Page
 
-    func dashboard(_ request: Request, principal: TenantPrincipal) async throws -> Response {
-        let query = AnalyticsRoutes.query(request)
-        let days = try query["days"].map { text in
-            guard let days = Int(text), Self.periods.contains(days) else {
-                throw SwitchboardError.invalid("days must be one of \(Self.periods.map(String.init).joined(separator: ", "))", field: "days")
-            }
-            return days
-        } ?? 30
-        let zoneName = query["tz"].flatMap { $0.isEmpty ? nil : $0 } ?? "UTC"
-        guard let zone = AnalyticsRoutes.Parameters.timeZone(zoneName) else {
-            throw SwitchboardError.invalid("tz must be an IANA time zone name, like UTC or Asia/Almaty", field: "tz")
-        }
+    /// The page's filter: `days`, `tz` and `channel_id`, each `invalid_request` (or, for a
+    /// channel id that is not one, `not_found`) naming itself when bad.
+    struct Filter {
+        var days: Int
+        var zoneName: String
+        var zone: TimeZone
         var channelID: ChannelID?
-        if let text = query["channel_id"], !text.isEmpty {
-            guard let id = ChannelID(text) else { throw SwitchboardError(.notFound, "channel not found", field: "channel_id") }
-            channelID = id
+
+        init(_ request: Request) throws {
+            let query = AnalyticsRoutes.query(request)
+            days = try query["days"].map { text in
+                guard let days = Int(text), DashboardRoutes.periods.contains(days) else {
+                    throw SwitchboardError.invalid(
+                        "days must be one of \(DashboardRoutes.periods.map(String.init).joined(separator: ", "))", field: "days")
+                }
+                return days
+            } ?? 30
+            zoneName = query["tz"].flatMap { $0.isEmpty ? nil : $0 } ?? "UTC"
+            guard let zone = AnalyticsRoutes.Parameters.timeZone(zoneName) else {
+                throw SwitchboardError.invalid("tz must be an IANA time zone name, like UTC or Asia/Almaty", field: "tz")
+            }
+            self.zone = zone
+            if let text = query["channel_id"], !text.isEmpty {
+                guard let id = ChannelID(text) else { throw SwitchboardError(.notFound, "channel not found", field: "channel_id") }
+                channelID = id
+            }
         }
+    }
+
+    func dashboard(_ request: Request, filter: Filter, principal: TenantPrincipal) async throws -> Response {
+        let days = filter.days, zoneName = filter.zoneName, zone = filter.zone, channelID = filter.channelID
         // Whole days of the zone: today and the days before it.
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone

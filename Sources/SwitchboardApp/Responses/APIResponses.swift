@@ -67,47 +67,30 @@ struct CreatedTenantResponse: Encodable, Sendable {
     var apiKey: String
 }
 
-/// Validation shared by request bodies.
+/// Validation shared by request bodies; each rule is a `FieldRule`, which the OpenAPI
+/// document's schemas are written from.
 enum Validate {
-    /// A trimmed, non-empty name of at most `maximum` characters.
+    /// A trimmed, non-empty name of at most `maximum` characters (code points, as sent).
     static func name(_ value: String, field: String, maximum: Int = 200) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw SwitchboardError.invalid("\(field) must not be empty", field: field) }
-        guard trimmed.count <= maximum else {
-            throw SwitchboardError.invalid("\(field) must be at most \(maximum) characters", field: field)
-        }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw SwitchboardError.invalid("\(field) must not contain control characters", field: field)
-        }
-        return trimmed
+        try FieldRule.name(maximum: maximum).check(value, field: field)
     }
 
-    /// A phone number: digits with an optional leading +, spaces, dashes and brackets.
+    /// A phone number: ASCII digits with an optional leading +, spaces, dashes and brackets.
     static func phone(_ value: String) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        let digits = trimmed.filter(\.isNumber)
-        guard (5...20).contains(digits.count), trimmed.allSatisfy({ $0.isNumber || " +-()".contains($0) }) else {
-            throw SwitchboardError.invalid("phone must be a phone number such as +77011234567", field: "phone")
-        }
-        return trimmed
+        try FieldRule.phone.check(value, field: "phone")
     }
 
     /// An email address of reasonable shape (one @, a dot in the domain, no spaces).
     static func email(_ value: String) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
-              !trimmed.contains(where: \.isWhitespace)
-        else {
-            throw SwitchboardError.invalid("email must be an email address", field: "email")
-        }
-        return trimmed
+        try FieldRule.email.check(value, field: "email")
     }
 
     /// Up to 50 distinct tags of 1 to 50 characters, sorted.
     static func tags(_ values: [String]) throws -> [String] {
-        guard values.count <= 50 else { throw SwitchboardError.invalid("at most 50 tags", field: "tags") }
-        let cleaned = try values.map { try name($0, field: "tags", maximum: 50) }
+        guard values.count <= maximumTags else { throw SwitchboardError.invalid("at most \(maximumTags) tags", field: "tags") }
+        let cleaned = try values.map { try FieldRule.tag.check($0, field: "tags") }
         return Array(Set(cleaned)).sorted()
     }
+
+    static let maximumTags = 50
 }

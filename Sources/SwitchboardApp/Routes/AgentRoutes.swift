@@ -60,15 +60,10 @@ struct AgentRoutes: Sendable {
 
         /// Applies the fields this body names to `settings`, validating each.
         func apply(to settings: inout AgentSettings) throws {
-            if let name { settings.name = try Validate.name(name, field: "name") }
+            if let name { settings.name = try FieldRule.shortName.check(name, field: "name") }
             if let providerID { settings.providerID = try AgentRoutes.providerID(providerID, field: "provider_id") }
-            if let model { settings.model = try Validate.name(model, field: "model") }
-            if let systemPrompt {
-                guard systemPrompt.count <= 100_000 else {
-                    throw SwitchboardError.invalid("system_prompt must be at most 100000 characters", field: "system_prompt")
-                }
-                settings.systemPrompt = systemPrompt
-            }
+            if let model { settings.model = try FieldRule.shortName.check(model, field: "model") }
+            if let systemPrompt { settings.systemPrompt = try FieldRule.systemPrompt.check(systemPrompt, field: "system_prompt") }
             if let temperature {
                 if let value = temperature, !(0...2).contains(value) {
                     throw SwitchboardError.invalid("temperature must be between 0 and 2", field: "temperature")
@@ -92,7 +87,7 @@ struct AgentRoutes: Sendable {
                 settings.fallbacks = try fallbacks.enumerated().map { index, fallback in
                     AgentFallback(
                         providerID: try AgentRoutes.providerID(fallback.providerID, field: "fallbacks[\(index)].provider_id"),
-                        model: try Validate.name(fallback.model, field: "fallbacks[\(index)].model")
+                        model: try FieldRule.shortName.check(fallback.model, field: "fallbacks[\(index)].model")
                     )
                 }
             }
@@ -101,27 +96,27 @@ struct AgentRoutes: Sendable {
                     throw SwitchboardError.invalid("at most 50 handoff_keywords", field: "handoff_keywords")
                 }
                 settings.handoffKeywords = try handoffKeywords.enumerated().map { index, keyword in
-                    try Validate.name(keyword, field: "handoff_keywords[\(index)]", maximum: 100)
+                    try FieldRule.handoffKeyword.check(keyword, field: "handoff_keywords[\(index)]")
                 }
             }
             if let faq {
                 guard faq.count <= 500 else { throw SwitchboardError.invalid("at most 500 faq entries", field: "faq") }
                 settings.faq = try faq.enumerated().map { index, entry in
                     FAQEntry(
-                        question: try Validate.name(entry.question, field: "faq[\(index)].question", maximum: 4000),
-                        answer: try Validate.name(entry.answer, field: "faq[\(index)].answer", maximum: 4000)
+                        question: try FieldRule.agentReply.check(entry.question, field: "faq[\(index)].question"),
+                        answer: try FieldRule.agentReply.check(entry.answer, field: "faq[\(index)].answer")
                     )
                 }
             }
             if let outOfCreditsReply {
                 if let text = outOfCreditsReply {
-                    settings.outOfCreditsReply = try Validate.name(text, field: "out_of_credits_reply", maximum: 4000)
+                    settings.outOfCreditsReply = try FieldRule.agentReply.check(text, field: "out_of_credits_reply")
                 } else {
                     settings.outOfCreditsReply = nil
                 }
             }
             if let speechToTextModel {
-                settings.speechToTextModel = try speechToTextModel.map { try Validate.name($0, field: "speech_to_text_model") }
+                settings.speechToTextModel = try speechToTextModel.map { try FieldRule.shortName.check($0, field: "speech_to_text_model") }
             }
         }
     }

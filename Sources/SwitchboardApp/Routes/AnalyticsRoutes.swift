@@ -201,21 +201,23 @@ struct AnalyticsRoutes: Sendable {
     func add(to group: RouterGroup<TenantRequestContext>) {
         group.get("/analytics/summary") { request, context in
             let parameters = try Parameters(Self.query(request), now: now())
+            let csv = try Self.wantsCSV(request)
             let summary = try await store.summary(context.tenantID, parameters.filter)
-            if Self.wantsCSV(request) { return Self.csv(Self.summaryCSV(summary), filename: "analytics-summary.csv") }
+            if csv { return Self.csv(Self.summaryCSV(summary), filename: "analytics-summary.csv") }
             return try JSONBody.response(SummaryResponse(summary, filter: parameters.filter))
         }
         group.get("/analytics/timeseries") { request, context in
             let query = Self.query(request)
             let (metric, interval) = try Self.metricAndInterval(query)
             let parameters = try Parameters(query, now: now())
+            let csv = try Self.wantsCSV(request)
             let points = try await store.timeseries(
                 context.tenantID, parameters.filter, metric: metric,
                 bucketing: interval == .hour ? .hour : .day(timeZone: parameters.timeZoneName)
             )
             let formatter = Self.localTimes(zone: parameters.timeZone)
             let rows = points.map { Point(start: formatter.string(from: $0.start), value: Self.rounded($0.value, for: metric)) }
-            if Self.wantsCSV(request) {
+            if csv {
                 let lines = ["start,\(metric.rawValue)"] + rows.map { "\($0.start),\($0.value.map(Self.number) ?? "")" }
                 return Self.csv(lines.joined(separator: "\r\n") + "\r\n", filename: "analytics-\(metric.rawValue).csv")
             }
@@ -250,8 +252,12 @@ struct AnalyticsRoutes: Sendable {
 
     // MARK: CSV
 
-    static func wantsCSV(_ request: Request) -> Bool {
-        if request.uri.queryParameters["format"] == "csv" { return true }
+    /// `format=csv` (the only format there is: another is `invalid_request`), or `Accept: text/csv`.
+    static func wantsCSV(_ request: Request) throws -> Bool {
+        if let format = request.uri.queryParameters["format"] {
+            guard format == "csv" else { throw SwitchboardError.invalid("format must be csv", field: "format") }
+            return true
+        }
         return request.headers[.accept]?.lowercased().contains("text/csv") ?? false
     }
 

@@ -58,7 +58,7 @@ struct CRMRoutes: Sendable {
     func addContactRoutes(to group: RouterGroup<TenantRequestContext>) {
         group.get("/contacts") { request, context in
             let query = request.uri.queryParameters["q"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-            if let query, query.count > 200 { throw SwitchboardError.invalid("q must be at most 200 characters", field: "q") }
+            if let query { _ = try FieldRule.contactSearch.check(query, field: "q") }
             let page = try await contacts.list(context.tenantID, query: query, page: try request.pageRequest())
             return try JSONBody.response(Self.list(page, Self.json))
         }
@@ -69,10 +69,10 @@ struct CRMRoutes: Sendable {
             let id: ContactID = try Self.id(context, "contact")
             let body = try await JSONBody.decode(ContactPatch.self, from: request, context: context)
             var changes = ContactChanges()
-            if let name = body.displayName { changes.displayName = .some(try name.map { try Validate.name($0, field: "display_name") }) }
+            if let name = body.displayName { changes.displayName = .some(try name.map { try FieldRule.shortName.check($0, field: "display_name") }) }
             if let phone = body.phone { changes.phone = .some(try phone.map { try Validate.phone($0) }) }
             if let email = body.email { changes.email = .some(try email.map { try Validate.email($0) }) }
-            if let language = body.language { changes.language = .some(try language.map { try Validate.name($0, field: "language", maximum: 35) }) }
+            if let language = body.language { changes.language = .some(try language.map { try FieldRule.language.check($0, field: "language") }) }
             if let tags = body.tags { changes.tags = try Validate.tags(tags) }
             let contact = try await contacts.update(context.tenantID, id, changes)
             context.logger.info("contact updated", metadata: ["contact.id": "\(id)"])
@@ -95,10 +95,7 @@ struct CRMRoutes: Sendable {
         group.post("/contacts/{id}/notes") { request, context in
             let contact: ContactID = try Self.id(context, "contact")
             let body = try await JSONBody.decode(NoteBody.self, from: request, context: context)
-            let text = body.body.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty, text.count <= 20_000 else {
-                throw SwitchboardError.invalid("body must be 1 to 20000 characters", field: "body")
-            }
+            let text = try FieldRule.noteBody.check(body.body, field: "body")
             return try JSONBody.response(Self.json(try await contacts.addNote(context.tenantID, contact: contact, body: text)), status: .created)
         }
     }
@@ -154,7 +151,7 @@ struct CRMRoutes: Sendable {
         }
         group.post("/conversations/{id}/handoff") { request, context in
             let body = try await JSONBody.decode(HandoffBody.self, from: request, context: context)
-            let reason = try body.reason.map { try Validate.name($0, field: "reason", maximum: 200) } ?? "api"
+            let reason = try body.reason.map { try FieldRule.shortName.check($0, field: "reason") } ?? "api"
             let conversation = try await conversations.setMode(context.tenantID, try Self.id(context, "conversation"), .human, reason: reason)
             context.logger.info("conversation handed off", metadata: ["conversation.id": "\(conversation.id)"])
             return try JSONBody.response(Self.json(conversation))
@@ -165,9 +162,7 @@ struct CRMRoutes: Sendable {
         }
         group.post("/conversations/{id}/messages") { request, context in
             let body = try await JSONBody.decode(PersonMessageBody.self, from: request, context: context)
-            let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty else { throw SwitchboardError.invalid("text must not be empty", field: "text") }
-            guard text.count <= 20_000 else { throw SwitchboardError.invalid("text must be at most 20000 characters", field: "text") }
+            let text = try FieldRule.personMessage.check(body.text, field: "text")
             let message = try await conversations.postPersonMessage(context.tenantID, try Self.id(context, "conversation"), text: text)
             return try JSONBody.response(Self.json(message), status: .accepted)
         }
@@ -230,10 +225,10 @@ struct CRMRoutes: Sendable {
             guard let contactText = body.contactID else { throw SwitchboardError.invalid("contact_id is required", field: "contact_id") }
             guard let contact = ContactID(contactText) else { throw SwitchboardError(.notFound, "contact not found", field: "contact_id") }
             guard let title = body.title else { throw SwitchboardError.invalid("title is required", field: "title") }
-            let stage = try Validate.name(body.stage ?? "new", field: "stage", maximum: 100)
+            let stage = try FieldRule.dealStage.check(body.stage ?? "new", field: "stage")
             let amount = try body.amount() ?? nil
             let deal = try await deals.create(
-                context.tenantID, contact: contact, title: try Validate.name(title, field: "title"), stage: stage,
+                context.tenantID, contact: contact, title: try FieldRule.shortName.check(title, field: "title"), stage: stage,
                 amountMinor: amount?.minor, currency: amount?.currency
             )
             return try JSONBody.response(Self.json(deal), status: .created)
@@ -255,8 +250,8 @@ struct CRMRoutes: Sendable {
             let id: DealID = try Self.id(context, "deal")
             let body = try await JSONBody.decode(DealBody.self, from: request, context: context)
             var changes = DealChanges()
-            if let title = body.title { changes.title = try Validate.name(title, field: "title") }
-            if let stage = body.stage { changes.stage = try Validate.name(stage, field: "stage", maximum: 100) }
+            if let title = body.title { changes.title = try FieldRule.shortName.check(title, field: "title") }
+            if let stage = body.stage { changes.stage = try FieldRule.dealStage.check(stage, field: "stage") }
             if let text = body.contactID {
                 guard let contact = ContactID(text) else { throw SwitchboardError(.notFound, "contact not found", field: "contact_id") }
                 changes.contactID = contact

@@ -58,7 +58,7 @@ struct ChannelRoutes: Sendable {
             guard let connector = connectors[body.kind] else {
                 throw SwitchboardError.invalid("kind must be one of \(connectors.kinds.joined(separator: ", "))", field: "kind")
             }
-            let name = try Validate.name(body.name, field: "name")
+            let name = try FieldRule.shortName.check(body.name, field: "name")
             let agentID = try await checkAgent(body.agentID, tenant: context.tenantID)
             let prepared = try await prepare(connector, body.credentials ?? [:])
             let id = ChannelID()
@@ -89,7 +89,7 @@ struct ChannelRoutes: Sendable {
             let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
             let current = try await store.get(context.tenantID, id)
             var changes = ChannelChanges()
-            if let name = body.name { changes.name = try Validate.name(name, field: "name") }
+            if let name = body.name { changes.name = try FieldRule.shortName.check(name, field: "name") }
             if let agent = body.agentID { changes.agentID = .some(try await checkAgent(agent, tenant: context.tenantID)?.uuid) }
             changes.enabled = body.enabled
             var revealed: [String: String] = [:]

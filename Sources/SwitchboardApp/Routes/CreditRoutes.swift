@@ -175,7 +175,7 @@ struct CreditRoutes: Sendable {
                     "provider_kind must be one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "provider_kind"
                 )
             }
-            let model = try Validate.name(model, field: "model", maximum: 200)
+            let model = try FieldRule.shortName.check(model, field: "model")
             func amount(_ value: Int64?, _ field: CodingKeys) throws -> Int64 {
                 let value = value ?? 0
                 guard (0...Price.maximumMicros).contains(value) else {
@@ -272,7 +272,7 @@ struct CreditRoutes: Sendable {
             guard body.amountMicros > 0 else {
                 throw SwitchboardError.invalid("amount_micros must be a positive integer", field: "amount_micros")
             }
-            let reason = try Validate.name(body.reason, field: "reason", maximum: 500)
+            let reason = try FieldRule.topUpReason.check(body.reason, field: "reason")
             let kind = try body.kind.map { name in
                 guard let kind = LedgerEntry.Kind(rawValue: name), [.topUp, .grant, .refund].contains(kind) else {
                     throw SwitchboardError.invalid("kind must be top_up, grant or refund", field: "kind")

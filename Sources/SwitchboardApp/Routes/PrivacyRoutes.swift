@@ -58,10 +58,10 @@ struct PrivacyRoutes: Sendable {
             policy.redactPII = redactPII ?? false
             if let regions = allowedRegions {
                 guard regions.count <= 50 else { throw SwitchboardError.invalid("allowed_regions has too many entries", field: "allowed_regions") }
-                policy.allowedRegions = try regions.map { try ProviderRoutes.region($0, field: "allowed_regions") }
+                policy.allowedRegions = try regions.map { try FieldRule.region.check($0, field: "allowed_regions") }
             }
-            if let home = homeRegion { policy.homeRegion = try ProviderRoutes.region(home, field: "home_region") }
-            if let label = aiLabel { policy.aiLabel = try Validate.name(label, field: "ai_label", maximum: 200) }
+            if let home = homeRegion { policy.homeRegion = try FieldRule.homeRegion.check(home, field: "home_region") }
+            if let label = aiLabel { policy.aiLabel = try FieldRule.shortName.check(label, field: "ai_label") }
             return policy
         }
     }
@@ -119,7 +119,7 @@ struct PrivacyRoutes: Sendable {
                     "purpose must be one of \(ConsentPurpose.allCases.map(\.rawValue).joined(separator: ", "))", field: "purpose"
                 )
             }
-            let source = try Validate.name(body.source, field: "source", maximum: 200)
+            let source = try FieldRule.shortName.check(body.source, field: "source")
             let consent = try await privacy.recordConsent(context.tenantID, contact: contact, purpose: purpose, granted: body.granted, source: source)
             return try JSONBody.response(Self.render(consent), status: .created)
         }
@@ -203,8 +203,8 @@ struct PrivacyRoutes: Sendable {
         }
         group.get("/audit-log") { request, context in
             let query = request.uri.queryParameters
-            let kind = query["subject_kind"].map(String.init)
-            let subject = query["subject_id"].map(String.init)
+            let kind = try query["subject_kind"].map { try FieldRule.auditFilter.check(String($0), field: "subject_kind") }
+            let subject = try query["subject_id"].map { try FieldRule.auditFilter.check(String($0), field: "subject_id") }
             let page = try await journal.entries(context.tenantID, page: try request.pageRequest(), subjectKind: kind, subjectID: subject)
             return try JSONBody.response(JSONValue.object([
                 "data": .array(page.data.map { entry in

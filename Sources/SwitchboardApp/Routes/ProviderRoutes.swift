@@ -51,7 +51,7 @@ struct ProviderRoutes: Sendable {
                     "kind must be one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind"
                 )
             }
-            let name = try Validate.name(body.name, field: "name")
+            let name = try FieldRule.shortName.check(body.name, field: "name")
             let baseURL = try await checkBaseURL(body.baseURL, kind: kind)
             let region = try Self.region(body.region ?? (kind == .local ? "local" : nil))
             let key = try Self.apiKey(body.apiKey, kind: kind)
@@ -78,7 +78,7 @@ struct ProviderRoutes: Sendable {
             let body = try await JSONBody.decode(UpdateBody.self, from: request, context: context)
             let current = try await store.get(context.tenantID, id)
             var changes = ProviderChanges()
-            if let name = body.name { changes.name = try Validate.name(name, field: "name") }
+            if let name = body.name { changes.name = try FieldRule.shortName.check(name, field: "name") }
             if let region = body.region { changes.region = try Self.region(region) }
             if let baseURL = body.baseURL {
                 if baseURL == nil, current.kind.needsBaseURL {
@@ -116,8 +116,7 @@ struct ProviderRoutes: Sendable {
             return nil
         }
         guard kind != .local else { throw SwitchboardError.invalid("local providers take no base_url", field: "base_url") }
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count <= 2000 else { throw SwitchboardError.invalid("base_url must be at most 2000 characters", field: "base_url") }
+        let trimmed = try FieldRule.baseURL.check(value, field: "base_url")
         try await egress.check(trimmed, field: "base_url")
         return trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
     }
@@ -125,23 +124,13 @@ struct ProviderRoutes: Sendable {
     /// A region code for the sub-processor register: `us`, `eu`, `kz`, `us-east-1`.
     static func region(_ value: String?, field: String = "region") throws -> String {
         guard let value else { throw SwitchboardError.invalid("\(field) is required (where the provider processes data, e.g. us, eu, kz)", field: field) }
-        let region = value.trimmingCharacters(in: .whitespaces).lowercased()
-        guard (1...64).contains(region.count), region.first != "-",
-              region.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" })
-        else {
-            throw SwitchboardError.invalid("\(field) must be a short code of letters, digits and dashes, e.g. us, eu, kz", field: field)
-        }
-        return region
+        return try FieldRule.region.check(value, field: field)
     }
 
     static func apiKey(_ value: String?, kind: ProviderKind) throws -> String? {
         guard let value else { return nil }
         guard kind != .local else { throw SwitchboardError.invalid("local providers take no api_key", field: "api_key") }
-        let key = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...4096).contains(key.count), !key.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw SwitchboardError.invalid("api_key must be a single token without spaces", field: "api_key")
-        }
-        return key
+        return try FieldRule.providerAPIKey.check(value, field: "api_key")
     }
 
     static func json(_ provider: Provider) -> JSONValue {

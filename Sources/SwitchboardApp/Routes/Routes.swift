@@ -66,7 +66,7 @@ extension RouteDependencies {
     func addOperatorRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("/tenants") { request, context in
             let body = try await JSONBody.decode(CreateTenantRequest.self, from: request, context: context)
-            let name = try Validate.name(body.name, field: "name", maximum: Tenant.maximumNameLength)
+            let name = try FieldRule.tenantName.check(body.name, field: "name")
             let trial = body.trialCreditsMicros ?? 0
             guard trial >= 0 else {
                 throw SwitchboardError.invalid("trial_credits_micros must be zero or more", field: "trial_credits_micros")
@@ -112,7 +112,7 @@ extension RouteDependencies {
         }
         group.post("/api-keys") { request, context in
             let body = try await JSONBody.decode(CreateAPIKeyRequest.self, from: request, context: context)
-            let name = try Validate.name(body.name ?? "default", field: "name")
+            let name = try FieldRule.shortName.check(body.name ?? "default", field: "name")
             let secret = APIKeySecret(name: name)
             let key = try await store.createAPIKey(context.tenantID, secret.stored)
             keys.keyCreated()

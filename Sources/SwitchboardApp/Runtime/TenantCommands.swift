@@ -14,7 +14,7 @@ public enum TenantCommands {
 
     /// Creates a tenant with a first key.
     public static func create(name: String, trialCreditsMicros: Int64, database: Database) async throws -> Created {
-        let name = try Validate.name(name, field: "name", maximum: Tenant.maximumNameLength)
+        let name = try FieldRule.tenantName.check(name, field: "name")
         guard trialCreditsMicros >= 0 else { throw SwitchboardError.invalid("trial credits must be zero or more") }
         let secret = APIKeySecret(name: "default")
         let store = PostgresTenantStore(database: database)
