@@ -42,6 +42,15 @@ public struct SystemCommand: Sendable {
         }
     }
 
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later; Debian 12 has
+    /// 2.36), found at run time: the Glibc module does not export it.
+    static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(
+            symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self
+        )
+    }()
+
     /// Runs on the calling thread; for exit handlers, where nothing async can run.
     func runBlocking() throws -> Result {
         // As another user, start from a directory every user can read (`env -C /`): the
@@ -59,6 +68,11 @@ public struct SystemCommand: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours: `pg_ctl start` leaves a server running for as long as we do,
+        // and every descriptor it inherited (a client's socket, another child's pipe) would
+        // stay open in it — a pipe whose reader waits for its end would wait for ever (seen:
+        // a test waiting on a process's output while the cluster held a copy of its pipe).
+        Self.closeFrom?(&actions, 3)
 
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }

@@ -1,3 +1,4 @@
+import ConnectorKit
 import Foundation
 import SwitchboardCore
 import SwitchboardPostgres
