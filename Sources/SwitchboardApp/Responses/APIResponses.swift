@@ -2,7 +2,7 @@ import Foundation
 import SwitchboardCore
 
 /// A tenant as the API shows it.
-struct TenantResponse: Encodable, Sendable {
+struct TenantResponse: APIResource {
     var id: String
     var name: String
     var trialCreditsMicros: Int64
@@ -23,11 +23,13 @@ struct TenantResponse: Encodable, Sendable {
         self.lowBalance = account?.isLow
         self.lowBalanceThresholdMicros = account?.lowBalanceThreshold.micros
     }
+
+    enum CodingKeys: String, CodingKey { case id, name, trialCreditsMicros = "trial_credits_micros", createdAt = "created_at", balanceMicros = "balance_micros", heldMicros = "held_micros", lowBalance = "low_balance", lowBalanceThresholdMicros = "low_balance_threshold_micros" }
 }
 
 /// An API key as the API shows it: never the secret, except `key` in the answer that
 /// creates it.
-struct APIKeyResponse: Encodable, Sendable {
+struct APIKeyResponse: APIResource {
     var id: String
     var name: String
     var prefix: String
@@ -47,7 +49,9 @@ struct APIKeyResponse: Encodable, Sendable {
         self.key = secret
     }
 
-    enum CodingKeys: String, CodingKey { case id, name, prefix, createdAt, lastUsedAt, revokedAt, key }
+    enum CodingKeys: String, CodingKey {
+        case id, name, prefix, createdAt = "created_at", lastUsedAt = "last_used_at", revokedAt = "revoked_at", key
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -62,9 +66,11 @@ struct APIKeyResponse: Encodable, Sendable {
 }
 
 /// The answer of `POST /admin/tenants`: the tenant and its first key, shown once.
-struct CreatedTenantResponse: Encodable, Sendable {
+struct CreatedTenantResponse: APIResource {
     var tenant: TenantResponse
     var apiKey: String
+
+    enum CodingKeys: String, CodingKey { case tenant, apiKey = "api_key" }
 }
 
 /// Validation shared by request bodies; each rule is a `FieldRule`, which the OpenAPI

@@ -106,43 +106,25 @@ public enum JSONBody {
         }
     }
 
-    /// A JSON response with the API's conventions: snake_case keys, RFC 3339 UTC times.
-    public static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    /// The one way an answer of the API is written: JSON with the API's conventions
+    /// (snake_case keys, RFC 3339 UTC times), with its status; an answer that carries a
+    /// secret shown once (an API key, a generated channel secret) also says
+    /// `Cache-Control: no-store`, so neither caches nor Idempotency-Key replays keep it.
+    static func response(_ value: some APIResource, status: HTTPResponse.Status = .ok, secret: Bool = false) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
+        if secret { headers[.cacheControl] = "no-store" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
-    /// A JSON response that carries a secret shown once (an API key, a generated channel
-    /// secret): `Cache-Control: no-store`, so neither caches nor Idempotency-Key replays
-    /// keep it.
-    static func secretResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        var response = try response(value, status: status)
-        response.headers[.cacheControl] = "no-store"
-        return response
-    }
-
+    /// No key strategy: each answer's `CodingKeys` name its fields in snake_case, and the
+    /// keys of the dictionaries it carries are data, written as they are.
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
-}
-
-/// A list answer: `{"data": [...], "next_cursor": "<opaque>" | null}`.
-struct ListResponse<Element: Encodable & Sendable>: Encodable, Sendable {
-    var data: [Element]
-    var nextCursor: String?
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(data, forKey: .data)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
-
-    enum CodingKeys: String, CodingKey { case data, nextCursor }
 }
 
 extension Request {

@@ -5,7 +5,7 @@ public import SwitchboardCore
 
 /// The JSON error envelope every route answers with (`/openapi.json`, `Error`):
 /// `{"error": {"code": "<snake_case>", "message": "<human text>", "field": "<optional>"}}`.
-struct ErrorEnvelope: Codable, Sendable {
+struct ErrorEnvelope: Codable, APIResource {
     struct Body: Codable, Sendable {
         var code: String
         var message: String
@@ -35,12 +35,10 @@ extension SwitchboardError: HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        if code == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        let body = try JSONEncoder().encode(ErrorEnvelope(error: .init(code: code.rawValue, message: message, field: field)))
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var response = try JSONBody.response(ErrorEnvelope(error: .init(code: code.rawValue, message: message, field: field)), status: status)
+        if code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 
     /// 429 `rate_limited` for `what` ("requests with this API key"), with `Retry-After`: the

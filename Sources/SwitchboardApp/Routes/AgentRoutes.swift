@@ -132,26 +132,26 @@ struct AgentRoutes: Sendable {
             try body.apply(to: &settings)
             let agent = try await store.create(context.tenantID, settings)
             context.logger.info("agent created", metadata: ["agent.id": "\(agent.id)"])
-            return try JSONBody.response(Self.json(agent), status: .created)
+            return try JSONBody.response(AgentResponse(agent), status: .created)
         }
         group.get("/agents") { request, context in
             let page = try await store.list(context.tenantID, page: try request.pageRequest())
-            return try JSONBody.response(JSONValue.object(["data": .array(page.data.map(Self.json)), "next_cursor": .string(page.nextCursor)]))
+            return try JSONBody.response(ListResponse(page, AgentResponse.init))
         }
         group.get("/agents/{id}") { _, context in
-            try JSONBody.response(Self.json(try await store.get(context.tenantID, try Self.agentID(context))))
+            try JSONBody.response(AgentResponse(try await store.get(context.tenantID, try Self.agentID(context))))
         }
         group.patch("/agents/{id}") { request, context in
             let id = try Self.agentID(context)
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             let agent = try await store.update(context.tenantID, id) { settings in try body.apply(to: &settings) }
-            return try JSONBody.response(Self.json(agent))
+            return try JSONBody.response(AgentResponse(agent))
         }
         group.delete("/agents/{id}") { request, context in
             let id = try Self.agentID(context)
             try await store.delete(context.tenantID, id, withData: try ChannelRoutes.deletesData(request))
             context.logger.info("agent deleted", metadata: ["agent.id": "\(id)"])
-            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+            return try JSONBody.response(DeletedResponse(id))
         }
     }
 
@@ -169,25 +169,61 @@ struct AgentRoutes: Sendable {
         return id
     }
 
-    static func json(_ agent: Agent) -> JSONValue {
-        .object([
-            "id": .string(agent.id.description),
-            "name": .string(agent.name),
-            "provider_id": .string(agent.providerID.description),
-            "model": .string(agent.model),
-            "system_prompt": .string(agent.systemPrompt),
-            "temperature": .number(agent.temperature),
-            "max_output_tokens": .integer(agent.maxOutputTokens.map(Int64.init)),
-            "history_messages": .integer(Int64(agent.historyMessages)),
-            "fallbacks": .array(agent.fallbacks.map {
-                .object(["provider_id": .string($0.providerID.description), "model": .string($0.model)])
-            }),
-            "handoff_keywords": .strings(agent.handoffKeywords),
-            "faq": .array(agent.faq.map { .object(["question": .string($0.question), "answer": .string($0.answer)]) }),
-            "out_of_credits_reply": .string(agent.outOfCreditsReply),
-            "speech_to_text_model": .string(agent.speechToTextModel),
-            "created_at": .date(agent.createdAt),
-            "updated_at": .date(agent.updatedAt),
-        ])
+    /// An agent as the API shows it: its model, prompt, fallbacks and FAQ.
+    struct AgentResponse: APIResource {
+        var id: String
+        var name: String
+        var providerID: String
+        var model: String
+        var systemPrompt: String
+        @Nullable var temperature: Double?
+        @Nullable var maxOutputTokens: Int?
+        var historyMessages: Int
+        var fallbacks: [Fallback]
+        var handoffKeywords: [String]
+        var faq: [FAQ]
+        @Nullable var outOfCreditsReply: String?
+        @Nullable var speechToTextModel: String?
+        var createdAt: Date
+        var updatedAt: Date
+
+        struct Fallback: Encodable, Sendable {
+            var providerID: String
+            var model: String
+
+            enum CodingKeys: String, CodingKey { case providerID = "provider_id", model }
+        }
+
+        struct FAQ: Encodable, Sendable {
+            var question: String
+            var answer: String
+
+            enum CodingKeys: String, CodingKey { case question, answer }
+        }
+
+        init(_ agent: Agent) {
+            id = agent.id.description
+            name = agent.name
+            providerID = agent.providerID.description
+            model = agent.model
+            systemPrompt = agent.systemPrompt
+            temperature = agent.temperature
+            maxOutputTokens = agent.maxOutputTokens
+            historyMessages = agent.historyMessages
+            fallbacks = agent.fallbacks.map { Fallback(providerID: $0.providerID.description, model: $0.model) }
+            handoffKeywords = agent.handoffKeywords
+            faq = agent.faq.map { FAQ(question: $0.question, answer: $0.answer) }
+            outOfCreditsReply = agent.outOfCreditsReply
+            speechToTextModel = agent.speechToTextModel
+            createdAt = agent.createdAt
+            updatedAt = agent.updatedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
+            case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
+            case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
+            case speechToTextModel = "speech_to_text_model", createdAt = "created_at", updatedAt = "updated_at"
+        }
     }
 }

@@ -120,9 +120,11 @@ struct AnalyticsRoutes: Sendable {
             reasoningTokens = line.counts.reasoningTokens
             creditsSpentMicros = line.counts.credits.micros
         }
+
+        enum CodingKeys: String, CodingKey { case key, calls, errors, answers, fallbacks, latencyP50Ms = "latency_p50_ms", latencyP90Ms = "latency_p90_ms", inputTokens = "input_tokens", cachedInputTokens = "cached_input_tokens", outputTokens = "output_tokens", reasoningTokens = "reasoning_tokens", creditsSpentMicros = "credits_spent_micros" }
     }
 
-    struct SummaryResponse: Encodable, Sendable {
+    struct SummaryResponse: APIResource {
         var from: Date
         var to: Date
         var channelId: String?
@@ -147,6 +149,8 @@ struct AnalyticsRoutes: Sendable {
             byAgent = summary.byAgent.map(BreakdownLine.init)
             byChannel = summary.byChannel.map(BreakdownLine.init)
         }
+
+        enum CodingKeys: String, CodingKey { case from, to, channelId = "channel_id", agentId = "agent_id", refreshedAt = "refreshed_at", metrics, byModel = "by_model", byAgent = "by_agent", byChannel = "by_channel" }
     }
 
     struct Point: Encodable, Sendable {
@@ -163,7 +167,7 @@ struct AnalyticsRoutes: Sendable {
         }
     }
 
-    struct TimeseriesResponse: Encodable, Sendable {
+    struct TimeseriesResponse: APIResource {
         var metric: String
         var meaning: String
         var interval: String
@@ -173,6 +177,8 @@ struct AnalyticsRoutes: Sendable {
         var channelId: String?
         var agentId: String?
         var points: [Point]
+
+        enum CodingKeys: String, CodingKey { case metric, meaning, interval, tz, from, to, channelId = "channel_id", agentId = "agent_id", points }
     }
 
     /// Percentiles to a tenth of a millisecond, rates to four places; counts as they are.

@@ -60,10 +60,10 @@ struct CRMRoutes: Sendable {
             let query = request.uri.queryParameters["q"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
             if let query { _ = try FieldRule.contactSearch.check(query, field: "q") }
             let page = try await contacts.list(context.tenantID, query: query, page: try request.pageRequest())
-            return try JSONBody.response(Self.list(page, Self.json))
+            return try JSONBody.response(ListResponse(page, ContactResponse.init))
         }
         group.get("/contacts/{id}") { _, context in
-            try JSONBody.response(Self.json(try await contacts.get(context.tenantID, try Self.id(context, "contact"))))
+            try JSONBody.response(ContactResponse(try await contacts.get(context.tenantID, try Self.id(context, "contact"))))
         }
         group.patch("/contacts/{id}") { request, context in
             let id: ContactID = try Self.id(context, "contact")
@@ -76,7 +76,7 @@ struct CRMRoutes: Sendable {
             if let tags = body.tags { changes.tags = try Validate.tags(tags) }
             let contact = try await contacts.update(context.tenantID, id, changes)
             context.logger.info("contact updated", metadata: ["contact.id": "\(id)"])
-            return try JSONBody.response(Self.json(contact))
+            return try JSONBody.response(ContactResponse(contact))
         }
         group.post("/contacts/{id}/merge") { request, context in
             let target: ContactID = try Self.id(context, "contact")
@@ -86,17 +86,17 @@ struct CRMRoutes: Sendable {
             }
             let contact = try await contacts.merge(context.tenantID, into: target, from: source)
             context.logger.info("contacts merged", metadata: ["contact.id": "\(target)", "merged.contact.id": "\(source)"])
-            return try JSONBody.response(Self.json(contact))
+            return try JSONBody.response(ContactResponse(contact))
         }
         group.get("/contacts/{id}/notes") { request, context in
             let page = try await contacts.notes(context.tenantID, contact: try Self.id(context, "contact"), page: try request.pageRequest())
-            return try JSONBody.response(Self.list(page, Self.json))
+            return try JSONBody.response(ListResponse(page, NoteResponse.init))
         }
         group.post("/contacts/{id}/notes") { request, context in
             let contact: ContactID = try Self.id(context, "contact")
             let body = try await JSONBody.decode(NoteBody.self, from: request, context: context)
             let text = try FieldRule.noteBody.check(body.body, field: "body")
-            return try JSONBody.response(Self.json(try await contacts.addNote(context.tenantID, contact: contact, body: text)), status: .created)
+            return try JSONBody.response(NoteResponse(try await contacts.addNote(context.tenantID, contact: contact, body: text)), status: .created)
         }
     }
 
@@ -130,41 +130,41 @@ struct CRMRoutes: Sendable {
                 filter.contactID = id
             }
             let page = try await conversations.list(context.tenantID, filter: filter, page: try request.pageRequest())
-            return try JSONBody.response(Self.list(page, Self.json))
+            return try JSONBody.response(ListResponse(page, ConversationResponse.init))
         }
         group.get("/conversations/{id}") { _, context in
-            try JSONBody.response(Self.json(try await conversations.get(context.tenantID, try Self.id(context, "conversation"))))
+            try JSONBody.response(ConversationResponse(try await conversations.get(context.tenantID, try Self.id(context, "conversation"))))
         }
         group.get("/conversations/{id}/messages") { request, context in
             let page = try await conversations.messages(
                 context.tenantID, try Self.id(context, "conversation"), page: try request.pageRequest()
             )
-            return try JSONBody.response(Self.list(page, Self.json))
+            return try JSONBody.response(ListResponse(page, MessageResponse.init))
         }
         group.post("/conversations/{id}/close") { _, context in
             let conversation = try await conversations.setStatus(context.tenantID, try Self.id(context, "conversation"), .closed)
-            return try JSONBody.response(Self.json(conversation))
+            return try JSONBody.response(ConversationResponse(conversation))
         }
         group.post("/conversations/{id}/reopen") { _, context in
             let conversation = try await conversations.setStatus(context.tenantID, try Self.id(context, "conversation"), .open)
-            return try JSONBody.response(Self.json(conversation))
+            return try JSONBody.response(ConversationResponse(conversation))
         }
         group.post("/conversations/{id}/handoff") { request, context in
             let body = try await JSONBody.decode(HandoffBody.self, from: request, context: context)
             let reason = try body.reason.map { try FieldRule.shortName.check($0, field: "reason") } ?? "api"
             let conversation = try await conversations.setMode(context.tenantID, try Self.id(context, "conversation"), .human, reason: reason)
             context.logger.info("conversation handed off", metadata: ["conversation.id": "\(conversation.id)"])
-            return try JSONBody.response(Self.json(conversation))
+            return try JSONBody.response(ConversationResponse(conversation))
         }
         group.post("/conversations/{id}/resume") { _, context in
             let conversation = try await conversations.setMode(context.tenantID, try Self.id(context, "conversation"), .ai, reason: nil)
-            return try JSONBody.response(Self.json(conversation))
+            return try JSONBody.response(ConversationResponse(conversation))
         }
         group.post("/conversations/{id}/messages") { request, context in
             let body = try await JSONBody.decode(PersonMessageBody.self, from: request, context: context)
             let text = try FieldRule.personMessage.check(body.text, field: "text")
             let message = try await conversations.postPersonMessage(context.tenantID, try Self.id(context, "conversation"), text: text)
-            return try JSONBody.response(Self.json(message), status: .accepted)
+            return try JSONBody.response(MessageResponse(message), status: .accepted)
         }
     }
 
@@ -231,7 +231,7 @@ struct CRMRoutes: Sendable {
                 context.tenantID, contact: contact, title: try FieldRule.shortName.check(title, field: "title"), stage: stage,
                 amountMinor: amount?.minor, currency: amount?.currency
             )
-            return try JSONBody.response(Self.json(deal), status: .created)
+            return try JSONBody.response(DealResponse(deal), status: .created)
         }
         group.get("/deals") { request, context in
             var contact: ContactID?
@@ -241,10 +241,10 @@ struct CRMRoutes: Sendable {
                 contact = id
             }
             let page = try await deals.list(context.tenantID, contact: contact, page: try request.pageRequest())
-            return try JSONBody.response(Self.list(page, Self.json))
+            return try JSONBody.response(ListResponse(page, DealResponse.init))
         }
         group.get("/deals/{id}") { _, context in
-            try JSONBody.response(Self.json(try await deals.get(context.tenantID, try Self.id(context, "deal"))))
+            try JSONBody.response(DealResponse(try await deals.get(context.tenantID, try Self.id(context, "deal"))))
         }
         group.patch("/deals/{id}") { request, context in
             let id: DealID = try Self.id(context, "deal")
@@ -257,12 +257,12 @@ struct CRMRoutes: Sendable {
                 changes.contactID = contact
             }
             changes.amount = try body.amount()
-            return try JSONBody.response(Self.json(try await deals.update(context.tenantID, id, changes)))
+            return try JSONBody.response(DealResponse(try await deals.update(context.tenantID, id, changes)))
         }
         group.delete("/deals/{id}") { _, context in
             let id: DealID = try Self.id(context, "deal")
             try await deals.delete(context.tenantID, id)
-            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+            return try JSONBody.response(DeletedResponse(id))
         }
     }
 
@@ -273,95 +273,225 @@ struct CRMRoutes: Sendable {
         return id
     }
 
-    static func list<Element>(_ page: Page<Element>, _ render: (Element) -> JSONValue) -> JSONValue {
-        .object(["data": .array(page.data.map(render)), "next_cursor": .string(page.nextCursor)])
+}
+
+// MARK: Resources
+
+extension CRMRoutes {
+    /// A contact as the API shows it.
+    struct ContactResponse: APIResource {
+        var id: String
+        @Nullable var displayName: String?
+        @Nullable var phone: String?
+        @Nullable var email: String?
+        @Nullable var username: String?
+        @Nullable var language: String?
+        var tags: [String]
+        var identities: [Identity]
+        var createdAt: Date
+        var updatedAt: Date
+        @Nullable var lastSeenAt: Date?
+
+        /// Where the contact is known: a messenger's kind and its id there.
+        struct Identity: Encodable, Sendable {
+            var channelKind: String
+            var externalID: String
+            var createdAt: Date
+
+            enum CodingKeys: String, CodingKey { case channelKind = "channel_kind", externalID = "external_id", createdAt = "created_at" }
+        }
+
+        init(_ contact: Contact) {
+            id = contact.id.description
+            displayName = contact.displayName
+            phone = contact.phone
+            email = contact.email
+            username = contact.username
+            language = contact.language
+            tags = contact.tags
+            identities = contact.identities.map { Identity(channelKind: $0.channelKind, externalID: $0.externalID, createdAt: $0.createdAt) }
+            createdAt = contact.createdAt
+            updatedAt = contact.updatedAt
+            lastSeenAt = contact.lastSeenAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, displayName = "display_name", phone, email, username, language, tags, identities
+            case createdAt = "created_at", updatedAt = "updated_at", lastSeenAt = "last_seen_at"
+        }
     }
 
-    static func json(_ contact: Contact) -> JSONValue {
-        .object([
-            "id": .string(contact.id.description),
-            "display_name": .string(contact.displayName),
-            "phone": .string(contact.phone),
-            "email": .string(contact.email),
-            "username": .string(contact.username),
-            "language": .string(contact.language),
-            "tags": .strings(contact.tags),
-            "identities": .array(contact.identities.map {
-                .object(["channel_kind": .string($0.channelKind), "external_id": .string($0.externalID), "created_at": .date($0.createdAt)])
-            }),
-            "created_at": .date(contact.createdAt),
-            "updated_at": .date(contact.updatedAt),
-            "last_seen_at": .date(contact.lastSeenAt),
-        ])
+    /// A conversation as the API shows it: the chat it happens in, its status and who
+    /// answers (`mode`).
+    struct ConversationResponse: APIResource {
+        var id: String
+        var channelID: String
+        var contactID: String
+        var chat: Chat
+        var status: String
+        var createdAt: Date
+        @Nullable var lastMessageAt: Date?
+        @Nullable var closedAt: Date?
+        var mode: String
+        @Nullable var handoffReason: String?
+        @Nullable var handoffAt: Date?
+
+        struct Chat: Encodable, Sendable {
+            var externalID: String
+            var kind: String
+            @Nullable var title: String?
+
+            enum CodingKeys: String, CodingKey { case externalID = "external_id", kind, title }
+        }
+
+        init(_ conversation: Conversation) {
+            id = conversation.id.description
+            channelID = conversation.channelID.description
+            contactID = conversation.contactID.description
+            chat = Chat(externalID: conversation.chatExternalID, kind: conversation.chatKind, title: conversation.title)
+            status = conversation.status.rawValue
+            createdAt = conversation.createdAt
+            lastMessageAt = conversation.lastMessageAt
+            closedAt = conversation.closedAt
+            mode = conversation.mode.rawValue
+            handoffReason = conversation.handoffReason
+            handoffAt = conversation.handoffAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, channelID = "channel_id", contactID = "contact_id", chat, status, createdAt = "created_at"
+            case lastMessageAt = "last_message_at", closedAt = "closed_at", mode, handoffReason = "handoff_reason", handoffAt = "handoff_at"
+        }
     }
 
-    static func json(_ conversation: Conversation) -> JSONValue {
-        .object([
-            "id": .string(conversation.id.description),
-            "channel_id": .string(conversation.channelID.description),
-            "contact_id": .string(conversation.contactID.description),
-            "chat": .object([
-                "external_id": .string(conversation.chatExternalID), "kind": .string(conversation.chatKind),
-                "title": .string(conversation.title),
-            ]),
-            "status": .string(conversation.status.rawValue),
-            "created_at": .date(conversation.createdAt),
-            "last_message_at": .date(conversation.lastMessageAt),
-            "closed_at": .date(conversation.closedAt),
-            "mode": .string(conversation.mode.rawValue),
-            "handoff_reason": .string(conversation.handoffReason),
-            "handoff_at": .date(conversation.handoffAt),
-        ])
+    /// A message as the API shows it: what was said, and for an answer the model's
+    /// account of it (agent, provider, model, usage) and how it went out.
+    struct MessageResponse: APIResource {
+        var id: String
+        var conversationID: String
+        @Nullable var contactID: String?
+        var direction: String
+        @Nullable var externalID: String?
+        @Nullable var text: String?
+        var attachments: [Attachment]
+        var aiGenerated: Bool
+        @Nullable var deliveryStatus: String?
+        @Nullable var deliveryError: String?
+        @Nullable var sentAt: Date?
+        var createdAt: Date
+        @Nullable var editedAt: Date?
+        @Nullable var inReplyTo: String?
+        @Nullable var agentID: String?
+        @Nullable var providerID: String?
+        @Nullable var model: String?
+        @Nullable var usage: Usage?
+        @Nullable var replyStatus: String?
+        @Nullable var replyError: String?
+
+        /// `details` holds the platform's own keys, as it wrote them.
+        struct Attachment: Encodable, Sendable {
+            var kind: String
+            @Nullable var reference: String?
+            @Nullable var mimeType: String?
+            @Nullable var name: String?
+            var details: [String: String]
+
+            enum CodingKeys: String, CodingKey { case kind, reference, mimeType = "mime_type", name, details }
+        }
+
+        struct Usage: Encodable, Sendable {
+            var inputTokens: Int
+            var cachedInputTokens: Int
+            var outputTokens: Int
+            var reasoningTokens: Int
+            var latencyMs: Int
+
+            enum CodingKeys: String, CodingKey {
+                case inputTokens = "input_tokens", cachedInputTokens = "cached_input_tokens", outputTokens = "output_tokens"
+                case reasoningTokens = "reasoning_tokens", latencyMs = "latency_ms"
+            }
+        }
+
+        init(_ message: Message) {
+            id = message.id.description
+            conversationID = message.conversationID.description
+            contactID = message.contactID?.description
+            direction = message.direction
+            externalID = message.externalID
+            text = message.text
+            attachments = message.attachments.map {
+                Attachment(kind: $0.kind, reference: $0.reference, mimeType: $0.mimeType, name: $0.name, details: $0.details)
+            }
+            aiGenerated = message.aiGenerated
+            deliveryStatus = message.deliveryStatus?.rawValue
+            deliveryError = message.deliveryError
+            sentAt = message.sentAt
+            createdAt = message.createdAt
+            editedAt = message.editedAt
+            inReplyTo = message.inReplyTo?.description
+            agentID = message.agentID?.description
+            providerID = message.providerID?.description
+            model = message.model
+            usage = message.usage.map {
+                Usage(
+                    inputTokens: $0.input, cachedInputTokens: $0.cachedInput, outputTokens: $0.output, reasoningTokens: $0.reasoning,
+                    latencyMs: $0.latencyMilliseconds
+                )
+            }
+            replyStatus = message.replyStatus?.rawValue
+            replyError = message.replyError
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, conversationID = "conversation_id", contactID = "contact_id", direction, externalID = "external_id", text
+            case attachments, aiGenerated = "ai_generated", deliveryStatus = "delivery_status", deliveryError = "delivery_error"
+            case sentAt = "sent_at", createdAt = "created_at", editedAt = "edited_at", inReplyTo = "in_reply_to"
+            case agentID = "agent_id", providerID = "provider_id", model, usage, replyStatus = "reply_status", replyError = "reply_error"
+        }
     }
 
-    static func json(_ message: Message) -> JSONValue {
-        .object([
-            "id": .string(message.id.description),
-            "conversation_id": .string(message.conversationID.description),
-            "contact_id": .id(message.contactID),
-            "direction": .string(message.direction),
-            "external_id": .string(message.externalID),
-            "text": .string(message.text),
-            "attachments": .array(message.attachments.map {
-                .object([
-                    "kind": .string($0.kind), "reference": .string($0.reference), "mime_type": .string($0.mimeType),
-                    "name": .string($0.name), "details": .object($0.details.mapValues { .string($0) }),
-                ])
-            }),
-            "ai_generated": .bool(message.aiGenerated),
-            "delivery_status": .string(message.deliveryStatus?.rawValue),
-            "delivery_error": .string(message.deliveryError),
-            "sent_at": .date(message.sentAt),
-            "created_at": .date(message.createdAt),
-            "edited_at": .date(message.editedAt),
-            "in_reply_to": .id(message.inReplyTo),
-            "agent_id": .id(message.agentID),
-            "provider_id": .id(message.providerID),
-            "model": .string(message.model),
-            "usage": message.usage.map {
-                .object([
-                    "input_tokens": .integer(Int64($0.input)), "cached_input_tokens": .integer(Int64($0.cachedInput)),
-                    "output_tokens": .integer(Int64($0.output)), "reasoning_tokens": .integer(Int64($0.reasoning)),
-                    "latency_ms": .integer(Int64($0.latencyMilliseconds)),
-                ])
-            } ?? .null,
-            "reply_status": .string(message.replyStatus?.rawValue),
-            "reply_error": .string(message.replyError),
-        ])
+    /// A note on a contact.
+    struct NoteResponse: APIResource {
+        var id: String
+        var contactID: String
+        var body: String
+        var createdAt: Date
+
+        init(_ note: Note) {
+            id = note.id.description
+            contactID = note.contactID.description
+            body = note.body
+            createdAt = note.createdAt
+        }
+
+        enum CodingKeys: String, CodingKey { case id, contactID = "contact_id", body, createdAt = "created_at" }
     }
 
-    static func json(_ note: Note) -> JSONValue {
-        .object([
-            "id": .string(note.id.description), "contact_id": .string(note.contactID.description), "body": .string(note.body),
-            "created_at": .date(note.createdAt),
-        ])
-    }
+    /// A deal: amount and currency are both set or both `null`.
+    struct DealResponse: APIResource {
+        var id: String
+        var contactID: String
+        var title: String
+        var stage: String
+        @Nullable var amountMinor: Int64?
+        @Nullable var currency: String?
+        var createdAt: Date
+        var updatedAt: Date
 
-    static func json(_ deal: Deal) -> JSONValue {
-        .object([
-            "id": .string(deal.id.description), "contact_id": .string(deal.contactID.description), "title": .string(deal.title),
-            "stage": .string(deal.stage), "amount_minor": .integer(deal.amountMinor), "currency": .string(deal.currency),
-            "created_at": .date(deal.createdAt), "updated_at": .date(deal.updatedAt),
-        ])
+        init(_ deal: Deal) {
+            id = deal.id.description
+            contactID = deal.contactID.description
+            title = deal.title
+            stage = deal.stage
+            amountMinor = deal.amountMinor
+            currency = deal.currency
+            createdAt = deal.createdAt
+            updatedAt = deal.updatedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, contactID = "contact_id", title, stage, amountMinor = "amount_minor", currency
+            case createdAt = "created_at", updatedAt = "updated_at"
+        }
     }
 }

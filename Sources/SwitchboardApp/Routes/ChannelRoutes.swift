@@ -75,11 +75,11 @@ struct ChannelRoutes: Sendable {
             context.logger.info("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(body.kind)"])
             return try prepared.revealOnce.isEmpty
                 ? JSONBody.response(json(channel), status: .created)
-                : JSONBody.secretResponse(json(channel, revealed: prepared.revealOnce), status: .created)
+                : JSONBody.response(json(channel, revealed: prepared.revealOnce), status: .created, secret: true)
         }
         group.get("/channels") { request, context in
             let page = try await store.list(context.tenantID, page: try request.pageRequest())
-            return try JSONBody.response(JSONValue.object(["data": .array(page.data.map { json($0) }), "next_cursor": .string(page.nextCursor)]))
+            return try JSONBody.response(ListResponse(page) { json($0) })
         }
         group.get("/channels/{id}") { _, context in
             try JSONBody.response(json(try await store.get(context.tenantID, try Self.channelID(context))))
@@ -103,22 +103,21 @@ struct ChannelRoutes: Sendable {
             }
             let channel = try await store.update(context.tenantID, id, changes)
             cache.invalidate(id)
-            return try revealed.isEmpty ? JSONBody.response(json(channel)) : JSONBody.secretResponse(json(channel, revealed: revealed))
+            return try revealed.isEmpty ? JSONBody.response(json(channel)) : JSONBody.response(json(channel, revealed: revealed), secret: true)
         }
         group.delete("/channels/{id}") { request, context in
             let id = try Self.channelID(context)
             // ?data=delete: the conversations, messages and contacts it brought go too;
             // by default they stay in the CRM and only the channel stops.
-            var answer: [String: JSONValue] = ["id": .string(id.description), "deleted": true]
+            var answer = DeletedResponse(id)
             if try Self.deletesData(request) {
-                let removed = try await store.deleteWithData(context.tenantID, id)
-                answer["removed"] = .object(removed.mapValues { .integer(Int64($0)) })
+                answer.removed = try await store.deleteWithData(context.tenantID, id)
             } else {
                 try await store.delete(context.tenantID, id)
             }
             cache.invalidate(id)
             context.logger.info("channel deleted", metadata: ["channel.id": "\(id)"])
-            return try JSONBody.response(JSONValue.object(answer))
+            return try JSONBody.response(answer)
         }
     }
 
@@ -171,19 +170,41 @@ struct ChannelRoutes: Sendable {
         }
     }
 
-    func json(_ channel: SwitchboardCore.Channel, revealed: [String: String] = [:]) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(channel.id.description),
-            "kind": .string(channel.kind),
-            "name": .string(channel.name),
-            "agent_id": .id(channel.agentID.map { $0.uuidString.lowercased() }),
-            "enabled": .bool(channel.enabled),
-            "credential_fields": .strings(channel.credentialFields),
-            "webhook_url": .string("\(effectivePublicURL)/hooks/\(channel.id)"),
-            "created_at": .date(channel.createdAt),
-            "updated_at": .date(channel.updatedAt),
-        ]
-        if !revealed.isEmpty { object["credentials"] = .object(revealed.mapValues { .string($0) }) }
-        return .object(object)
+    func json(_ channel: SwitchboardCore.Channel, revealed: [String: String] = [:]) -> ChannelResponse {
+        ChannelResponse(channel, webhookURL: "\(effectivePublicURL)/hooks/\(channel.id)", revealed: revealed)
+    }
+
+    /// A channel as the API shows it: the names of its stored credentials, never their
+    /// values, except `credentials` with the secrets Switchboard generated, once, in the
+    /// answer that made them (sent with `Cache-Control: no-store`).
+    struct ChannelResponse: APIResource {
+        var id: String
+        var kind: String
+        var name: String
+        @Nullable var agentID: String?
+        var enabled: Bool
+        var credentialFields: [String]
+        var webhookURL: String
+        var createdAt: Date
+        var updatedAt: Date
+        var credentials: [String: String]?
+
+        init(_ channel: SwitchboardCore.Channel, webhookURL: String, revealed: [String: String]) {
+            id = channel.id.description
+            kind = channel.kind
+            name = channel.name
+            agentID = channel.agentID.map { $0.uuidString.lowercased() }
+            enabled = channel.enabled
+            credentialFields = channel.credentialFields
+            self.webhookURL = webhookURL
+            createdAt = channel.createdAt
+            updatedAt = channel.updatedAt
+            credentials = revealed.isEmpty ? nil : revealed
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, kind, name, agentID = "agent_id", enabled, credentialFields = "credential_fields", webhookURL = "webhook_url"
+            case createdAt = "created_at", updatedAt = "updated_at", credentials
+        }
     }
 }

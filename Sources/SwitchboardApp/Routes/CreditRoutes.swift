@@ -12,7 +12,7 @@ struct CreditRoutes: Sendable {
 
     // MARK: Answers
 
-    struct AccountResponse: Encodable, Sendable {
+    struct AccountResponse: APIResource {
         var balanceMicros: Int64
         var heldMicros: Int64
         var availableMicros: Int64
@@ -28,9 +28,11 @@ struct CreditRoutes: Sendable {
             lowBalanceThresholdMicros = account.lowBalanceThreshold.micros
             lowBalanceSince = account.lowBalanceSince
         }
+
+        enum CodingKeys: String, CodingKey { case balanceMicros = "balance_micros", heldMicros = "held_micros", availableMicros = "available_micros", lowBalance = "low_balance", lowBalanceThresholdMicros = "low_balance_threshold_micros", lowBalanceSince = "low_balance_since" }
     }
 
-    struct EntryResponse: Encodable, Sendable {
+    struct EntryResponse: APIResource {
         var id: String
         var kind: String
         var amountMicros: Int64
@@ -78,9 +80,11 @@ struct CreditRoutes: Sendable {
             expiresAt = entry.expiresAt
             createdAt = entry.createdAt
         }
+
+        enum CodingKeys: String, CodingKey { case id, kind, amountMicros = "amount_micros", heldDeltaMicros = "held_delta_micros", balanceAfterMicros = "balance_after_micros", heldAfterMicros = "held_after_micros", reason, holdId = "hold_id", referenceKind = "reference_kind", referenceId = "reference_id", agentId = "agent_id", channelId = "channel_id", messageId = "message_id", providerKind = "provider_kind", model, inputTokens = "input_tokens", cachedInputTokens = "cached_input_tokens", outputTokens = "output_tokens", reasoningTokens = "reasoning_tokens", uncollectedMicros = "uncollected_micros", expiresAt = "expires_at", createdAt = "created_at" }
     }
 
-    struct PriceResponse: Encodable, Sendable {
+    struct PriceResponse: APIResource {
         var providerKind: String
         var model: String
         var inputMicrosPerMillion: Int64
@@ -100,9 +104,11 @@ struct CreditRoutes: Sendable {
             messageFeeMicros = price.messageFee.micros
             source = price.isOverride ? "tenant" : "platform"
         }
+
+        enum CodingKeys: String, CodingKey { case providerKind = "provider_kind", model, inputMicrosPerMillion = "input_micros_per_million", cachedInputMicrosPerMillion = "cached_input_micros_per_million", outputMicrosPerMillion = "output_micros_per_million", reasoningMicrosPerMillion = "reasoning_micros_per_million", messageFeeMicros = "message_fee_micros", source }
     }
 
-    struct UsageResponse: Encodable, Sendable {
+    struct UsageResponse: APIResource {
         struct Line: Encodable, Sendable {
             var key: String?
             var charges: Int
@@ -111,6 +117,8 @@ struct CreditRoutes: Sendable {
             var cachedInputTokens: Int64
             var outputTokens: Int64
             var reasoningTokens: Int64
+
+            enum CodingKeys: String, CodingKey { case key, charges, spentMicros = "spent_micros", inputTokens = "input_tokens", cachedInputTokens = "cached_input_tokens", outputTokens = "output_tokens", reasoningTokens = "reasoning_tokens" }
         }
 
         var groupBy: String
@@ -118,6 +126,8 @@ struct CreditRoutes: Sendable {
         var to: Date
         var totalMicros: Int64
         var data: [Line]
+
+        enum CodingKeys: String, CodingKey { case groupBy = "group_by", from, to, totalMicros = "total_micros", data }
     }
 
     // MARK: Bodies

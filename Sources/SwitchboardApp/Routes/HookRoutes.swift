@@ -83,9 +83,7 @@ struct HookRoutes: Sendable {
         }
         let duplicates = results.filter { !$0.created }.count
         metrics.recordDelivery(kind: route.kind, outcome: duplicates == results.count && !results.isEmpty ? "duplicate" : "stored")
-        return try JSONBody.response(
-            JSONValue.object(["received": .integer(Int64(results.count)), "duplicates": .integer(Int64(duplicates))])
-        )
+        return try JSONBody.response(DeliveryResponse(received: results.count, duplicates: duplicates))
     }
 
     func verifyChallenge(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -105,5 +103,14 @@ struct HookRoutes: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// The answer to a platform's delivery: how many updates it held, and how many were
+    /// already stored (a retry).
+    struct DeliveryResponse: APIResource {
+        var received: Int
+        var duplicates: Int
+
+        enum CodingKeys: String, CodingKey { case received, duplicates }
     }
 }

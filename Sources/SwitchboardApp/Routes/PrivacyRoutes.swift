@@ -80,36 +80,14 @@ struct PrivacyRoutes: Sendable {
         enum CodingKeys: String, CodingKey, CaseIterable { case purpose, granted, source }
     }
 
-    static func render(_ policy: PrivacyPolicy) -> JSONValue {
-        .object([
-            "retention": .object([
-                "conversation_days": .integer(policy.conversationDays.map(Int64.init)),
-                "log_days": .integer(Int64(policy.logDays)), "ledger_years": .integer(Int64(policy.ledgerYears)),
-                "keep_contacts": .bool(policy.keepContacts),
-            ]),
-            "redact_pii": .bool(policy.redactPII),
-            "allowed_regions": policy.allowedRegions.map(JSONValue.strings) ?? .null,
-            "home_region": .string(policy.homeRegion),
-            "ai_label": .string(policy.aiLabel),
-        ])
-    }
-
-    static func render(_ consent: Consent) -> JSONValue {
-        .object([
-            "id": .string(consent.id.uuidString.lowercased()), "contact_id": .string(consent.contactID.description),
-            "purpose": .string(consent.purpose.rawValue), "granted": .bool(consent.granted), "source": .string(consent.source),
-            "recorded_at": .date(consent.recordedAt),
-        ])
-    }
-
     func add(to group: RouterGroup<TenantRequestContext>) {
         group.get("/privacy/policy") { _, context in
-            try JSONBody.response(Self.render(try await privacy.policy(context.tenantID)))
+            try JSONBody.response(PolicyResponse(try await privacy.policy(context.tenantID)))
         }
         group.put("/privacy/policy") { request, context in
             let policy = try await JSONBody.decode(PolicyBody.self, from: request, context: context).policy()
             try await privacy.setPolicy(context.tenantID, policy)
-            return try JSONBody.response(Self.render(policy))
+            return try JSONBody.response(PolicyResponse(policy))
         }
         group.post("/contacts/{id}/consents") { request, context in
             let contact = try Self.contactID(context)
@@ -121,24 +99,21 @@ struct PrivacyRoutes: Sendable {
             }
             let source = try FieldRule.shortName.check(body.source, field: "source")
             let consent = try await privacy.recordConsent(context.tenantID, contact: contact, purpose: purpose, granted: body.granted, source: source)
-            return try JSONBody.response(Self.render(consent), status: .created)
+            return try JSONBody.response(ConsentResponse(consent), status: .created)
         }
         group.get("/contacts/{id}/consents") { _, context in
             let consents = try await privacy.consents(context.tenantID, contact: try Self.contactID(context))
-            var current: [String: JSONValue] = [:]
+            var current: [String: Bool] = [:]
             for purpose in ConsentPurpose.allCases {
-                current[purpose.rawValue] = .bool(consents.first { $0.purpose == purpose }?.granted ?? true)
+                current[purpose.rawValue] = consents.first { $0.purpose == purpose }?.granted ?? true
             }
-            return try JSONBody.response(JSONValue.object(["current": .object(current), "data": .array(consents.map(Self.render))]))
+            return try JSONBody.response(ConsentsResponse(current: current, data: consents.map(ConsentResponse.init)))
         }
         for (path, restricted) in [("/contacts/{id}/restrict", true), ("/contacts/{id}/unrestrict", false)] {
             group.post(RouterPath(path)) { _, context in
                 let contact = try Self.contactID(context)
                 let since = try await privacy.setRestricted(context.tenantID, contact: contact, restricted)
-                return try JSONBody.response(JSONValue.object([
-                    "id": .string(contact.description), "restricted": .bool(since != nil),
-                    "restricted_at": .date(since),
-                ]))
+                return try JSONBody.response(RestrictionResponse(id: contact.description, restricted: since != nil, restrictedAt: since))
             }
         }
         // A contact the tenant keeps past retention (a customer it must remember though
@@ -147,16 +122,13 @@ struct PrivacyRoutes: Sendable {
             let contact = try Self.contactID(context)
             let body = try await JSONBody.decode(KeepBody.self, from: request, context: context)
             let kept = try await privacy.setKept(context.tenantID, contact: contact, body.keep)
-            return try JSONBody.response(JSONValue.object(["id": .string(contact.description), "keep": .bool(kept)]))
+            return try JSONBody.response(RetentionResponse(id: contact.description, keep: kept))
         }
         group.delete("/contacts/{id}") { _, context in
             let contact = try Self.contactID(context)
             let removed = try await privacy.erase(context.tenantID, contact: contact)
             context.logger.notice("contact erased", metadata: ["contact.id": "\(contact)"])
-            return try JSONBody.response(JSONValue.object([
-                "id": .string(contact.description), "erased": true,
-                "removed": .object(removed.mapValues { .integer(Int64($0)) }),
-            ]))
+            return try JSONBody.response(ErasedResponse(id: contact.description, removed: removed))
         }
         group.get("/contacts/{id}/export") { _, context in
             let document = try await privacy.export(context.tenantID, contact: try Self.contactID(context))
@@ -167,80 +139,51 @@ struct PrivacyRoutes: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
         group.get("/privacy/subprocessors") { _, context in
-            try JSONBody.response(JSONValue.object(["data": .array(try await subProcessors(context.tenantID))]))
+            try JSONBody.response(SubProcessorsResponse(data: try await subProcessors(context.tenantID)))
         }
         group.get("/privacy/processing-record") { _, context in
             let policy = try await privacy.policy(context.tenantID)
             let processors = try await subProcessors(context.tenantID)
-            let categories: [JSONValue] = DataInventory.categories.map { declaration, tables in
-                .object([
-                    "category": .string(declaration.category), "personal_data": .bool(declaration.personal),
-                    "role": .string(declaration.role.rawValue), "purpose": .string(declaration.purpose),
-                    "legal_basis": .string(declaration.legalBasis), "retention": .string(Self.describe(declaration.retention, policy)),
-                    "tables": .strings(tables), "sub_processors": declaration.reachesSubProcessors ? .array(processors) : .array([]),
-                ])
+            let categories = DataInventory.categories.map { declaration, tables in
+                ProcessingRecordResponse.Category(
+                    category: declaration.category, personalData: declaration.personal, role: declaration.role.rawValue,
+                    purpose: declaration.purpose, legalBasis: declaration.legalBasis, retention: Self.describe(declaration.retention, policy),
+                    tables: tables, subProcessors: declaration.reachesSubProcessors ? processors : []
+                )
             }
-            return try JSONBody.response(JSONValue.object([
-                "tenant_id": .string(context.tenantID.description), "categories": .array(categories), "sub_processors": .array(processors),
-                "transfers": .object([
-                    "allowed_regions": policy.allowedRegions.map(JSONValue.strings) ?? .null, "home_region": .string(policy.homeRegion),
-                ]),
-                "redact_pii": .bool(policy.redactPII),
-            ]))
+            return try JSONBody.response(ProcessingRecordResponse(
+                tenantID: context.tenantID.description, categories: categories, subProcessors: processors,
+                transfers: .init(allowedRegions: policy.allowedRegions, homeRegion: policy.homeRegion), redactPII: policy.redactPII
+            ))
         }
         group.get("/privacy/requests") { request, context in
             let page = try await privacy.requests(context.tenantID, page: try request.pageRequest())
-            return try JSONBody.response(JSONValue.object([
-                "data": .array(page.data.map { request in
-                    .object([
-                        "id": .string(request.id.uuidString.lowercased()), "kind": .string(request.kind.rawValue),
-                        "contact_id": .string(request.contactID.description), "requested_at": .date(request.requestedAt),
-                        "completed_at": .date(request.completedAt),
-                    ])
-                }),
-                "next_cursor": .string(page.nextCursor),
-            ]))
+            return try JSONBody.response(ListResponse(page, PrivacyRequestResponse.init))
         }
         group.get("/audit-log") { request, context in
             let query = request.uri.queryParameters
             let kind = try query["subject_kind"].map { try FieldRule.auditFilter.check(String($0), field: "subject_kind") }
             let subject = try query["subject_id"].map { try FieldRule.auditFilter.check(String($0), field: "subject_id") }
             let page = try await journal.entries(context.tenantID, page: try request.pageRequest(), subjectKind: kind, subjectID: subject)
-            return try JSONBody.response(JSONValue.object([
-                "data": .array(page.data.map { entry in
-                    .object([
-                        "seq": .integer(entry.sequence), "at": .date(entry.at), "actor": .string(entry.actor),
-                        "action": .string(entry.action), "subject_kind": .string(entry.subjectKind), "subject_id": .string(entry.subjectID),
-                        "hash": .string(entry.hash),
-                    ])
-                }),
-                "next_cursor": .string(page.nextCursor),
-            ]))
+            return try JSONBody.response(ListResponse(page, AuditEntryResponse.init))
         }
         group.get("/audit-log/verify") { _, context in
             let verification = try await journal.verify(context.tenantID)
-            return try JSONBody.response(JSONValue.object([
-                "intact": .bool(verification.isIntact), "checked": .integer(verification.checked),
-                "broken_at_seq": .integer(verification.brokenAt),
-            ]))
+            return try JSONBody.response(
+                AuditVerificationResponse(intact: verification.isIntact, checked: verification.checked, brokenAtSeq: verification.brokenAt)
+            )
         }
     }
 
     /// The messenger platforms as sub-processors: who runs each, and where.
-    func subProcessors(_ tenant: TenantID) async throws -> [JSONValue] {
+    func subProcessors(_ tenant: TenantID) async throws -> [SubProcessorResponse] {
         let (providers, channels) = try await privacy.subProcessors(tenant)
         return providers.map { provider in
-            .object([
-                "name": .string(provider.name), "kind": .string(provider.kind), "role": "model provider",
-                "region": .string(provider.region), "receives": .strings(["conversations", "customer_contacts"]),
-            ])
+            SubProcessorResponse(name: provider.name, kind: provider.kind, role: "model provider", region: provider.region)
         } + channels.map { kind in
             // Each connector names its platform's operator (`ConnectorDescription`).
             let messenger = ConnectorRegistry.descriptions[kind]?.subProcessor
-            return .object([
-                "name": .string(messenger?.name ?? kind), "kind": .string(kind), "role": "messenger",
-                "region": .string(messenger?.region), "receives": .strings(["conversations", "customer_contacts"]),
-            ])
+            return SubProcessorResponse(name: messenger?.name ?? kind, kind: kind, role: "messenger", region: messenger?.region)
         }
     }
 
@@ -266,5 +209,208 @@ struct PrivacyRoutes: Sendable {
     static func contactID(_ context: TenantRequestContext) throws -> ContactID {
         guard let id = context.parameters.get("id").flatMap({ ContactID($0) }) else { throw SwitchboardError.notFound("contact") }
         return id
+    }
+}
+
+// MARK: Resources
+
+extension PrivacyRoutes {
+    /// The tenant's privacy policy: retention, redaction, where data may go, the AI label.
+    struct PolicyResponse: APIResource {
+        var retention: Retention
+        var redactPII: Bool
+        @Nullable var allowedRegions: [String]?
+        var homeRegion: String
+        @Nullable var aiLabel: String?
+
+        struct Retention: Encodable, Sendable {
+            @Nullable var conversationDays: Int?
+            var logDays: Int
+            var ledgerYears: Int
+            var keepContacts: Bool
+
+            enum CodingKeys: String, CodingKey {
+                case conversationDays = "conversation_days", logDays = "log_days", ledgerYears = "ledger_years", keepContacts = "keep_contacts"
+            }
+        }
+
+        init(_ policy: PrivacyPolicy) {
+            retention = Retention(
+                conversationDays: policy.conversationDays, logDays: policy.logDays, ledgerYears: policy.ledgerYears,
+                keepContacts: policy.keepContacts
+            )
+            redactPII = policy.redactPII
+            allowedRegions = policy.allowedRegions
+            homeRegion = policy.homeRegion
+            aiLabel = policy.aiLabel
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case retention, redactPII = "redact_pii", allowedRegions = "allowed_regions", homeRegion = "home_region", aiLabel = "ai_label"
+        }
+    }
+
+    /// One consent (or its withdrawal) a contact gave for a purpose.
+    struct ConsentResponse: APIResource {
+        var id: String
+        var contactID: String
+        var purpose: String
+        var granted: Bool
+        var source: String
+        var recordedAt: Date
+
+        init(_ consent: Consent) {
+            id = consent.id.uuidString.lowercased()
+            contactID = consent.contactID.description
+            purpose = consent.purpose.rawValue
+            granted = consent.granted
+            source = consent.source
+            recordedAt = consent.recordedAt
+        }
+
+        enum CodingKeys: String, CodingKey { case id, contactID = "contact_id", purpose, granted, source, recordedAt = "recorded_at" }
+    }
+
+    /// A contact's consents: where each purpose stands now, keyed by purpose, and the record.
+    struct ConsentsResponse: APIResource {
+        var current: [String: Bool]
+        var data: [ConsentResponse]
+
+        enum CodingKeys: String, CodingKey { case current, data }
+    }
+
+    struct RestrictionResponse: APIResource {
+        var id: String
+        var restricted: Bool
+        @Nullable var restrictedAt: Date?
+
+        enum CodingKeys: String, CodingKey { case id, restricted, restrictedAt = "restricted_at" }
+    }
+
+    struct RetentionResponse: APIResource {
+        var id: String
+        var keep: Bool
+
+        enum CodingKeys: String, CodingKey { case id, keep }
+    }
+
+    /// An erased contact, with the rows that went with it by table.
+    struct ErasedResponse: APIResource {
+        var id: String
+        var erased = true
+        var removed: [String: Int]
+
+        enum CodingKeys: String, CodingKey { case id, erased, removed }
+    }
+
+    /// Who processes the tenant's data for it: a model provider or a messenger platform.
+    struct SubProcessorResponse: Encodable, Sendable {
+        var name: String
+        var kind: String
+        var role: String
+        @Nullable var region: String?
+        var receives = ["conversations", "customer_contacts"]
+
+        init(name: String, kind: String, role: String, region: String?) {
+            self.name = name
+            self.kind = kind
+            self.role = role
+            self.region = region
+        }
+
+        enum CodingKeys: String, CodingKey { case name, kind, role, region, receives }
+    }
+
+    struct SubProcessorsResponse: APIResource {
+        var data: [SubProcessorResponse]
+
+        enum CodingKeys: String, CodingKey { case data }
+    }
+
+    /// The record of processing (GDPR article 30): each category of data, why and how long
+    /// it is kept, and who it reaches.
+    struct ProcessingRecordResponse: APIResource {
+        var tenantID: String
+        var categories: [Category]
+        var subProcessors: [SubProcessorResponse]
+        var transfers: Transfers
+        var redactPII: Bool
+
+        struct Category: Encodable, Sendable {
+            var category: String
+            var personalData: Bool
+            var role: String
+            var purpose: String
+            var legalBasis: String
+            var retention: String
+            var tables: [String]
+            var subProcessors: [SubProcessorResponse]
+
+            enum CodingKeys: String, CodingKey {
+                case category, personalData = "personal_data", role, purpose, legalBasis = "legal_basis", retention, tables
+                case subProcessors = "sub_processors"
+            }
+        }
+
+        struct Transfers: Encodable, Sendable {
+            @Nullable var allowedRegions: [String]?
+            var homeRegion: String
+
+            enum CodingKeys: String, CodingKey { case allowedRegions = "allowed_regions", homeRegion = "home_region" }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case tenantID = "tenant_id", categories, subProcessors = "sub_processors", transfers, redactPII = "redact_pii"
+        }
+    }
+
+    /// A data subject's request and when it was done.
+    struct PrivacyRequestResponse: Encodable, Sendable {
+        var id: String
+        var kind: String
+        var contactID: String
+        var requestedAt: Date
+        @Nullable var completedAt: Date?
+
+        init(_ request: PrivacyRequest) {
+            id = request.id.uuidString.lowercased()
+            kind = request.kind.rawValue
+            contactID = request.contactID.description
+            requestedAt = request.requestedAt
+            completedAt = request.completedAt
+        }
+
+        enum CodingKeys: String, CodingKey { case id, kind, contactID = "contact_id", requestedAt = "requested_at", completedAt = "completed_at" }
+    }
+
+    /// An entry of the tenant's hash-chained audit log.
+    struct AuditEntryResponse: Encodable, Sendable {
+        var seq: Int64
+        var at: Date
+        var actor: String
+        var action: String
+        var subjectKind: String
+        @Nullable var subjectID: String?
+        var hash: String
+
+        init(_ entry: AuditEntry) {
+            seq = entry.sequence
+            at = entry.at
+            actor = entry.actor
+            action = entry.action
+            subjectKind = entry.subjectKind
+            subjectID = entry.subjectID
+            hash = entry.hash
+        }
+
+        enum CodingKeys: String, CodingKey { case seq, at, actor, action, subjectKind = "subject_kind", subjectID = "subject_id", hash }
+    }
+
+    struct AuditVerificationResponse: APIResource {
+        var intact: Bool
+        var checked: Int64
+        @Nullable var brokenAtSeq: Int64?
+
+        enum CodingKeys: String, CodingKey { case intact, checked, brokenAtSeq = "broken_at_seq" }
     }
 }

@@ -64,14 +64,14 @@ struct ProviderRoutes: Sendable {
                 context.tenantID, id: id, name: name, kind: kind, baseURL: baseURL, region: region, sealedAPIKey: sealed
             )
             context.logger.info("provider created", metadata: ["provider.id": "\(id)", "provider.kind": "\(kind.rawValue)"])
-            return try JSONBody.response(Self.json(provider), status: .created)
+            return try JSONBody.response(ProviderResponse(provider), status: .created)
         }
         group.get("/providers") { request, context in
             let page = try await store.list(context.tenantID, page: try request.pageRequest())
-            return try JSONBody.response(JSONValue.object(["data": .array(page.data.map(Self.json)), "next_cursor": .string(page.nextCursor)]))
+            return try JSONBody.response(ListResponse(page, ProviderResponse.init))
         }
         group.get("/providers/{id}") { _, context in
-            try JSONBody.response(Self.json(try await store.get(context.tenantID, try Self.providerID(context))))
+            try JSONBody.response(ProviderResponse(try await store.get(context.tenantID, try Self.providerID(context))))
         }
         group.patch("/providers/{id}") { request, context in
             let id = try Self.providerID(context)
@@ -95,13 +95,13 @@ struct ProviderRoutes: Sendable {
                     changes.sealedAPIKey = .some(nil)
                 }
             }
-            return try JSONBody.response(Self.json(try await store.update(context.tenantID, id, changes)))
+            return try JSONBody.response(ProviderResponse(try await store.update(context.tenantID, id, changes)))
         }
         group.delete("/providers/{id}") { _, context in
             let id = try Self.providerID(context)
             try await store.delete(context.tenantID, id)
             context.logger.info("provider deleted", metadata: ["provider.id": "\(id)"])
-            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+            return try JSONBody.response(DeletedResponse(id))
         }
     }
 
@@ -133,16 +133,30 @@ struct ProviderRoutes: Sendable {
         return try FieldRule.providerAPIKey.check(value, field: "api_key")
     }
 
-    static func json(_ provider: Provider) -> JSONValue {
-        .object([
-            "id": .string(provider.id.description),
-            "name": .string(provider.name),
-            "kind": .string(provider.kind.rawValue),
-            "base_url": .string(provider.baseURL ?? provider.kind.defaultBaseURL),
-            "region": .string(provider.region),
-            "has_api_key": .bool(provider.hasAPIKey),
-            "created_at": .date(provider.createdAt),
-            "updated_at": .date(provider.updatedAt),
-        ])
+    /// A provider as the API shows it: whether it has an API key, never the key.
+    struct ProviderResponse: APIResource {
+        var id: String
+        var name: String
+        var kind: String
+        @Nullable var baseURL: String?
+        var region: String
+        var hasAPIKey: Bool
+        var createdAt: Date
+        var updatedAt: Date
+
+        init(_ provider: Provider) {
+            id = provider.id.description
+            name = provider.name
+            kind = provider.kind.rawValue
+            baseURL = provider.baseURL ?? provider.kind.defaultBaseURL
+            region = provider.region
+            hasAPIKey = provider.hasAPIKey
+            createdAt = provider.createdAt
+            updatedAt = provider.updatedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, kind, baseURL = "base_url", region, hasAPIKey = "has_api_key", createdAt = "created_at", updatedAt = "updated_at"
+        }
     }
 }

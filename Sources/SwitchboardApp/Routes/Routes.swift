@@ -22,11 +22,11 @@ struct RouteDependencies: Sendable {
 extension RouteDependencies {
     func addOperationRoutes(to router: Router<AppRequestContext>) {
         router.get("/health") { _, _ in
-            try JSONBody.response(["status": "ok"])
+            try JSONBody.response(StatusResponse(status: "ok"))
         }
         router.get("/ready") { _, _ in
             switch await database.readiness(expectedMigrations: expectedMigrations) {
-            case .ready: return try JSONBody.response(["status": "ready"])
+            case .ready: return try JSONBody.response(StatusResponse(status: "ready"))
             case .notReady(let reason): throw SwitchboardError(.unavailable, "not ready: \(reason)")
             }
         }
@@ -75,13 +75,13 @@ extension RouteDependencies {
             let (tenant, _) = try await store.createTenant(name: name, trialCredits: Credits(micros: trial), firstKey: secret.stored)
             keys.keyCreated()
             context.logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)"])
-            return try JSONBody.secretResponse(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created)
+            return try JSONBody.response(CreatedTenantResponse(tenant: TenantResponse(tenant), apiKey: secret.secret), status: .created, secret: true)
         }
         group.delete("/tenants/{id}") { _, context in
             guard let id = context.parameters.get("id").flatMap({ TenantID($0) }) else { throw SwitchboardError.notFound("tenant") }
             try await store.deleteTenant(id)
             context.logger.notice("tenant off-boarded: every row deleted", metadata: ["tenant.id": "\(id)"])
-            return try JSONBody.response(JSONValue.object(["id": .string(id.description), "deleted": true]))
+            return try JSONBody.response(DeletedResponse(id))
         }
         group.get("/tenants") { request, _ in
             let page = try await store.tenants(page: try request.pageRequest())
@@ -117,7 +117,7 @@ extension RouteDependencies {
             let key = try await store.createAPIKey(context.tenantID, secret.stored)
             keys.keyCreated()
             context.logger.info("api key created", metadata: ["api_key.id": "\(key.id)"])
-            return try JSONBody.secretResponse(APIKeyResponse(key, secret: secret.secret), status: .created)
+            return try JSONBody.response(APIKeyResponse(key, secret: secret.secret), status: .created, secret: true)
         }
         group.get("/api-keys") { request, context in
             let page = try await store.apiKeys(context.tenantID, page: try request.pageRequest())
