@@ -74,15 +74,15 @@ struct ChannelRoutes: Sendable {
             cache.invalidate(id)
             context.logger.info("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(body.kind)"])
             return try prepared.revealOnce.isEmpty
-                ? JSONBody.response(json(channel), status: .created)
-                : JSONBody.response(json(channel, revealed: prepared.revealOnce), status: .created, secret: true)
+                ? JSONBody.response(answer(channel), status: .created)
+                : JSONBody.response(answer(channel, revealed: prepared.revealOnce), status: .created, secret: true)
         }
         group.get("/channels") { request, context in
             let page = try await store.list(context.tenantID, page: try request.pageRequest())
-            return try JSONBody.response(ListResponse(page) { json($0) })
+            return try JSONBody.response(ListResponse(page) { answer($0) })
         }
         group.get("/channels/{id}") { _, context in
-            try JSONBody.response(json(try await store.get(context.tenantID, try Self.channelID(context))))
+            try JSONBody.response(answer(try await store.get(context.tenantID, try Self.channelID(context))))
         }
         group.patch("/channels/{id}") { request, context in
             let id = try Self.channelID(context)
@@ -103,21 +103,21 @@ struct ChannelRoutes: Sendable {
             }
             let channel = try await store.update(context.tenantID, id, changes)
             cache.invalidate(id)
-            return try revealed.isEmpty ? JSONBody.response(json(channel)) : JSONBody.response(json(channel, revealed: revealed), secret: true)
+            return try revealed.isEmpty ? JSONBody.response(answer(channel)) : JSONBody.response(answer(channel, revealed: revealed), secret: true)
         }
         group.delete("/channels/{id}") { request, context in
             let id = try Self.channelID(context)
             // ?data=delete: the conversations, messages and contacts it brought go too;
             // by default they stay in the CRM and only the channel stops.
-            var answer = DeletedResponse(id)
+            var deleted = DeletedResponse(id)
             if try Self.deletesData(request) {
-                answer.removed = try await store.deleteWithData(context.tenantID, id)
+                deleted.removed = try await store.deleteWithData(context.tenantID, id)
             } else {
                 try await store.delete(context.tenantID, id)
             }
             cache.invalidate(id)
             context.logger.info("channel deleted", metadata: ["channel.id": "\(id)"])
-            return try JSONBody.response(answer)
+            return try JSONBody.response(deleted)
         }
     }
 
@@ -170,7 +170,8 @@ struct ChannelRoutes: Sendable {
         }
     }
 
-    func json(_ channel: SwitchboardCore.Channel, revealed: [String: String] = [:]) -> ChannelResponse {
+    /// The channel's answer: its webhook URL is this server's, so the routes make it.
+    func answer(_ channel: SwitchboardCore.Channel, revealed: [String: String] = [:]) -> ChannelResponse {
         ChannelResponse(channel, webhookURL: "\(effectivePublicURL)/hooks/\(channel.id)", revealed: revealed)
     }
 

@@ -279,6 +279,7 @@ extension PrivacyRoutes {
         enum CodingKeys: String, CodingKey { case current, data }
     }
 
+    /// Whether processing of a contact is restricted (GDPR article 18), and since when.
     struct RestrictionResponse: APIResource {
         var id: String
         var restricted: Bool
@@ -287,6 +288,7 @@ extension PrivacyRoutes {
         enum CodingKeys: String, CodingKey { case id, restricted, restrictedAt = "restricted_at" }
     }
 
+    /// Whether the tenant keeps a contact past retention.
     struct RetentionResponse: APIResource {
         var id: String
         var keep: Bool
@@ -406,6 +408,8 @@ extension PrivacyRoutes {
         enum CodingKeys: String, CodingKey { case seq, at, actor, action, subjectKind = "subject_kind", subjectID = "subject_id", hash }
     }
 
+    /// Whether the audit log's hash chain holds: how many entries were checked, and the
+    /// first that does not follow (`null` when intact).
     struct AuditVerificationResponse: APIResource {
         var intact: Bool
         var checked: Int64
