@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 public import SwitchboardCore
 
-/// Workers that can take new messages' reply jobs in the ingest's write (`JobWorkers`).
+/// Workers that can take new messages' reply jobs in the ingest's write (`Workers`).
 public protocol IngestJobTaker: Sendable {
     /// Reserves places for up to `count` jobs among the free workers: how to take them, or
     /// nil when none is free.
