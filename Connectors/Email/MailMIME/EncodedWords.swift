@@ -66,8 +66,10 @@ enum EncodedWords {
         let mode = s[i + 1]
         i += 3
         let textStart = i
+        // RFC 2047 allows 75 characters per word; the bound is lenient but keeps a header
+        // of many unterminated "=?x?B?" from costing a scan to its end for each one.
         while i + 1 < s.count, !(s[i] == "?" && s[i + 1] == "=") {
-            if s[i] == " " || s[i] == "\t" || s[i] == "\n" { return nil }
+            if s[i] == " " || s[i] == "\t" || s[i] == "\n" || i - textStart > 2_000 { return nil }
             i += 1
         }
         guard i + 1 < s.count else { return nil }

@@ -121,9 +121,11 @@ enum HTMLText {
     static func findClose(_ s: [Unicode.Scalar], name: String, from: Int) -> Int {
         var i = from
         while i < s.count {
-            if s[i] == "<", i + 1 < s.count, s[i + 1] == "/" {
-                let end = tagEnd(s, from: i + 1)
-                if tagName(s, from: i + 1, to: end).0 == name { return end + 1 }
+            // The name first, within a few characters: finding the tag's end for every
+            // "</" would make a page of unclosed quotes quadratic.
+            if s[i] == "<", i + 1 < s.count, s[i + 1] == "/",
+               tagName(s, from: i + 1, to: min(s.count, i + 2 + name.count + 1)).0 == name {
+                return tagEnd(s, from: i + 1) + 1
             }
             i += 1
         }
