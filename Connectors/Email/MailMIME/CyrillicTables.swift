@@ -1,7 +1,10 @@
 /// The upper halves (0x80-0xFF) of the two Cyrillic single-byte charsets as tables rather
-/// than `String.Encoding`: what Foundation on Linux can convert depends on its build, and a
-/// table gives the same answer everywhere and cannot fail. Generated from Python's `koi8_r`
-/// and `cp1251` codecs; CP1251's one unassigned byte (0x98) is U+FFFD.
+/// than `String.Encoding`: Foundation on Linux converts both, but has no public name for
+/// KOI8-R (only Darwin's raw number, 0x8000_0A02, and CF's conversion functions are not
+/// exported), and a table gives the same answer everywhere and cannot fail. Generated from
+/// Python's `koi8_r` and `cp1251` codecs and checked byte by byte against Foundation
+/// (`CyrillicTableTests`); CP1251's one unassigned byte (0x98) is U+FFFD here, where
+/// Foundation passes it through as U+0098.
 enum CyrillicTables {
     static let koi8r: [UInt16] = [
         0x2500, 0x2502, 0x250C, 0x2510, 0x2514, 0x2518, 0x251C, 0x2524,
