@@ -217,6 +217,20 @@ let package = Package(
             path: "Tests/Fuzz/ConnectorFuzz",
             swiftSettings: strict
         ),
+        // RFC 5322/2045 messages as fetched over IMAP, read into what the mail connector
+        // needs: headers, the text, attachments, auto-reply signals. Foundation only, so the
+        // hostile-input rules are ours to keep and the fuzzer can reach it alone.
+        .target(
+            name: "MailMIME",
+            path: "Connectors/Email/MailMIME",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MailMIMETests",
+            dependencies: ["MailMIME"],
+            path: "Tests/MailMIMETests",
+            swiftSettings: strict
+        ),
         .target(
             name: "SwitchboardTestSupport",
             dependencies: [
