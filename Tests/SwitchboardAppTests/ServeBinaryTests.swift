@@ -116,12 +116,11 @@ struct ServeBinaryTests {
 /// read from its start-up line, so the test waits on an event, not a clock.
 final class ServerProcess {
     private let process: Process
+    private let pipe = Pipe()
     private let home: URL
     private let transcript = Transcript()
     private let lines: AsyncStream<String>
     private let ended: AsyncStream<Int32>
-    /// Finishes when the process's output reaches its end (all of it read).
-    private let outputEnded: AsyncStream<Void>
 
     init(environment: [String: String], database: String, command: [String] = ["serve"], arguments: [String] = []) throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -144,23 +143,22 @@ final class ServerProcess {
         process.executableURL = executable
         process.arguments = command + arguments
         process.environment = variables
-        let pipe = Pipe()
+        let pipe = self.pipe
         process.standardError = pipe
         process.standardOutput = pipe
 
         let (lines, lineSink) = AsyncStream.makeStream(of: String.self)
         let (ended, endSink) = AsyncStream.makeStream(of: Int32.self)
-        let (outputEnded, outputSink) = AsyncStream.makeStream(of: Void.self)
         self.lines = lines
         self.ended = ended
-        self.outputEnded = outputEnded
         let transcript = self.transcript
         pipe.fileHandleForReading.readabilityHandler = { handle in
+            transcript.reading(true)
+            defer { transcript.reading(false) }
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
                 lineSink.finish()
-                outputSink.finish()
                 return
             }
             for line in transcript.append(String(decoding: data, as: UTF8.self)) { lineSink.yield(line) }
@@ -191,17 +189,34 @@ final class ServerProcess {
     /// end of the process and the end of its output arrive separately).
     func exit() async -> Int32 {
         for await _ in ended { break }
-        for await _ in outputEnded {}
+        // Everything the process wrote before it ended is in the pipe by now: wait until the
+        // reader has taken all of it. Not for the pipe's end (EOF): a process started
+        // elsewhere in the suite at the same moment can hold an inherited copy of the write
+        // end for as long as it runs (seen in CI: this waited out the 120 s limit).
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        while transcript.isReading || Self.unread(descriptor) > 0 { await Task.yield() }
         try? FileManager.default.removeItem(at: home)
         return process.terminationStatus
+    }
+
+    /// Bytes waiting in the pipe, not yet read.
+    static func unread(_ descriptor: Int32) -> Int32 {
+        var count: Int32 = 0
+        let status = withUnsafeMutablePointer(to: &count) { ioctl(descriptor, UInt(FIONREAD), $0) }
+        return status == 0 ? count : 0
     }
 }
 
 /// What a process wrote, kept whole and cut into complete lines as it arrives.
 final class Transcript: Sendable {
-    private let state = Mutex((text: "", partial: ""))
+    private let state = Mutex((text: "", partial: "", reading: 0))
 
     var text: String { state.withLock { $0.text } }
+
+    /// Whether the reader is between taking bytes from the pipe and adding them here.
+    var isReading: Bool { state.withLock { $0.reading > 0 } }
+
+    func reading(_ started: Bool) { state.withLock { $0.reading += started ? 1 : -1 } }
 
     /// Adds a chunk; answers the lines it completed.
     func append(_ chunk: String) -> [String] {
