@@ -134,12 +134,34 @@ public struct InboundEvent: Sendable, Hashable {
     public var statusError: String?
     /// For `.ignored`: what it was (`my_chat_member`, `field:account_update`, …).
     public var ignoredReason: String?
+    /// The event's own raw form, kept with it instead of the delivery's where one fetch
+    /// brings many (a mailbox's messages).
+    public var raw: [UInt8]?
+    /// Platform ids of earlier messages this one answers, newest first (a mail's
+    /// `In-Reply-To`, then its `References` from the end): the conversation of the first
+    /// one known is this message's.
+    public var threadKeys: [String]
+    /// Whether a message naming no known conversation joins its contact's open
+    /// conversation of the same `chat.title` (a mail reply that lost its references but
+    /// kept its subject).
+    public var matchTitle: Bool
+    /// Why this message is stored but never answered: an auto-reply, a bounce, a list.
+    public var noReply: String?
+    /// At most this many of the contact's messages on the channel within an hour are
+    /// answered: two auto-responders must not answer each other forever.
+    public var replyLimit: Int?
 
     public init(
         kind: Kind, eventID: String, messageID: String? = nil, sender: Sender? = nil, chat: Chat? = nil,
         text: String? = nil, attachments: [Attachment] = [], sentAt: Date? = nil,
-        status: String? = nil, statusError: String? = nil, ignoredReason: String? = nil
+        status: String? = nil, statusError: String? = nil, ignoredReason: String? = nil,
+        raw: [UInt8]? = nil, threadKeys: [String] = [], matchTitle: Bool = false, noReply: String? = nil, replyLimit: Int? = nil
     ) {
+        self.raw = raw
+        self.threadKeys = threadKeys
+        self.matchTitle = matchTitle
+        self.noReply = noReply
+        self.replyLimit = replyLimit
         self.kind = kind
         self.eventID = eventID
         self.messageID = messageID

@@ -76,12 +76,31 @@ public struct IngestEvent: Sendable, Hashable, Encodable {
     public var status: String?
     public var statusError: String?
     public var ignoredReason: String?
+    /// This event's own raw form, kept instead of the delivery's (one mail of a fetch).
+    public var payload: String?
+    /// Platform ids of earlier messages this one answers, newest first (a mail's
+    /// In-Reply-To and References): its conversation is theirs.
+    public var threadKeys: [String]
+    /// Whether a message that names no known conversation joins its contact's open one of
+    /// the same chat title (a mail's subject).
+    public var matchTitle: Bool
+    /// Why this message is stored but never answered (an auto-reply, a bounce).
+    public var noReply: String?
+    /// At most this many of the contact's inbound messages on the channel within an hour
+    /// are answered.
+    public var replyLimit: Int?
 
     public init(
         kind: Kind, eventID: String, messageID: String? = nil, sender: Sender? = nil, chat: Chat? = nil, text: String? = nil,
         attachments: [Attachment] = [], sentAt: Date? = nil, status: String? = nil, statusError: String? = nil,
-        ignoredReason: String? = nil
+        ignoredReason: String? = nil, payload: String? = nil, threadKeys: [String] = [], matchTitle: Bool = false,
+        noReply: String? = nil, replyLimit: Int? = nil
     ) {
+        self.payload = payload
+        self.threadKeys = threadKeys
+        self.matchTitle = matchTitle
+        self.noReply = noReply
+        self.replyLimit = replyLimit
         self.kind = kind
         self.eventID = eventID
         self.messageID = messageID
@@ -97,7 +116,8 @@ public struct IngestEvent: Sendable, Hashable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case kind, eventID = "event_id", messageID = "message_id", sender, chat, text, attachments, sentAt = "sent_at", status
-        case statusError = "status_error", ignoredReason = "ignored_reason"
+        case statusError = "status_error", ignoredReason = "ignored_reason", payload, threadKeys = "thread_keys"
+        case matchTitle = "match_title", noReply = "no_reply", replyLimit = "reply_limit"
     }
 }
 

@@ -262,11 +262,17 @@ public struct IngestDelivery: Sendable {
     public var route: ChannelRoute
     public var payload: String
     public var events: [IngestEvent]
+    /// A pulled channel's cursor after these events, committed with them while `leaseOwner`
+    /// holds the channel's lease: a crash before the commit fetches them again, never skips.
+    public var cursor: String?
+    public var leaseOwner: String?
 
-    public init(route: ChannelRoute, payload: String, events: [IngestEvent]) {
+    public init(route: ChannelRoute, payload: String, events: [IngestEvent], cursor: String? = nil, leaseOwner: String? = nil) {
         self.route = route
         self.payload = payload
         self.events = events
+        self.cursor = cursor
+        self.leaseOwner = leaseOwner
     }
 }
 

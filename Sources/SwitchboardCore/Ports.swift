@@ -77,11 +77,23 @@ public protocol ChannelDirectory: Sendable {
     func route(_ id: ChannelID, logger: Logger) async throws -> ChannelRoute?
 }
 
-/// The channels whose messages the server fetches, and where each one's fetching stands.
+/// The channels whose messages the server fetches, who fetches each, and where each one's
+/// fetching stands. One replica at a time holds a channel's lease (`owner`), renewed while
+/// its loop runs; a replica that stops renewing hands the channel over when it runs out.
 public protocol PulledChannelDirectory: Sendable {
-    /// Every live (not deleted, enabled) channel of `kinds`, across tenants, with its cursor.
-    func pulledChannels(kinds: [String], logger: Logger) async throws -> [(route: ChannelRoute, cursor: String?)]
-    /// Keeps where the channel's next fetch starts; called only after what the fetch
-    /// brought is stored.
-    func savePullCursor(_ route: ChannelRoute, cursor: String, logger: Logger) async throws
+    /// Every live (not deleted, enabled) channel of `kinds`, across tenants, with its cursor
+    /// and lease.
+    func pulledChannels(kinds: [String], logger: Logger) async throws -> [PulledChannel]
+    /// Takes or renews the channel's lease for `owner` until `until`, when nobody else holds
+    /// one that runs past `now`. Answers the channel's committed cursor when the lease is
+    /// `owner`'s, `nil` when another replica holds it.
+    func claimPulledChannel(_ route: ChannelRoute, owner: String, now: Date, until: Date, logger: Logger) async throws -> PullClaim?
+    /// Gives the lease up (a loop that stops), so another replica may take it at once.
+    func releasePulledChannel(_ route: ChannelRoute, owner: String, logger: Logger) async throws
+    /// Keeps where the channel's next fetch starts, while `owner` holds its lease; for a
+    /// fetch that brought nothing to store (otherwise the cursor moves with the ingest).
+    func savePullCursor(_ route: ChannelRoute, cursor: String, owner: String, logger: Logger) async throws
+    /// Shows how the channel's fetching goes (the channel's API answer carries it).
+    func recordPullState(_ route: ChannelRoute, _ state: PullState, owner: String, logger: Logger) async throws
 }
+

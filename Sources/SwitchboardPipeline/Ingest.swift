@@ -151,14 +151,20 @@ public struct Ingest: Sendable {
 
     /// Stores what a pulled channel's service fetched (its connector verified the platform
     /// when it connected); answers each event's result once committed.
-    public func accept(_ batch: PulledBatch, on route: ChannelRoute, logger: Logger) async throws -> [IngestResult] {
-        try await store(batch.events, payload: batch.payload, on: route, logger: logger)
+    /// The batch's cursor is committed with its events while `leaseOwner` holds the
+    /// channel's lease.
+    public func accept(_ batch: PulledBatch, on route: ChannelRoute, leaseOwner: String? = nil, logger: Logger) async throws -> [IngestResult] {
+        try await store(batch.events, payload: batch.payload, on: route, cursor: batch.cursor, leaseOwner: leaseOwner, logger: logger)
     }
 
-    func store(_ events: [InboundEvent], payload: [UInt8], on route: ChannelRoute, logger: Logger) async throws -> [IngestResult] {
+    func store(
+        _ events: [InboundEvent], payload: [UInt8], on route: ChannelRoute, cursor: String? = nil, leaseOwner: String? = nil,
+        logger: Logger
+    ) async throws -> [IngestResult] {
         try await batcher.ingest(
             IngestDelivery(
-                route: route, payload: StorableText.sanitize(String(decoding: payload, as: UTF8.self)), events: events.map(IngestEvent.init)
+                route: route, payload: StorableText.sanitize(String(decoding: payload, as: UTF8.self)), events: events.map(IngestEvent.init),
+                cursor: cursor, leaseOwner: leaseOwner
             ),
             logger: logger
         )
@@ -166,6 +172,9 @@ public struct Ingest: Sendable {
 }
 
 extension IngestEvent {
+    /// A message names at most this many earlier ones (a long thread's References).
+    static let maximumThreadKeys = 20
+
     /// The domain's copy of a connector's event. A message without a sender names no one
     /// to file it under: it is recorded as ignored rather than stored half. Every string
     /// from the platform passes `StorableText`, so a NUL in a name or a text is stored as
@@ -198,7 +207,12 @@ extension IngestEvent {
             sentAt: PlatformTime.bounded(event.sentAt),
             status: cleanOptional(event.status),
             statusError: cleanOptional(event.statusError),
-            ignoredReason: orphan ? "message_without_sender" : cleanOptional(event.ignoredReason)
+            ignoredReason: orphan ? "message_without_sender" : cleanOptional(event.ignoredReason),
+            payload: event.raw.map { StorableText.sanitize(String(decoding: $0, as: UTF8.self)) },
+            threadKeys: event.threadKeys.prefix(Self.maximumThreadKeys).map(clean),
+            matchTitle: event.matchTitle,
+            noReply: cleanOptional(event.noReply),
+            replyLimit: event.replyLimit.map { min(max($0, 1), 10_000) }
         )
     }
 }

@@ -1,26 +1,41 @@
 public import ConnectorKit
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 public import SwitchboardCore
 import Synchronization
 
 /// The channels whose messages the server fetches (`PullingConnector`), as a Service: one
-/// loop per live channel of a pulling kind, which pulls, stores what came through the same
-/// ingest as a pushed delivery, and only then saves the channel's cursor — so a crash
-/// between the two brings the same events again and the ingest's dedup stores them once.
+/// loop per live channel of a pulling kind whose lease this replica holds, which pulls,
+/// stores what came through the same ingest as a pushed delivery, and moves the channel's
+/// cursor in the same transaction — so a crash before the commit brings the same events
+/// again, which the ingest's dedup stores once, and nothing is skipped.
+///
+/// Replicas share the channels through a lease in the directory: a replica claims a
+/// channel nobody holds (or whose holder's lease ran out), renews the lease before every
+/// pull, and gives it up when its loop stops. A replica that dies stops renewing; another
+/// takes the channel at its next refresh after the lease ran out — within
+/// `lease + refreshInterval` (50 s with the defaults).
 ///
 /// The list of channels is read again every `refreshInterval`: a new channel starts, a
 /// deleted or disabled one stops, and one whose credentials changed starts again with them.
 /// A failed pull waits `backoff`, doubling up to `maximumBackoff`; an empty one waits
 /// `idlePause` (the connector's own `wait` holds the request open where the platform can).
+/// How each channel's fetching goes is recorded for its API answer (`PullState`), when it
+/// changes.
 public final class PulledChannels: Service {
     public struct Policy: Sendable {
-        public var refreshInterval: Duration = .seconds(30)
+        public var refreshInterval: Duration = .seconds(10)
+        /// How long a claimed channel stays this replica's without a renewal; renewed before
+        /// every pull, so it must outlast one pull (`wait` and the fetch after it).
+        public var lease: Duration = .seconds(40)
         /// How long one pull may wait for something new (long poll, IDLE).
-        public var wait: Duration = .seconds(25)
+        public var wait: Duration = .seconds(20)
         public var idlePause: Duration = .seconds(1)
         public var backoff: Duration = .seconds(2)
         public var maximumBackoff: Duration = .seconds(300)
+        /// Channels one replica fetches at most; the rest wait for another replica.
+        public var maximumChannels = 1_000
         public init() {}
     }
 
@@ -30,14 +45,20 @@ public final class PulledChannels: Service {
     let secrets: SecretBox
     let http: any OutboundHTTPClient
     let policy: Policy
+    /// This replica's name in the leases.
+    let owner: String
+    let now: @Sendable () -> Date
     let sleep: @Sendable (Duration) async throws -> Void
     let logger: Logger
-    /// The running loops, by channel, with the sealed credentials each was started with.
-    private let loops = Mutex<[ChannelID: (credentials: [UInt8], task: Task<Void, Never>)]>([:])
+    /// The running loops, by channel: the sealed credentials each was started with, and a
+    /// token telling this loop from a later one of the same channel.
+    private let loops = Mutex<[ChannelID: (credentials: [UInt8], token: UInt64, task: Task<Void, Never>)]>([:])
+    private let tokens = Atomic<UInt64>(0)
 
     public init(
         directory: any PulledChannelDirectory, ingest: Ingest, connectors: ConnectorRegistry, secrets: SecretBox,
-        http: any OutboundHTTPClient, policy: Policy = Policy(),
+        http: any OutboundHTTPClient, policy: Policy = Policy(), owner: String = JobRunner.defaultWorkerName(),
+        now: @escaping @Sendable () -> Date = Date.init,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }, logger: Logger
     ) {
         self.directory = directory
@@ -46,6 +67,8 @@ public final class PulledChannels: Service {
         self.secrets = secrets
         self.http = http
         self.policy = policy
+        self.owner = owner
+        self.now = now
         self.sleep = sleep
         self.logger = logger
     }
@@ -69,7 +92,8 @@ public final class PulledChannels: Service {
         }
     }
 
-    /// Starts a loop for each live channel without one, stops the loops of channels gone.
+    /// Starts a loop for each live channel without one whose lease this replica can take,
+    /// and stops the loops of channels gone or changed.
     func refresh() async throws {
         let kinds = self.kinds
         guard !kinds.isEmpty else { return }
@@ -81,9 +105,15 @@ public final class PulledChannels: Service {
             return gone.values.map(\.task)
         }
         for task in stale { task.cancel() }
-        for (id, channel) in wanted where loops.withLock({ $0[id] == nil }) {
-            let task = Task { await self.keep(channel.route, cursor: channel.cursor) }
-            loops.withLock { $0[id] = (channel.route.sealedCredentials, task) }
+        let now = self.now()
+        for (id, channel) in wanted where channel.isClaimable(by: owner, at: now) {
+            guard loops.withLock({ $0[id] == nil && $0.count < policy.maximumChannels }) else { continue }
+            guard let claim = try await directory.claimPulledChannel(
+                channel.route, owner: owner, now: now, until: now.addingTimeInterval(policy.lease.timeInterval), logger: logger
+            ) else { continue }
+            let token = tokens.add(1, ordering: .relaxed).newValue
+            let task = Task { await self.keep(channel.route, cursor: claim.cursor, token: token) }
+            loops.withLock { $0[id] = (channel.route.sealedCredentials, token, task) }
         }
     }
 
@@ -98,11 +128,16 @@ public final class PulledChannels: Service {
         for task in tasks { task.cancel() }
     }
 
-    /// Pulls `route`'s channel until cancelled.
-    func keep(_ route: ChannelRoute, cursor start: String?) async {
+    /// Pulls `route`'s channel until cancelled or its lease is lost, then gives the lease up.
+    func keep(_ route: ChannelRoute, cursor start: String?, token: UInt64 = 0) async {
         var logger = self.logger
         logger[metadataKey: "channel.id"] = "\(route.channelID)"
         logger[metadataKey: "tenant.id"] = "\(route.tenantID)"
+        defer {
+            loops.withLock { loops in
+                if loops[route.channelID]?.token == token { loops[route.channelID] = nil }
+            }
+        }
         guard let connector = connectors[route.kind] as? any PullingConnector else { return }
         let credentials: ChannelCredentials
         do {
@@ -115,27 +150,57 @@ public final class PulledChannels: Service {
         }
         var cursor = start
         var failures = 0
+        var shown: PullState?
         while !Task.isCancelled {
             let pause: Duration
+            var state: PullState
             do {
-                let batch = try await connector.pull(after: cursor, credentials: credentials, http: http, wait: policy.wait)
-                if !batch.events.isEmpty { _ = try await ingest.accept(batch, on: route, logger: logger) }
-                if let next = batch.cursor, next != cursor {
-                    try await directory.savePullCursor(route, cursor: next, logger: logger)
-                    cursor = next
+                let now = self.now()
+                guard try await directory.claimPulledChannel(
+                    route, owner: owner, now: now, until: now.addingTimeInterval(policy.lease.timeInterval), logger: logger
+                ) != nil else {
+                    logger.warning("another replica took the pulled channel")
+                    return
                 }
+                let batch = try await connector.pull(after: cursor, credentials: credentials, http: http, wait: policy.wait)
+                if !batch.events.isEmpty {
+                    _ = try await ingest.accept(batch, on: route, leaseOwner: owner, logger: logger)
+                } else if let next = batch.cursor, next != cursor {
+                    try await directory.savePullCursor(route, cursor: next, owner: owner, logger: logger)
+                }
+                if let next = batch.cursor { cursor = next }
                 failures = 0
                 pause = batch.events.isEmpty ? policy.idlePause : .zero
+                state = PullState(phase: .connected, checkedAt: self.now())
             } catch is CancellationError {
-                return
+                break
             } catch {
+                if Task.isCancelled { break }
                 failures += 1
                 pause = min(policy.backoff * (1 << min(failures - 1, 16)), policy.maximumBackoff)
                 logger.warning("pulling the channel failed; trying again later", metadata: ["error": "\(error)", "retry.in": "\(pause)"])
+                let now = self.now()
+                state = PullState(phase: .failing, error: Self.reason(error), retryAt: now.addingTimeInterval(pause.timeInterval), checkedAt: now)
+            }
+            if shown?.phase != state.phase || shown?.error != state.error {
+                do {
+                    try await directory.recordPullState(route, state, owner: owner, logger: logger)
+                    shown = state
+                } catch {
+                    logger.warning("the pulled channel's state could not be recorded", metadata: ["error": "\(error)"])
+                }
             }
             if pause > .zero {
-                do { try await sleep(pause) } catch { return }
+                do { try await sleep(pause) } catch { break }
             }
         }
+        try? await directory.releasePulledChannel(route, owner: owner, logger: logger)
+    }
+
+    /// What the channel's API answer says of a failed pull: the connector's message (its
+    /// errors carry no secret), or the error's kind for anything else.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? ConnectorError { return error.message }
+        return "storing the fetched messages failed"
     }
 }

@@ -164,28 +164,74 @@ public struct PostgresChannelStore: Sendable {
 extension PostgresChannelStore: ChannelDirectory {}
 
 extension PostgresChannelStore: PulledChannelDirectory {
-    public func pulledChannels(kinds: [String], logger: Logger) async throws -> [(route: ChannelRoute, cursor: String?)] {
+    public func pulledChannels(kinds: [String], logger: Logger) async throws -> [PulledChannel] {
         let database = self.database.logging(logger)
         return try await database.withoutScope { connection in
-            var found: [(route: ChannelRoute, cursor: String?)] = []
+            var found: [PulledChannel] = []
             let rows = try await connection.query(
-                "SELECT tenant_id, id, kind, enabled, credentials, pull_cursor FROM pulled_channels(\(kinds))", logger: logger
+                "SELECT tenant_id, id, kind, enabled, credentials, pull_cursor, pull_owner, pull_lease_until FROM pulled_channels(\(kinds))",
+                logger: logger
             )
-            for try await (tenant, id, kind, enabled, sealed, cursor) in rows.decode((UUID, UUID, String, Bool, Data, String?).self) {
+            for try await (tenant, id, kind, enabled, sealed, cursor, owner, until) in rows.decode(
+                (UUID, UUID, String, Bool, Data, String?, String?, Date?).self
+            ) {
                 let route = ChannelRoute(
                     channelID: ChannelID(id), tenantID: TenantID(tenant), kind: kind, enabled: enabled, sealedCredentials: Array(sealed)
                 )
-                found.append((route, cursor))
+                found.append(PulledChannel(route: route, cursor: cursor, owner: owner, leaseUntil: until))
             }
             return found
         }
     }
 
-    public func savePullCursor(_ route: ChannelRoute, cursor: String, logger: Logger) async throws {
+    public func claimPulledChannel(_ route: ChannelRoute, owner: String, now: Date, until: Date, logger: Logger) async throws -> PullClaim? {
+        let database = self.database.logging(logger)
+        return try await database.withTenant(route.tenantID) { connection in
+            let rows = try await connection.query(
+                "SELECT pull_cursor FROM claim_pulled_channel(\(route.tenantID.uuid), \(route.channelID.uuid), \(owner), \(now), \(until))",
+                logger: logger
+            )
+            for try await cursor in rows.decode(String?.self) { return PullClaim(cursor: cursor) }
+            return nil
+        }
+    }
+
+    public func releasePulledChannel(_ route: ChannelRoute, owner: String, logger: Logger) async throws {
         let database = self.database.logging(logger)
         try await database.withTenant(route.tenantID) { connection in
-            try await connection.query(
-                "UPDATE channels SET pull_cursor = \(cursor) WHERE tenant_id = \(route.tenantID.uuid) AND id = \(route.channelID.uuid)",
+            try await connection.perform(
+                """
+                UPDATE channels SET pull_lease_until = NULL
+                WHERE tenant_id = \(route.tenantID.uuid) AND id = \(route.channelID.uuid) AND pull_owner = \(owner)
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    public func savePullCursor(_ route: ChannelRoute, cursor: String, owner: String, logger: Logger) async throws {
+        let database = self.database.logging(logger)
+        try await database.withTenant(route.tenantID) { connection in
+            try await connection.perform(
+                """
+                UPDATE channels SET pull_cursor = \(cursor)
+                WHERE tenant_id = \(route.tenantID.uuid) AND id = \(route.channelID.uuid) AND pull_owner = \(owner)
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    public func recordPullState(_ route: ChannelRoute, _ state: PullState, owner: String, logger: Logger) async throws {
+        let database = self.database.logging(logger)
+        let reason = state.error.map { String($0.prefix(1000)) }
+        try await database.withTenant(route.tenantID) { connection in
+            try await connection.perform(
+                """
+                UPDATE channels SET pull_state = \(state.phase.rawValue), pull_error = \(reason), pull_retry_at = \(state.retryAt),
+                    pull_checked_at = \(state.checkedAt)
+                WHERE tenant_id = \(route.tenantID.uuid) AND id = \(route.channelID.uuid) AND pull_owner = \(owner)
+                """,
                 logger: logger
             )
         }

@@ -45,6 +45,9 @@ public struct PostgresIngestStore: IngestStore {
         var kind: String
         var payload: String
         var events: [IngestEvent]
+        var cursor: String?
+        var leaseOwner: String?
+        enum CodingKeys: String, CodingKey { case tenant, channel, kind, payload, events, cursor, leaseOwner = "lease_owner" }
     }
 
     /// Ingests several deliveries in one transaction (group commit): all are committed
@@ -65,7 +68,7 @@ public struct PostgresIngestStore: IngestStore {
         let entries = batch.map {
             BatchEntry(
                 tenant: $0.route.tenantID.description, channel: $0.route.channelID.description, kind: $0.route.kind,
-                payload: $0.payload, events: $0.events
+                payload: $0.payload, events: $0.events, cursor: $0.cursor, leaseOwner: $0.leaseOwner
             )
         }
         let json = String(decoding: try Self.encoder.encode(entries), as: UTF8.self)

@@ -121,6 +121,11 @@ actor InMemoryStore: JobQueue, ReplyStore, LedgerStore, IngestStore, ChannelDire
         for delivery in batch {
             guard channels[delivery.route.channelID] != nil else { throw InMemoryStoreError.unknownChannel }
             var results: [IngestResult] = []
+            defer {
+                if let cursor = delivery.cursor, leases[delivery.route.channelID]?.owner == delivery.leaseOwner {
+                    cursors[delivery.route.channelID] = cursor
+                }
+            }
             for event in delivery.events {
                 let key = "\(delivery.route.channelID)|\(event.eventID)"
                 guard seenEvents.insert(key).inserted else {
@@ -185,14 +190,38 @@ actor InMemoryStore: JobQueue, ReplyStore, LedgerStore, IngestStore, ChannelDire
     // MARK: PulledChannelDirectory
 
     private(set) var cursors: [ChannelID: String] = [:]
+    private(set) var leases: [ChannelID: (owner: String, until: Date?)] = [:]
+    private(set) var pullStates: [ChannelID: PullState] = [:]
 
-    func pulledChannels(kinds: [String], logger: Logger) async throws -> [(route: ChannelRoute, cursor: String?)] {
-        channels.values.filter { kinds.contains($0.route.kind) && $0.route.enabled }.map { ($0.route, cursors[$0.route.channelID]) }
+    func pulledChannels(kinds: [String], logger: Logger) async throws -> [PulledChannel] {
+        channels.values.filter { kinds.contains($0.route.kind) && $0.route.enabled }.map {
+            let lease = leases[$0.route.channelID]
+            return PulledChannel(route: $0.route, cursor: cursors[$0.route.channelID], owner: lease?.owner, leaseUntil: lease?.until)
+        }
     }
 
-    func savePullCursor(_ route: ChannelRoute, cursor: String, logger: Logger) async throws {
+    func claimPulledChannel(_ route: ChannelRoute, owner: String, now: Date, until: Date, logger: Logger) async throws -> PullClaim? {
+        if let lease = leases[route.channelID], lease.owner != owner, (lease.until ?? .distantPast) >= now { return nil }
+        leases[route.channelID] = (owner, until)
+        return PullClaim(cursor: cursors[route.channelID])
+    }
+
+    func releasePulledChannel(_ route: ChannelRoute, owner: String, logger: Logger) async throws {
+        if leases[route.channelID]?.owner == owner { leases[route.channelID]?.until = nil }
+    }
+
+    func savePullCursor(_ route: ChannelRoute, cursor: String, owner: String, logger: Logger) async throws {
+        guard leases[route.channelID]?.owner == owner else { return }
         cursors[route.channelID] = cursor
     }
+
+    func recordPullState(_ route: ChannelRoute, _ state: PullState, owner: String, logger: Logger) async throws {
+        guard leases[route.channelID]?.owner == owner else { return }
+        pullStates[route.channelID] = state
+    }
+
+    /// Another replica holding the channel's lease until `until`.
+    func lease(_ channel: ChannelID, to owner: String, until: Date) { leases[channel] = (owner, until) }
 
     func disable(_ channel: ChannelID) { channels[channel]?.route.enabled = false }
 

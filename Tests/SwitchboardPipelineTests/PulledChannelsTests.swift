@@ -115,4 +115,62 @@ struct PulledChannelsTests {
         #expect(service.running.isEmpty)
         service.stopAll()
     }
+
+    @Test("a channel another replica holds is left to it until its lease runs out; then this replica takes it with the cursor committed")
+    func leases() async throws {
+        let fixture = try await PipelineFixture()
+        let connector = PullChat([])
+        let channelID = ChannelID()
+        let route = ChannelRoute(
+            channelID: channelID, tenantID: fixture.tenant, kind: "pullchat", enabled: true,
+            sealedCredentials: try fixture.secrets.sealCredentials(["token": "t0ken"], tenant: fixture.tenant, channel: channelID)
+        )
+        await fixture.store.addChannel(route, agent: nil)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        await fixture.store.lease(channelID, to: "other", until: start.addingTimeInterval(30))
+        let clock = Mutex(start)
+        let connectors = ConnectorRegistry([fixture.connector, connector])
+        let service = PulledChannels(
+            directory: fixture.store, ingest: fixture.ingest(), connectors: connectors, secrets: fixture.secrets, http: NoHTTP(),
+            owner: "me", now: { clock.withLock { $0 } }, sleep: { _ in try await Task.sleep(for: .seconds(3600)) }, logger: PipelineFixture.logger
+        )
+        try await service.refresh()
+        #expect(service.running.isEmpty, "the other replica's lease still runs")
+        clock.withLock { $0 = start.addingTimeInterval(31) }
+        try await service.refresh()
+        #expect(service.running == [channelID])
+        #expect(await fixture.store.leases[channelID]?.owner == "me")
+        service.stopAll()
+    }
+
+    @Test("a loop whose lease another replica took stops, and a failing pull shows its reason and retry time, then connected")
+    func losesTheLeaseAndShowsItsState() async throws {
+        let fixture = try await PipelineFixture()
+        let connector = PullChat([.failure, .batch(["1"], cursor: "1"), .batch([], cursor: nil)])
+        let channelID = ChannelID()
+        let route = ChannelRoute(
+            channelID: channelID, tenantID: fixture.tenant, kind: "pullchat", enabled: true,
+            sealedCredentials: try fixture.secrets.sealCredentials(["token": "t0ken"], tenant: fixture.tenant, channel: channelID)
+        )
+        await fixture.store.addChannel(route, agent: nil)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let states = Mutex<[PullState.Phase]>([])
+        let store = fixture.store
+        let service = PulledChannels(
+            directory: store, ingest: fixture.ingest(), connectors: ConnectorRegistry([fixture.connector, connector]),
+            secrets: fixture.secrets, http: NoHTTP(), owner: "me", now: { start },
+            sleep: { duration in
+                // At the idle pause another replica takes the channel: the next pull's renewal finds it gone.
+                if duration == PulledChannels.Policy().idlePause {
+                    await store.lease(channelID, to: "other", until: start.addingTimeInterval(3600))
+                }
+                if let state = await store.pullStates[channelID] { states.withLock { $0.append(state.phase) } }
+            },
+            logger: PipelineFixture.logger
+        )
+        await service.keep(route, cursor: nil)
+        #expect(connector.askedAfter == [nil, nil, "1"], "no pull after the lease was lost")
+        #expect(states.withLock { $0 } == [.failing, .connected])
+        #expect(await store.leases[channelID]?.owner == "other")
+    }
 }

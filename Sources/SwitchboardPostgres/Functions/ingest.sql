@@ -19,7 +19,8 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb) TO switchboard_app;
 
--- Ingests a batch of deliveries (each `{tenant, channel, kind, payload, events}`) in one
+-- Ingests a batch of deliveries (each `{tenant, channel, kind, payload, events, cursor?,
+-- lease_owner?}`) in one
 -- statement, and takes up to p_take of the new messages' reply jobs for the calling
 -- process's free workers, each with its reply context: the worker starts at once, with no
 -- notification, claim or context query. A job is taken at ingest only while no other
@@ -86,6 +87,14 @@ BEGIN
             RETURN NEXT;
             j := j + 1;
         END LOOP;
+        -- A pulled channel's cursor moves in the transaction that stores what it covers:
+        -- a crash before the commit fetches the same messages again (and dedupes them), and
+        -- never skips one. Only while the saving replica still holds the channel's lease.
+        IF d ? 'cursor' THEN
+            UPDATE channels c SET pull_cursor = d->>'cursor'
+            WHERE c.tenant_id = v_tenant AND c.id = (d->>'channel')::uuid
+              AND c.pull_owner IS NOT DISTINCT FROM d->>'lease_owner';
+        END IF;
         i := i + 1;
     END LOOP;
     PERFORM set_config('app.jobs_taken_here', '', true);
@@ -100,7 +109,16 @@ GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb, p_take integer, p_now
 -- so a delivery costs one round trip. `events` is a JSON array of normalized events:
 --   {event_id, kind, message_id?, sender?: {external_id, name?, username?, phone?,
 --    email?, language?, alternate_ids?: []}, chat?: {external_id, kind, title?},
---    text?, attachments?: [], sent_at?, status?, status_error?, ignored_reason?}
+--    text?, attachments?: [], sent_at?, status?, status_error?, ignored_reason?,
+--    payload?, thread_keys?: [], match_title?, no_reply?, reply_limit?}
+-- An event's own `payload` (one mail of a fetched batch) is kept instead of the delivery's.
+-- A message finds its conversation by the first of: a message of the channel whose
+-- platform id is one of its `thread_keys` (a mail's In-Reply-To and References, newest
+-- first), the open conversation of its chat, and with `match_title` the contact's open
+-- conversation of the same title (a reply that lost its references but kept its
+-- subject). A message with `no_reply` (why: an auto-reply, a bounce), or past its
+-- contact's `reply_limit` inbound messages on the channel within the hour (two
+-- auto-responders answering each other), is stored as skipped and gets no reply job.
 -- Answers one row per event: its event id, whether it was new, and the message it made
 -- or touched. Runs as the caller (SECURITY INVOKER): row-level security applies.
 CREATE OR REPLACE FUNCTION public.ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb)
@@ -120,6 +138,8 @@ DECLARE
     v_sent timestamptz;
     v_previous text;
     v_alt text;
+    v_skip text;
+    v_limit integer;
 BEGIN
     PERFORM set_config('app.tenant_id', p_tenant::text, true);
     FOR e IN SELECT * FROM jsonb_array_elements(p_events) LOOP
@@ -136,7 +156,8 @@ BEGIN
             v_message := gen_random_uuid();
         END IF;
         INSERT INTO inbound_events AS ie (tenant_id, id, channel_id, event_id, kind, message_id, ignored_reason, payload)
-        VALUES (p_tenant, v_event, p_channel, e->>'event_id', v_kind, v_message, e->>'ignored_reason', p_payload)
+        VALUES (p_tenant, v_event, p_channel, e->>'event_id', v_kind, v_message, e->>'ignored_reason',
+                COALESCE(e->>'payload', p_payload))
         ON CONFLICT (tenant_id, channel_id, event_id) DO NOTHING;
         IF NOT FOUND THEN
             created := false;
@@ -181,27 +202,64 @@ BEGIN
                 ON CONFLICT (tenant_id, channel_kind, external_id) DO NOTHING;
             END LOOP;
 
-            -- The conversation: the open one of this chat, or a new one.
+            -- The conversation: the one a reply names, the open one of this chat, the
+            -- contact's open one of the same title, or a new one.
             v_chat := COALESCE(e->'chat'->>'external_id', v_identity);
-            v_conversation := gen_random_uuid();
-            INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, title, last_message_at)
-            VALUES (p_tenant, v_conversation, p_channel, v_contact, v_chat, COALESCE(e->'chat'->>'kind', 'direct'),
-                    e->'chat'->>'title', v_sent)
-            ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING;
-            IF NOT FOUND THEN
+            v_conversation := NULL;
+            IF jsonb_typeof(e->'thread_keys') = 'array' THEN
+                SELECT m.conversation_id INTO v_conversation
+                FROM messages m JOIN conversations cv ON cv.tenant_id = m.tenant_id AND cv.id = m.conversation_id
+                WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel AND cv.status = 'open'
+                  AND m.external_id IN (SELECT jsonb_array_elements_text(e->'thread_keys'))
+                ORDER BY m.seq DESC LIMIT 1;
+            END IF;
+            IF v_conversation IS NULL AND (e->>'match_title')::boolean AND e->'chat'->>'title' IS NOT NULL THEN
                 SELECT cv.id INTO v_conversation FROM conversations cv
-                WHERE cv.tenant_id = p_tenant AND cv.channel_id = p_channel AND cv.chat_external_id = v_chat
-                  AND cv.status = 'open';
+                WHERE cv.tenant_id = p_tenant AND cv.contact_id = v_contact AND cv.channel_id = p_channel
+                  AND cv.status = 'open' AND cv.title = e->'chat'->>'title'
+                ORDER BY cv.last_message_at DESC LIMIT 1;
+            END IF;
+            IF v_conversation IS NULL THEN
+                v_conversation := gen_random_uuid();
+                INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, title, last_message_at)
+                VALUES (p_tenant, v_conversation, p_channel, v_contact, v_chat, COALESCE(e->'chat'->>'kind', 'direct'),
+                        e->'chat'->>'title', v_sent)
+                ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING;
+                IF NOT FOUND THEN
+                    SELECT cv.id INTO v_conversation FROM conversations cv
+                    WHERE cv.tenant_id = p_tenant AND cv.channel_id = p_channel AND cv.chat_external_id = v_chat
+                      AND cv.status = 'open';
+                    UPDATE conversations cv SET last_message_at = v_sent
+                    WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation AND cv.last_message_at < v_sent;
+                END IF;
+            ELSE
                 UPDATE conversations cv SET last_message_at = v_sent
                 WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation AND cv.last_message_at < v_sent;
             END IF;
 
+            -- Answered, unless it asks for none or its contact is past the hour's limit.
+            v_skip := e->>'no_reply';
+            -- (GREATEST skips a NULL: without a limit there is none.)
+            v_limit := CASE WHEN jsonb_typeof(e->'reply_limit') = 'number'
+                            THEN LEAST(GREATEST((e->>'reply_limit')::integer, 1), 10000) END;
+            IF v_skip IS NULL AND v_limit IS NOT NULL AND (
+                SELECT count(*) FROM (
+                    SELECT 1 FROM messages m
+                    WHERE m.tenant_id = p_tenant AND m.contact_id = v_contact AND m.direction = 'inbound'
+                      AND m.created_at > now() - interval '1 hour' AND m.channel_id = p_channel
+                    ORDER BY m.created_at DESC LIMIT v_limit) recent) >= v_limit THEN
+                v_skip := 'reply_rate_limited';
+            END IF;
+
             INSERT INTO messages (tenant_id, id, conversation_id, channel_id, contact_id, direction, external_id, text,
-                                  attachments, sent_at)
+                                  attachments, sent_at, reply_status, reply_error)
             VALUES (p_tenant, v_message, v_conversation, p_channel, v_contact, 'inbound', e->>'message_id', e->>'text',
-                    COALESCE(e->'attachments', '[]'), v_sent);
+                    COALESCE(e->'attachments', '[]'), v_sent,
+                    CASE WHEN v_skip IS NOT NULL THEN 'skipped' END, left(v_skip, 200));
             -- The outbox: the reply worker takes it after the commit.
-            INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (p_tenant, gen_random_uuid(), 'reply', v_message);
+            IF v_skip IS NULL THEN
+                INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (p_tenant, gen_random_uuid(), 'reply', v_message);
+            END IF;
 
         ELSIF v_kind = 'edit' THEN
             SELECT m.id, m.text INTO v_message, v_previous FROM messages m
@@ -238,17 +296,37 @@ $function$;
 GRANT EXECUTE ON FUNCTION ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb) TO switchboard_app;
 
 -- The live channels of the pulled kinds, across tenants, for the service that fetches
--- their messages: what it needs to open their credentials and resume.
+-- their messages: what it needs to open their credentials and resume, and who holds each.
 CREATE OR REPLACE FUNCTION public.pulled_channels(p_kinds text[])
- RETURNS TABLE(tenant_id uuid, id uuid, kind text, enabled boolean, credentials bytea, pull_cursor text)
+ RETURNS TABLE(tenant_id uuid, id uuid, kind text, enabled boolean, credentials bytea, pull_cursor text, pull_owner text, pull_lease_until timestamp with time zone)
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'public', 'pg_temp'
  SET "app.cross_tenant" TO 'on'
 AS $function$
-    SELECT c.tenant_id, c.id, c.kind, c.enabled, c.credentials, c.pull_cursor FROM channels c
+    SELECT c.tenant_id, c.id, c.kind, c.enabled, c.credentials, c.pull_cursor, c.pull_owner, c.pull_lease_until FROM channels c
     WHERE c.kind = ANY (p_kinds) AND c.deleted_at IS NULL AND c.enabled AND c.credentials IS NOT NULL
     ORDER BY c.tenant_id, c.id
 $function$;
 REVOKE ALL ON FUNCTION pulled_channels(p_kinds text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pulled_channels(p_kinds text[]) TO switchboard_app;
+
+-- Takes or renews a pulled channel's lease for p_owner until p_until: when nobody holds it,
+-- p_owner does, or the holder's lease ran out. Answers the channel's cursor when the lease
+-- is p_owner's (the cursor as its last holder committed it), no row when it is not.
+CREATE OR REPLACE FUNCTION public.claim_pulled_channel(p_tenant uuid, p_channel uuid, p_owner text, p_now timestamp with time zone, p_until timestamp with time zone)
+ RETURNS TABLE(pull_cursor text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    RETURN QUERY
+    UPDATE channels c SET pull_owner = p_owner, pull_lease_until = p_until,
+        pull_state = CASE WHEN c.pull_owner IS DISTINCT FROM p_owner THEN 'connecting' ELSE c.pull_state END
+    WHERE c.tenant_id = p_tenant AND c.id = p_channel AND c.deleted_at IS NULL AND c.enabled
+      AND (c.pull_owner IS NULL OR c.pull_owner = p_owner OR c.pull_lease_until IS NULL OR c.pull_lease_until < p_now)
+    RETURNING c.pull_cursor;
+END
+$function$;
+GRANT EXECUTE ON FUNCTION claim_pulled_channel(p_tenant uuid, p_channel uuid, p_owner text, p_now timestamp with time zone, p_until timestamp with time zone) TO switchboard_app;
