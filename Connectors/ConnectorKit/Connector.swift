@@ -247,7 +247,8 @@ public struct OutboundMessage: Sendable, Hashable {
     /// (the generic webhook's `event_id`), so a retried send is recognizable.
     public var idempotencyKey: String
     /// Extra fields some platforms carry (the generic webhook's `conversation_id`,
-    /// `contact.id`, `contact.external_id`, `ai_generated`, `in_reply_to`).
+    /// `contact.id`, `contact.external_id`, `ai_generated`, `in_reply_to`; a mail's
+    /// `reply_to_external_id`, the platform id of the message answered, and `chat_title`).
     public var context: [String: String]
 
     public init(chatExternalID: String, text: String, idempotencyKey: String, context: [String: String] = [:]) {

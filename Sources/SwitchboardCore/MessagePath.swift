@@ -92,11 +92,14 @@ public struct SendTarget: Sendable {
     public var sealedCredentials: [UInt8]?
     /// The contact's id on the channel's platform, for platforms that carry it.
     public var contactExternalID: String?
+    /// The conversation's title (a mail thread's subject).
+    public var chatTitle: String?
 
     public init(
         conversationID: ConversationID, channelID: ChannelID, contactID: ContactID, chatExternalID: String, mode: Conversation.Mode,
-        channelKind: String, channelLive: Bool, sealedCredentials: [UInt8]?, contactExternalID: String? = nil
+        channelKind: String, channelLive: Bool, sealedCredentials: [UInt8]?, contactExternalID: String? = nil, chatTitle: String? = nil
     ) {
+        self.chatTitle = chatTitle
         self.conversationID = conversationID
         self.channelID = channelID
         self.contactID = contactID
@@ -120,11 +123,15 @@ public struct SendContext: Sendable {
     public var target: SendTarget
     /// Whether the conversation's contact is restricted: nothing is sent to it.
     public var contactRestricted: Bool
+    /// The platform's id of the message this one answers: the one in `inReplyTo`, else the
+    /// conversation's latest inbound message (a mail's `In-Reply-To`).
+    public var replyToExternalID: String?
 
     public init(
         messageID: MessageID, text: String?, deliveryStatus: DeliveryStatus?, aiGenerated: Bool, inReplyTo: MessageID?,
-        target: SendTarget, contactRestricted: Bool = false
+        target: SendTarget, contactRestricted: Bool = false, replyToExternalID: String? = nil
     ) {
+        self.replyToExternalID = replyToExternalID
         self.contactRestricted = contactRestricted
         self.messageID = messageID
         self.text = text

@@ -84,6 +84,8 @@ public struct SendStep: Sendable {
         ]
         extra["contact_external_id"] = target.contactExternalID
         extra["in_reply_to"] = context.inReplyTo?.description
+        extra["reply_to_external_id"] = context.replyToExternalID
+        extra["chat_title"] = target.chatTitle
         return OutboundMessage(
             chatExternalID: target.chatExternalID, text: context.text ?? "", idempotencyKey: context.messageID.description, context: extra
         )

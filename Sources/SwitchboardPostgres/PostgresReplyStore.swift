@@ -204,7 +204,7 @@ public struct PostgresReplyStore: ReplyStore {
                 return known
             },
             aiGenerated: document.message.aiGenerated, inReplyTo: document.message.inReplyTo.map { MessageID($0) },
-            target: document.target, contactRestricted: document.restricted
+            target: document.target, contactRestricted: document.restricted, replyToExternalID: document.message.replyToExternalID
         )
     }
 
@@ -250,8 +250,9 @@ struct TargetDocument: Decodable {
         var contactID: UUID
         var chatExternalID: String
         var mode: String
+        var title: String?
         enum CodingKeys: String, CodingKey {
-            case id, channelID = "channel_id", contactID = "contact_id", chatExternalID = "chat_external_id", mode
+            case id, channelID = "channel_id", contactID = "contact_id", chatExternalID = "chat_external_id", mode, title
         }
     }
 
@@ -269,7 +270,7 @@ extension SendTarget {
             contactID: ContactID(conversation.contactID), chatExternalID: conversation.chatExternalID,
             mode: Conversation.Mode(rawValue: conversation.mode) ?? .ai, channelKind: channel.kind, channelLive: channel.live,
             sealedCredentials: channel.credentials.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { Array($0) },
-            contactExternalID: contactExternalID
+            contactExternalID: contactExternalID, chatTitle: conversation.title
         )
     }
 }
@@ -375,8 +376,10 @@ struct SendDocument: Decodable, Sendable {
         var deliveryStatus: String?
         var aiGenerated: Bool
         var inReplyTo: UUID?
+        var replyToExternalID: String?
         enum CodingKeys: String, CodingKey {
             case id, text, deliveryStatus = "delivery_status", aiGenerated = "ai_generated", inReplyTo = "in_reply_to"
+            case replyToExternalID = "reply_to_external_id"
         }
     }
 

@@ -183,7 +183,7 @@ BEGIN
         SELECT jsonb_build_object(
             'conversation', jsonb_build_object(
                 'id', c.id, 'channel_id', c.channel_id, 'contact_id', c.contact_id, 'chat_external_id', c.chat_external_id,
-                'mode', c.mode),
+                'mode', c.mode, 'title', c.title),
             'channel', jsonb_build_object(
                 'kind', ch.kind, 'live', ch.deleted_at IS NULL AND ch.enabled, 'credentials', encode(ch.credentials, 'base64')),
             'contact_external_id', (
@@ -357,7 +357,16 @@ BEGIN
     RETURN message_target(p_tenant, v_message.conversation_id) || jsonb_build_object(
         'message', jsonb_build_object(
             'id', v_message.id, 'text', v_message.text, 'delivery_status', v_message.delivery_status,
-            'ai_generated', v_message.ai_generated, 'in_reply_to', v_message.in_reply_to),
+            'ai_generated', v_message.ai_generated, 'in_reply_to', v_message.in_reply_to,
+            -- The platform id of the message this one answers (a mail's In-Reply-To): the
+            -- one it replies to, else the conversation's latest inbound one (a person's
+            -- message from the inbox answers no message in particular).
+            'reply_to_external_id', COALESCE(
+                (SELECT m.external_id FROM messages m WHERE m.tenant_id = p_tenant AND m.id = v_message.in_reply_to),
+                (SELECT m.external_id FROM messages m
+                 WHERE m.tenant_id = p_tenant AND m.conversation_id = v_message.conversation_id AND m.direction = 'inbound'
+                   AND m.external_id IS NOT NULL AND m.seq < v_message.seq
+                 ORDER BY m.seq DESC LIMIT 1))),
         -- A restricted contact is sent nothing.
         'restricted', EXISTS (
             SELECT 1 FROM conversations v JOIN contacts c ON c.tenant_id = v.tenant_id AND c.id = v.contact_id
