@@ -170,7 +170,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
-            ] + connectors.map { .target(name: "\($0)Connector") },
+            ] + (connectors + ["Email"]).map { .target(name: "\($0)Connector") },
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
@@ -229,6 +229,72 @@ let package = Package(
             name: "MailMIMETests",
             dependencies: ["MailMIME"],
             path: "Tests/MailMIMETests",
+            swiftSettings: strict
+        ),
+        // The mail connector's protocol clients, each a module of its own with its tests:
+        // one bounded byte stream (through the egress gate's CONNECT, TLS or STARTTLS) and
+        // IMAP and SMTP on it. No IMAP or SMTP package is in the mirror.
+        .target(
+            name: "MailTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            path: "Connectors/Email/MailTransport",
+            swiftSettings: strict
+        ),
+        .target(name: "IMAPClient", dependencies: ["MailTransport"], path: "Connectors/Email/IMAPClient", swiftSettings: strict),
+        .target(name: "SMTPClient", dependencies: ["MailTransport"], path: "Connectors/Email/SMTPClient", swiftSettings: strict),
+        .target(
+            name: "EmailConnector",
+            dependencies: [
+                "ConnectorKit", "MailMIME", "MailTransport", "IMAPClient", "SMTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Connectors/Email/EmailConnector",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EmailConnectorTests",
+            dependencies: ["EmailConnector", "ConnectorKit", "ConnectorKitTesting", "MailMIME", "MailServerTesting"],
+            swiftSettings: strict
+        ),
+        // Real Dovecot and Postfix on loopback for the mail tests (Deploy/mail-servers.sh).
+        .target(name: "MailServerTesting", path: "Tests/MailServerTesting", swiftSettings: strict),
+        .testTarget(
+            name: "MailTransportTests",
+            dependencies: [
+                "MailTransport", "MailServerTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: [
+                "SMTPClient", "MailTransport", "MailServerTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IMAPClientTests",
+            dependencies: [
+                "IMAPClient", "MailTransport", "MailServerTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -324,6 +390,8 @@ let package = Package(
             name: "SwitchboardAppTests",
             dependencies: [
                 "SwitchboardApp",
+                "MailMIME",
+                "MailServerTesting",
                 "SwitchboardPipeline",
                 "ConnectorKit",
                 "WebhookConnector",

@@ -2,9 +2,14 @@
 # Installs the Debian packages Switchboard needs to build, test and run, when missing:
 # the PostgreSQL server (the embedded cluster uses its binaries), the product card's
 # -dev packages, zlib for linking, for the dashboard's browser test Chromium, its driver,
-# Selenium and a font, and Python's venv for schemathesis (installed from PyPI into
-# .build by Deploy/schemathesis.sh). Idempotent: does nothing when all are present.
+# Selenium and a font, Python's venv for schemathesis (installed from PyPI into .build by
+# Deploy/schemathesis.sh), and the mail servers (install-mail-deps.sh). Idempotent: does
+# nothing when all are present.
 set -euo pipefail
+
+# The mail tests' real servers (Dovecot, Postfix) have their own script: the tests run it
+# too when a server is missing.
+bash "$(dirname "$0")/install-mail-deps.sh"
 
 packages=(postgresql libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev chromium chromium-driver python3-selenium fonts-dejavu-core python3-venv)
 missing=()

@@ -65,4 +65,47 @@ public protocol DescribedConnector: Connector {
     /// The connector for this configuration: `apiBase` is the operator's setting (or the
     /// description's default), `now` the server's clock.
     static func make(apiBase: URL?, now: @escaping @Sendable () -> Date) -> Self
+    /// The connector for this server: connectors that open connections of their own (a
+    /// mailbox's IMAP and SMTP) take the egress gate's address from it. By default
+    /// `make(apiBase:now:)`.
+    static func make(_ environment: ConnectorEnvironment) -> Self
+}
+
+extension DescribedConnector {
+    public static func make(_ environment: ConnectorEnvironment) -> Self {
+        make(apiBase: environment.apiBase, now: environment.now)
+    }
+}
+
+/// What the server gives the connectors it makes.
+public struct ConnectorEnvironment: Sendable {
+    /// The operator's platform API base for this kind, or `nil` for the default.
+    public var apiBase: URL?
+    public var now: @Sendable () -> Date
+    /// The egress gate, an HTTP `CONNECT` proxy on loopback: every connection a connector
+    /// opens itself (IMAP, SMTP) tunnels through it, so the gate's address rules hold for
+    /// them as for HTTP. `nil` only in a connector's own tests.
+    public var egressProxy: EgressProxy?
+    /// A PEM file of certificates to trust besides the system's, for servers the operator
+    /// knows with a private CA (and the tests' throwaway one).
+    public var extraTrustRootsFile: String?
+
+    public struct EgressProxy: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        /// The `Proxy-Authorization` header value the gate asks of its clients.
+        public var authorization: String?
+        public init(host: String, port: Int, authorization: String? = nil) {
+            self.host = host
+            self.port = port
+            self.authorization = authorization
+        }
+    }
+
+    public init(apiBase: URL? = nil, now: @escaping @Sendable () -> Date, egressProxy: EgressProxy? = nil, extraTrustRootsFile: String? = nil) {
+        self.apiBase = apiBase
+        self.now = now
+        self.egressProxy = egressProxy
+        self.extraTrustRootsFile = extraTrustRootsFile
+    }
 }

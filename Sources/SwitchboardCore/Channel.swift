@@ -14,11 +14,17 @@ public struct Channel: Sendable, Hashable {
     public var credentialFields: [String]
     public var createdAt: Date
     public var updatedAt: Date
+    /// For a channel the server fetches: how its fetching last went (`nil` before the first
+    /// replica took it) and where it stands.
+    public var pullState: PullState?
+    public var pullCursor: String?
 
     public init(
         id: ChannelID, tenantID: TenantID, kind: String, name: String, agentID: UUID?, enabled: Bool,
-        credentialFields: [String], createdAt: Date, updatedAt: Date
+        credentialFields: [String], createdAt: Date, updatedAt: Date, pullState: PullState? = nil, pullCursor: String? = nil
     ) {
+        self.pullState = pullState
+        self.pullCursor = pullCursor
         self.id = id
         self.tenantID = tenantID
         self.kind = kind

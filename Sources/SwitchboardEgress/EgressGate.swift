@@ -75,6 +75,9 @@ public final class EgressGate: Service, Sendable {
     /// The `Proxy-Authorization` value the gate's clients send: other local processes cannot
     /// use it as a relay.
     let authorization: HTTPClient.Authorization
+    /// The gate's `Proxy-Authorization` value, for clients that speak `CONNECT` themselves
+    /// (the mail connector's IMAP and SMTP).
+    public var proxyAuthorization: String { authorization.headerValue }
     let resolver: any EgressResolver
     let logger: Logger
     private let ownedThreadPool: NIOThreadPool?

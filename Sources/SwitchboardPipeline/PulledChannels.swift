@@ -54,6 +54,7 @@ public final class PulledChannels: Service {
     /// token telling this loop from a later one of the same channel.
     private let loops = Mutex<[ChannelID: (credentials: [UInt8], token: UInt64, task: Task<Void, Never>)]>([:])
     private let tokens = Atomic<UInt64>(0)
+    private let bell = Bell()
 
     public init(
         directory: any PulledChannelDirectory, ingest: Ingest, connectors: ConnectorRegistry, secrets: SecretBox,
@@ -87,14 +88,27 @@ public final class PulledChannels: Service {
                 } catch {
                     self.logger.warning("listing the pulled channels failed", metadata: ["error": "\(error)"])
                 }
-                do { try await self.sleep(self.policy.refreshInterval) } catch { return }
+                // Until the next refresh, or sooner when a channel was created or changed here.
+                let interval = self.policy.refreshInterval
+                let stopped = await withTaskGroup(of: Bool.self) { group in
+                    group.addTask { (try? await self.sleep(interval)) == nil }
+                    group.addTask { await self.bell.wait(); return false }
+                    let stopped = await group.next() ?? true
+                    group.cancelAll()
+                    return stopped
+                }
+                if stopped { return }
             }
         }
     }
 
+    /// Lists the channels again now, rather than at the next refresh: a channel created,
+    /// changed or enabled through this replica starts within a moment.
+    public func refreshSoon() { bell.ring() }
+
     /// Starts a loop for each live channel without one whose lease this replica can take,
     /// and stops the loops of channels gone or changed.
-    func refresh() async throws {
+    public func refresh() async throws {
         let kinds = self.kinds
         guard !kinds.isEmpty else { return }
         let live = try await directory.pulledChannels(kinds: kinds, logger: logger)
@@ -120,7 +134,7 @@ public final class PulledChannels: Service {
     /// The channels with a running loop.
     var running: Set<ChannelID> { loops.withLock { Set($0.keys) } }
 
-    func stopAll() {
+    public func stopAll() {
         let tasks = loops.withLock { loops in
             defer { loops.removeAll() }
             return loops.values.map(\.task)
@@ -162,7 +176,10 @@ public final class PulledChannels: Service {
                     logger.warning("another replica took the pulled channel")
                     return
                 }
-                let batch = try await connector.pull(after: cursor, credentials: credentials, http: http, wait: policy.wait)
+                // The first pull (and the first after a failure) waits for nothing, so the
+                // channel shows as connected once it is, not after a long poll's wait.
+                let wait = shown?.phase == .connected ? policy.wait : .zero
+                let batch = try await connector.pull(after: cursor, credentials: credentials, http: http, wait: wait)
                 if !batch.events.isEmpty {
                     _ = try await ingest.accept(batch, on: route, leaseOwner: owner, logger: logger)
                 } else if let next = batch.cursor, next != cursor {
@@ -194,7 +211,9 @@ public final class PulledChannels: Service {
                 do { try await sleep(pause) } catch { break }
             }
         }
-        try? await directory.releasePulledChannel(route, owner: owner, logger: logger)
+        // In a task of its own: this one may be cancelled, and the release must still run.
+        let directory = self.directory, owner = self.owner
+        await Task { try? await directory.releasePulledChannel(route, owner: owner, logger: logger) }.value
     }
 
     /// What the channel's API answer says of a failed pull: the connector's message (its
@@ -202,5 +221,46 @@ public final class PulledChannels: Service {
     static func reason(_ error: any Error) -> String {
         if let error = error as? ConnectorError { return error.message }
         return "storing the fetched messages failed"
+    }
+}
+
+/// A wake-up that is kept until someone waits for it: `ring` before `wait` is not lost, and
+/// many rings before one wait are one.
+final class Bell: Sendable {
+    private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.rung = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next ring (at once for one already rung), or when the task is cancelled.
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.rung || Task.isCancelled {
+                        state.rung = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
     }
 }

@@ -315,7 +315,7 @@ public struct ReplyStep: Sendable {
             send,
             SendContext(
                 messageID: send.messageID, text: text, deliveryStatus: .pending, aiGenerated: true, inReplyTo: context.inboundID,
-                target: context.target
+                target: context.target, replyToExternalID: context.inboundExternalID
             ),
             logger: logger
         )

@@ -12,12 +12,17 @@ public struct PostgresChannelStore: Sendable {
     }
 
     static let columns = "id, tenant_id, kind, name, agent_id, enabled, credential_fields, created_at, updated_at, " + Keyset.micros()
-    typealias Row = (UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64)
+        + ", pull_state, pull_error, pull_retry_at, pull_checked_at, pull_cursor"
+    typealias Row = (UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64, String?, String?, Date?, Date?, String?)
 
     static func channel(_ row: Row) -> SwitchboardCore.Channel {
         SwitchboardCore.Channel(
             id: ChannelID(row.0), tenantID: TenantID(row.1), kind: row.2, name: row.3, agentID: row.4, enabled: row.5,
-            credentialFields: row.6, createdAt: row.7, updatedAt: row.8
+            credentialFields: row.6, createdAt: row.7, updatedAt: row.8,
+            pullState: row.10.flatMap(PullState.Phase.init(rawValue:)).map {
+                PullState(phase: $0, error: row.11, retryAt: row.12, checkedAt: row.13 ?? row.8)
+            },
+            pullCursor: row.14
         )
     }
 

@@ -153,11 +153,13 @@ struct AgentHarness: Sendable {
 func withAgentApp<Result: Sendable>(
     telegramBase: String, graphBase: String? = nil, workers: Int = 0, policy: JobPolicy = JobPolicy(),
     allowPrivate: Bool = true, resolver: (any EgressResolver)? = nil,
+    adjust: @Sendable (inout AppConfiguration) -> Void = { _ in },
     _ setup: TestingSetup = .router,
     _ body: @Sendable (any TestClientProtocol, AgentHarness) async throws -> Result
 ) async throws -> Result {
     let database = try await TestDatabase.shared.migratedDatabase(prefix: "agents")
     var configuration = try await testConfiguration()
+    adjust(&configuration)
     configuration.databaseURL = database.url
     configuration.platformBases["telegram"] = try #require(URL(string: telegramBase))
     if let graphBase { configuration.platformBases["whatsapp"] = try #require(URL(string: graphBase)) }
@@ -303,12 +305,13 @@ let notifiedOnly = {
 /// database of its own whose Telegram base is the fake.
 func withAgentWorld<Result: Sendable>(
     model fallback: FakeModelBehaviour = .echo, sendStatus: @escaping @Sendable (_ attempt: Int) -> Int = { _ in 200 },
-    workers: Int = 0, policy: JobPolicy = JobPolicy(), _ setup: TestingSetup = .router,
+    workers: Int = 0, policy: JobPolicy = JobPolicy(), adjust: @escaping @Sendable (inout AppConfiguration) -> Void = { _ in },
+    _ setup: TestingSetup = .router,
     _ body: @escaping @Sendable (FakeModelServer, RequestLog, any TestClientProtocol, AgentHarness) async throws -> Result
 ) async throws -> Result {
     try await FakeModelServer.withServer(default: fallback) { model in
         try await withFakeTelegram(validToken: botToken, sendStatus: sendStatus) { telegramBase, telegram in
-            try await withAgentApp(telegramBase: telegramBase, workers: workers, policy: policy, setup) { client, harness in
+            try await withAgentApp(telegramBase: telegramBase, workers: workers, policy: policy, adjust: adjust, setup) { client, harness in
                 try await body(model, telegram, client, harness)
             }
         }

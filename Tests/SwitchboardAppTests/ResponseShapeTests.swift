@@ -44,12 +44,12 @@ import Testing
             credentialFields: ["signingSecret"], createdAt: Self.createdAt, updatedAt: Self.createdAt
         )
         let answer = ChannelRoutes.ChannelResponse(
-            channel, webhookURL: "https://sb.example/hooks/\(channel.id)", revealed: ["signingSecret": "s3cr3t"]
+            channel, webhookURL: "https://sb.example/hooks/\(channel.id)", revealed: ["signingSecret": "s3cr3t"], pulled: false
         )
         #expect(try Self.text(answer) == """
             {"agent_id":null,"created_at":"2026-12-07T17:28:53Z","credential_fields":["signingSecret"],\
             "credentials":{"signingSecret":"s3cr3t"},"enabled":true,"id":"00000000-0000-0000-0000-0000000000b1","kind":"webhook",\
-            "name":"Hooks","updated_at":"2026-12-07T17:28:53Z",\
+            "name":"Hooks","pull":null,"updated_at":"2026-12-07T17:28:53Z",\
             "webhook_url":"https://sb.example/hooks/00000000-0000-0000-0000-0000000000b1"}
             """)
         let response = try JSONBody.response(answer, status: .created, secret: true)
@@ -58,5 +58,21 @@ import Testing
         #expect(response.headers[.cacheControl] == "no-store")
         #expect(try JSONBody.response(DeletedResponse(channel.id)).headers[.cacheControl] == nil)
         #expect(try Self.text(DeletedResponse(channel.id)) == #"{"deleted":true,"id":"00000000-0000-0000-0000-0000000000b1"}"#)
+    }
+
+    @Test("a fetched channel's answer shows how its fetching goes; a failing one its reason and retry time")
+    func pulledChannel() throws {
+        var channel = SwitchboardCore.Channel(
+            id: Self.id("c1"), tenantID: Self.id("c2"), kind: "email", name: "Mailbox", agentID: nil, enabled: true,
+            credentialFields: ["address", "password"], createdAt: Self.createdAt, updatedAt: Self.createdAt
+        )
+        let before = ChannelRoutes.ChannelResponse(channel, webhookURL: "https://sb.example/hooks/x", revealed: [:], pulled: true)
+        #expect(try Self.text(before).contains(#""pull":{"checked_at":null,"cursor":null,"last_error":null,"next_retry_at":null,"state":"connecting"}"#))
+        channel.pullState = PullState(phase: .failing, error: "IMAP: authentication failed", retryAt: Self.createdAt, checkedAt: Self.createdAt)
+        channel.pullCursor = "1700000000:42"
+        let failing = ChannelRoutes.ChannelResponse(channel, webhookURL: "https://sb.example/hooks/x", revealed: [:], pulled: true)
+        #expect(try Self.text(failing).contains(
+            #""pull":{"checked_at":"2026-12-07T17:28:53Z","cursor":"1700000000:42","last_error":"IMAP: authentication failed","next_retry_at":"2026-12-07T17:28:53Z","state":"failing"}"#
+        ))
     }
 }

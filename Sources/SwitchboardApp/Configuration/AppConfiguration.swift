@@ -26,6 +26,9 @@ public struct AppConfiguration: Sendable {
     public var platformBases: [String: URL]
     /// `SWITCHBOARD_EGRESS_ALLOW_PRIVATE`: let tenant-supplied URLs reach loopback and private ranges.
     public var egressAllowPrivate: Bool
+    /// `SWITCHBOARD_MAIL_CA_FILE`: a PEM file of CA certificates that mailbox channels'
+    /// IMAP and SMTP connections trust besides the system's (a private CA's mail server).
+    public var mailTrustFile: String? = nil
     /// `SWITCHBOARD_WORKERS`: concurrent reply and send jobs.
     public var workers: Int
     /// `SWITCHBOARD_DB_POOL`: the most connections the app role's pool opens.

@@ -103,6 +103,10 @@ public struct AppSetting: Sendable {
             "SWITCHBOARD_EGRESS_ALLOW_PRIVATE", "let tenant-supplied URLs reach loopback, private and other non-public addresses",
             show: \.egressAllowPrivate
         ) { $0.egressAllowPrivate = $1 },
+        .text(
+            "SWITCHBOARD_MAIL_CA_FILE", "PEM file of CA certificates mailbox channels' IMAP and SMTP trust besides the system's",
+            absent: "absent → the system's only"
+        ) { $0.mailTrustFile = $1 },
         .integer(
             "SWITCHBOARD_WORKERS", 0...1024, "reply and send jobs run at once; 0 runs none (an API-only replica)",
             default: "2 × cores", show: \.workers

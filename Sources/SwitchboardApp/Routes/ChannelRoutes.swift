@@ -19,6 +19,8 @@ struct ChannelRoutes: Sendable {
     let egress: EgressCheck
     let publicURL: String?
     let effectivePublicURL: String
+    /// Called when a channel the server fetches was created, changed or deleted.
+    var pulledChanged: @Sendable () -> Void = {}
 
     struct CreateBody: RequestBody {
         var kind: String
@@ -62,8 +64,10 @@ struct ChannelRoutes: Sendable {
             let agentID = try await checkAgent(body.agentID, tenant: context.tenantID)
             let prepared = try await prepare(connector, body.credentials ?? [:])
             let id = ChannelID()
-            // Talk to the platform before storing: a bad bot token is refused at creation.
-            if publicURL != nil {
+            // Talk to the platform before storing: a bad bot token, a mailbox's wrong
+            // password, is refused at creation. A pushed channel's platform is told its
+            // webhook only when the server has a public URL; a pulled one is always checked.
+            if publicURL != nil || connector is any PullingConnector {
                 try await register(connector, id: id, credentials: prepared.stored)
             }
             let sealed = try secrets.sealCredentials(prepared.stored, tenant: context.tenantID, channel: id)
@@ -72,6 +76,7 @@ struct ChannelRoutes: Sendable {
                 credentialFields: prepared.stored.keys.sorted()
             )
             cache.invalidate(id)
+            if connector is any PullingConnector { pulledChanged() }
             context.logger.info("channel created", metadata: ["channel.id": "\(id)", "channel.kind": "\(body.kind)"])
             return try prepared.revealOnce.isEmpty
                 ? JSONBody.response(answer(channel), status: .created)
@@ -96,13 +101,16 @@ struct ChannelRoutes: Sendable {
             if let submitted = body.credentials {
                 guard let connector = connectors[current.kind] else { throw SwitchboardError.notFound("channel") }
                 let prepared = try await prepare(connector, submitted)
-                if publicURL != nil { try await register(connector, id: id, credentials: prepared.stored) }
+                if publicURL != nil || connector is any PullingConnector {
+                    try await register(connector, id: id, credentials: prepared.stored)
+                }
                 changes.sealedCredentials = try secrets.sealCredentials(prepared.stored, tenant: context.tenantID, channel: id)
                 changes.credentialFields = prepared.stored.keys.sorted()
                 revealed = prepared.revealOnce
             }
             let channel = try await store.update(context.tenantID, id, changes)
             cache.invalidate(id)
+            if connectors[current.kind] is any PullingConnector { pulledChanged() }
             return try revealed.isEmpty ? JSONBody.response(answer(channel)) : JSONBody.response(answer(channel, revealed: revealed), secret: true)
         }
         group.delete("/channels/{id}") { request, context in
@@ -172,7 +180,23 @@ struct ChannelRoutes: Sendable {
 
     /// The channel's answer: its webhook URL is this server's, so the routes make it.
     func answer(_ channel: SwitchboardCore.Channel, revealed: [String: String] = [:]) -> ChannelResponse {
-        ChannelResponse(channel, webhookURL: "\(effectivePublicURL)/hooks/\(channel.id)", revealed: revealed)
+        ChannelResponse(
+            channel, webhookURL: "\(effectivePublicURL)/hooks/\(channel.id)", revealed: revealed,
+            pulled: connectors[channel.kind] is any PullingConnector
+        )
+    }
+
+    /// How a fetched channel's fetching goes: `connecting` until a replica reports.
+    struct PullResponse: Encodable, Sendable {
+        var state: String
+        @Nullable var cursor: String?
+        @Nullable var lastError: String?
+        @Nullable var nextRetryAt: Date?
+        @Nullable var checkedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case state, cursor, lastError = "last_error", nextRetryAt = "next_retry_at", checkedAt = "checked_at"
+        }
     }
 
     /// A channel as the API shows it: the names of its stored credentials, never their
@@ -189,8 +213,9 @@ struct ChannelRoutes: Sendable {
         var createdAt: Date
         var updatedAt: Date
         var credentials: [String: String]?
+        @Nullable var pull: PullResponse?
 
-        init(_ channel: SwitchboardCore.Channel, webhookURL: String, revealed: [String: String]) {
+        init(_ channel: SwitchboardCore.Channel, webhookURL: String, revealed: [String: String], pulled: Bool) {
             id = channel.id.description
             kind = channel.kind
             name = channel.name
@@ -201,11 +226,19 @@ struct ChannelRoutes: Sendable {
             createdAt = channel.createdAt
             updatedAt = channel.updatedAt
             credentials = revealed.isEmpty ? nil : revealed
+            let state = channel.pullState
+            pull = pulled
+                ? PullResponse(
+                    state: state?.phase.rawValue ?? PullState.Phase.connecting.rawValue, cursor: channel.pullCursor,
+                    lastError: state?.phase == .failing ? state?.error : nil, nextRetryAt: state?.phase == .failing ? state?.retryAt : nil,
+                    checkedAt: state?.checkedAt
+                )
+                : nil
         }
 
         enum CodingKeys: String, CodingKey {
             case id, kind, name, agentID = "agent_id", enabled, credentialFields = "credential_fields", webhookURL = "webhook_url"
-            case createdAt = "created_at", updatedAt = "updated_at", credentials
+            case createdAt = "created_at", updatedAt = "updated_at", credentials, pull
         }
     }
 }

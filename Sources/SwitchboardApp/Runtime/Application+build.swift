@@ -49,7 +49,7 @@ public func buildApplication(
     let gate = egressGate ?? EgressGate(configuration.egressGateConfiguration, logger: logger)
     let http = http ?? AsyncHTTPOutboundClient(gate: gate)
     let store = PostgresTenantStore(database: database)
-    let connectors = connectors ?? ConnectorRegistry.standard(configuration, now: now)
+    let connectors = connectors ?? ConnectorRegistry.standard(configuration, now: now, egress: gate)
     let secrets = SecretBox(masterKey: bootstrap.masterKey)
     let channelStore = PostgresChannelStore(database: database)
     let cache = ChannelRouteCache(now: monotonic)
@@ -94,13 +94,18 @@ public func buildApplication(
         ),
         cache: cache, connectors: connectors, secrets: secrets
     )
-    // The channels whose messages are fetched rather than pushed: a loop each, feeding the
-    // same ingest, in the processes that run workers (none in this build's connectors yet).
+    // The channels whose messages are fetched rather than pushed (mailboxes): a loop each,
+    // feeding the same ingest, in the processes that run workers; replicas share them by
+    // lease.
+    var pulledChannels: PulledChannels?
     if configuration.workers > 0 {
         let pulled = PulledChannels(
             directory: channelStore, ingest: ingest, connectors: connectors, secrets: secrets, http: http, logger: logger
         )
-        if !pulled.kinds.isEmpty { workerServices.append(pulled) }
+        if !pulled.kinds.isEmpty {
+            workerServices.append(pulled)
+            pulledChannels = pulled
+        }
     }
     HookRoutes(
         ingest: ingest, metrics: metrics, failures: failures,
@@ -140,7 +145,10 @@ public func buildApplication(
     ChannelRoutes(
         store: channelStore, agents: agentStore, cache: cache, connectors: connectors, secrets: secrets, http: http,
         egress: egress, publicURL: configuration.publicURL,
-        effectivePublicURL: configuration.effectivePublicURL
+        effectivePublicURL: configuration.effectivePublicURL,
+        // A mailbox created or changed here starts at once in this replica (others take
+        // it at their next refresh).
+        pulledChanged: { [pulledChannels] in pulledChannels?.refreshSoon() }
     ).add(to: tenantRoutes)
     CRMRoutes(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),

@@ -1,6 +1,8 @@
 public import ConnectorKit
+import EmailConnector
 public import Foundation
 import SwitchboardCore
+public import SwitchboardEgress
 import TelegramConnector
 import WebhookConnector
 import WhatsAppConnector
@@ -15,6 +17,7 @@ extension ConnectorRegistry {
         TelegramConnector.self,
         WhatsAppConnector.self,
         WebhookConnector.self,
+        EmailConnector.self,
     ]
 
     /// The connectors' descriptions, by kind.
@@ -25,8 +28,17 @@ extension ConnectorRegistry {
     /// The platform API bases' defaults, by kind.
     public static let defaultPlatformBases: [String: URL] = descriptions.compactMapValues { $0.apiBase?.defaultURL }
 
-    /// The standard set, pointed at the configured platform bases.
-    public static func standard(_ configuration: AppConfiguration, now: @escaping @Sendable () -> Date) -> ConnectorRegistry {
-        ConnectorRegistry(available.map { $0.make(apiBase: configuration.platformBases[$0.description.kind], now: now) })
+    /// The standard set, pointed at the configured platform bases; connectors that open
+    /// their own connections (mail) tunnel through `egress`.
+    public static func standard(
+        _ configuration: AppConfiguration, now: @escaping @Sendable () -> Date, egress: EgressGate? = nil
+    ) -> ConnectorRegistry {
+        ConnectorRegistry(available.map {
+            $0.make(ConnectorEnvironment(
+                apiBase: configuration.platformBases[$0.description.kind], now: now,
+                egressProxy: egress.map { ConnectorEnvironment.EgressProxy(host: "127.0.0.1", port: $0.port, authorization: $0.proxyAuthorization) },
+                extraTrustRootsFile: configuration.mailTrustFile
+            ))
+        })
     }
 }
