@@ -27,6 +27,8 @@ struct ReplyPathTests {
 
         #expect(try await fixture.runner().drain() == 1, "one reply job; its send ran inline")
         #expect(fixture.connector.sent.map(\.text) == ["Hello from the agent"])
+        // The send names the platform's id of the message it answers (a mail's In-Reply-To).
+        #expect(fixture.connector.sent.first?.context["reply_to_external_id"] == "m1")
         let messageID = try id(first)
         let inbound = try #require(await fixture.store.messages[messageID])
         #expect(inbound.replyStatus == .answered)
