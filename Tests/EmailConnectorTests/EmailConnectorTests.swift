@@ -118,6 +118,46 @@ struct EmailConnectorTests {
         #expect(refetched.map(\.eventID) == ["c1@example.com", "c2@example.com", "c3@example.com"])
     }
 
+    @Test("a mail larger than a fetch takes is read to the limit: its text and the attachments that begin there, marked truncated")
+    func largeMail() async throws {
+        let box = try await TestMailServers.shared.makeMailbox(prefix: "large")
+        let connector = EmailConnector(
+            egressProxy: nil, extraTrustRootsFile: try await TestMailServers.shared.endpoints().caFile, maximumMailBytes: 256 * 1024
+        )
+        let credentials = settings(box, ["import_existing": "true"])
+        // 3 MB of base64 after the text: a scanned contract, say.
+        let blob = Data((0..<2_200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).base64EncodedString(options: .lineLength76Characters)
+        let large = MailShapes.crlf("""
+            From: Dana <dana@example.com>
+            To: \(box.address)
+            Subject: Contract
+            Message-ID: <large@example.com>
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+            Content-Type: text/plain; charset=utf-8
+
+            The signed contract is attached.
+            --b
+            Content-Type: application/pdf; name=contract.pdf
+            Content-Disposition: attachment; filename=contract.pdf
+            Content-Transfer-Encoding: base64
+
+            \(blob)
+            --b--
+            """)
+        try await deliver(large, to: box, expecting: 1)
+        let (events, _) = try await pullAll(connector, credentials, after: nil, count: 1)
+        let event = try #require(events.first)
+        #expect(event.kind == .message)
+        #expect(event.text == "The signed contract is attached.")
+        #expect(event.attachments.map(\.name) == ["contract.pdf"])
+        let original = try JSONSerialization.jsonObject(with: Data(try #require(event.raw))) as? [String: Any]
+        #expect(original?["truncated"] as? Bool == true)
+        #expect((original?["size"] as? Int ?? 0) > 2_900_000)
+        #expect((event.raw?.count ?? .max) < 300 * 1024, "the kept original is bounded")
+    }
+
     @Test("a pull waiting on IDLE comes back with mail that arrives meanwhile")
     func idle() async throws {
         let box = try await TestMailServers.shared.makeMailbox(prefix: "idle")
