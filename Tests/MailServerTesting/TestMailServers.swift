@@ -75,6 +75,7 @@ public actor TestMailServers {
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-mail-\(getpid())")
         let script = deploy.appendingPathComponent("mail-servers.sh").path
+        await sweepOrphans(script: script)
         // The script picks free ports at random; a parallel test process may take one
         // between the pick and the bind. That start fails loudly and a second one is tried.
         var lastError: (any Error)?
@@ -90,6 +91,20 @@ public actor TestMailServers {
             }
         }
         throw lastError ?? TestMailServersError(message: "the mail servers did not start")
+    }
+
+    /// Stops the servers of earlier test processes that were killed before their exit
+    /// handler ran (their folder names a process that is gone), so they do not pile up on a
+    /// developer's machine.
+    private static func sweepOrphans(script: String) async {
+        let temporary = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names where name.hasPrefix("switchboard-mail-") {
+            guard let pid = Int32(name.dropFirst("switchboard-mail-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let folder = temporary.appendingPathComponent(name)
+            _ = try? await run(["/bin/bash", script, "stop", folder.path])
+            try? FileManager.default.removeItem(at: folder)
+        }
     }
 
     /// Runs a command to its end and returns what it printed; a non-zero exit is an
