@@ -9,7 +9,7 @@
   email-bench.py ceiling --port IMAPS_PORT --ca CA_FILE --user ADDRESS --password P [--expect N]
       The ceiling: Python's imaplib reading the same mailbox the way the Swift client does
       (UID FETCH of 50 UIDs at a time, the same items), timed from connect to the last
-      byte; prints FETCHED=, SECONDS=, RATE=.
+      byte; prints CEILING_FETCHED=, CEILING_SECONDS=, CEILING_RATE=.
 
   email-bench.py deliver --port SMTP_PORT --to ADDRESS --rate 50 --duration 20 --out FILE
       Sends RATE mails a second for DURATION seconds over plain SMTP to the MX port, one
@@ -182,7 +182,7 @@ def ceiling(args):
     if args.expect and fetched != args.expect:
         print("ceiling: fetched %d, expected %d" % (fetched, args.expect), file=sys.stderr)
         sys.exit(1)
-    print("FETCHED=%d\nBYTES=%d\nSECONDS=%.3f\nRATE=%.1f" % (fetched, body_bytes, seconds, fetched / seconds))
+    print("CEILING_FETCHED=%d\nCEILING_BYTES=%d\nCEILING_SECONDS=%.3f\nCEILING_RATE=%.1f" % (fetched, body_bytes, seconds, fetched / seconds))
 
 
 def deliver(args):
