@@ -186,6 +186,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard-bench",
             dependencies: [
+                "ConnectorKit",
                 "SwitchboardCore",
                 "SwitchboardPipeline",
                 "SwitchboardProviders",

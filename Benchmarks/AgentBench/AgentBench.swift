@@ -13,6 +13,9 @@
 //   switchboard-bench ledger [--connections 32] [--duration 10] [--tenants 100]
 //       Charges per second (issue #5): see LedgerBench.swift.
 //
+//   switchboard-bench email --imaps-port N --submission-port N --smtp-port N --ca FILE [--count 10000] [--rate 50] [--duration 20]
+//       Fetch and ingest of a Dovecot mailbox (issue 17): see EmailBench.swift.
+//
 //   switchboard-bench e2e --server URL --admin TOKEN --fake-port P [--rate 500] [--duration 20] [--warmup 5] [--after-warmup CMD]
 //       Delivery-to-send latency: serves a loopback OpenAI-style model and Telegram Bot API
 //       on `fake-port` (the server under test is started with its Telegram base there),
@@ -55,6 +58,14 @@ struct AgentBench {
                 connections: Int(option("connections", "32"))!, duration: .seconds(Int(option("duration", "10"))!),
                 tenantCount: Int(option("tenants", "100"))!
             ).run()
+        case "email":
+            try await EmailBench(
+                address: option("address", "shop@switchboard.test"), password: option("password", "benchpass"),
+                imapsPort: Int(option("imaps-port", "993"))!, submissionPort: Int(option("submission-port", "587"))!,
+                smtpPort: Int(option("smtp-port", "25"))!, caFile: option("ca", ""), count: Int(option("count", "10000"))!,
+                rate: Int(option("rate", "50"))!, duration: Int(option("duration", "20"))!,
+                script: option("script", "Benchmarks/email-bench.py")
+            ).run()
         case "e2e":
             try await EndToEndBench(
                 server: option("server", "http://127.0.0.1:18481"), admin: option("admin", "bench-admin-token"),
@@ -63,7 +74,7 @@ struct AgentBench {
                 afterWarmup: arguments.firstIndex(of: "--after-warmup").map { arguments[$0 + 1] }
             ).run()
         default:
-            print("usage: switchboard-bench router | egress [--requests N] | ledger [--connections N] [--duration S] [--tenants N] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
+            print("usage: switchboard-bench router | egress [--requests N] | ledger [--connections N] [--duration S] [--tenants N] | email --imaps-port N --submission-port N --smtp-port N --ca FILE [--count N] [--rate N] [--duration S] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
         }
     }
 }
