@@ -136,7 +136,7 @@ struct EmailBench {
 
         print("| what (\(count) mails waiting) | seconds | mails/s |")
         print("|---|---:|---:|")
-        print("| connector alone: IMAP fetch + MIME parse, batches of 50, no database | \(format(pullSeconds)) | \(Int(Double(count) / pullSeconds)) |")
+        print("| connector alone: IMAP fetch + MIME parse, its own batches, no database | \(format(pullSeconds)) | \(Int(Double(count) / pullSeconds)) |")
         print("| PulledChannels: fetch, parse, ingest with the cursor | \(format(ingestSeconds)) | \(Int(Double(count) / ingestSeconds)) |")
         // A fresh cluster's first plans are made on empty tables (no statistics yet): the
         // first hundreds of mails are slow until autovacuum's ANALYZE. Shown apart.

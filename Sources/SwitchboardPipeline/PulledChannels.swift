@@ -12,8 +12,8 @@ import Synchronization
 /// again, which the ingest's dedup stores once, and nothing is skipped.
 ///
 /// Replicas share the channels through a lease in the directory: a replica claims a
-/// channel nobody holds (or whose holder's lease ran out), renews the lease before every
-/// pull, and gives it up when its loop stops. A replica that dies stops renewing; another
+/// channel nobody holds (or whose holder's lease ran out), renews the lease before a pull
+/// that might outlast it, and gives it up when its loop stops. A replica that dies stops renewing; another
 /// takes the channel at its next refresh after the lease ran out — within
 /// `lease + refreshInterval` (50 s with the defaults).
 ///
@@ -26,8 +26,8 @@ import Synchronization
 public final class PulledChannels: Service {
     public struct Policy: Sendable {
         public var refreshInterval: Duration = .seconds(10)
-        /// How long a claimed channel stays this replica's without a renewal; renewed before
-        /// every pull, so it must outlast one pull (`wait` and the fetch after it).
+        /// How long a claimed channel stays this replica's without a renewal; renewed before a
+        /// pull that might outlast it (`wait` and 15 s for the fetch after it).
         public var lease: Duration = .seconds(40)
         /// How long one pull may wait for something new (long poll, IDLE).
         public var wait: Duration = .seconds(20)
@@ -165,16 +165,24 @@ public final class PulledChannels: Service {
         var cursor = start
         var failures = 0
         var shown: PullState?
+        // The lease as this loop last renewed it: the first pull renews it (a refresh
+        // claimed it a moment ago, but the loop must not count on that).
+        var leaseUntil = Date.distantPast
         while !Task.isCancelled {
             let pause: Duration
             var state: PullState
             do {
+                // Renewed when the next pull might outlast it: before every pull of a quiet
+                // mailbox (each waits up to `wait`), every few seconds through a backlog.
                 let now = self.now()
-                guard try await directory.claimPulledChannel(
-                    route, owner: owner, now: now, until: now.addingTimeInterval(policy.lease.timeInterval), logger: logger
-                ) != nil else {
-                    logger.warning("another replica took the pulled channel")
-                    return
+                if leaseUntil.timeIntervalSince(now) < (policy.wait + .seconds(15)).timeInterval {
+                    guard try await directory.claimPulledChannel(
+                        route, owner: owner, now: now, until: now.addingTimeInterval(policy.lease.timeInterval), logger: logger
+                    ) != nil else {
+                        logger.warning("another replica took the pulled channel")
+                        break
+                    }
+                    leaseUntil = now.addingTimeInterval(policy.lease.timeInterval)
                 }
                 // The first pull (and the first after a failure) waits for nothing, so the
                 // channel shows as connected once it is, not after a long poll's wait.

@@ -154,14 +154,17 @@ struct PulledChannelsTests {
         )
         await fixture.store.addChannel(route, agent: nil)
         let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock = Mutex(start)
         let states = Mutex<[PullState.Phase]>([])
         let store = fixture.store
         let service = PulledChannels(
             directory: store, ingest: fixture.ingest(), connectors: ConnectorRegistry([fixture.connector, connector]),
-            secrets: fixture.secrets, http: NoHTTP(), owner: "me", now: { start },
+            secrets: fixture.secrets, http: NoHTTP(), owner: "me", now: { clock.withLock { $0 } },
             sleep: { duration in
-                // At the idle pause another replica takes the channel: the next pull's renewal finds it gone.
+                // At the idle pause this replica stalls past its lease and another takes the
+                // channel: the next pull's renewal finds it gone.
                 if duration == PulledChannels.Policy().idlePause {
+                    clock.withLock { $0 = start.addingTimeInterval(41) }
                     await store.lease(channelID, to: "other", until: start.addingTimeInterval(3600))
                 }
                 if let state = await store.pullStates[channelID] { states.withLock { $0.append(state.phase) } }

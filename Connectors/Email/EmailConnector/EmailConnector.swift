@@ -28,12 +28,13 @@ public final class EmailConnector: PullingConnector, DescribedConnector {
     let tokens: OAuthTokens
     /// Mails fetched per pull at most, and the bytes of one mail fetched at most (a larger
     /// one is read to here: its text and the names of the attachments that begin before).
+    /// A pull holds at most their product in memory (100 MiB, for a backlog of large mail).
     let batchLimit: Int
     let maximumMailBytes: Int
 
     public init(
         egressProxy: ConnectorEnvironment.EgressProxy?, extraTrustRootsFile: String? = nil, now: @escaping @Sendable () -> Date = Date.init,
-        batchLimit: Int = 50, maximumMailBytes: Int = 1 << 20
+        batchLimit: Int = 100, maximumMailBytes: Int = 1 << 20
     ) {
         var options = MailTransportOptions(proxy: egressProxy.map { MailProxy(host: $0.host, port: $0.port, authorization: $0.authorization) })
         if let extraTrustRootsFile { options.additionalTrustRoots = [.file(extraTrustRootsFile)] }

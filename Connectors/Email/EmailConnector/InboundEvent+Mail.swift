@@ -11,15 +11,23 @@ extension InboundEvent {
     /// The text kept as a mail's original (headers and its whole text, quoted history
     /// included), for the inbox and exports; attachments' contents are not kept.
     static let maximumOriginalBytes = 256 * 1024
+    /// Attachments are kept by name, type and size: their contents are not decoded.
+    static let mailLimits: MailLimits = {
+        var limits = MailLimits()
+        limits.decodesAttachments = false
+        return limits
+    }()
 
     /// One fetched mail as an event: the sender by address, the thread's root id as the
     /// chat, the text without quoted history for the agent, and the ids it answers.
     /// Mail the connector cannot read at all is kept as ignored, with its reason.
     init(mail: IMAPFetchedMessage, uidValidity: UInt32, mailbox address: String) {
-        let fallbackID = "sha256:" + SHA256.hash(data: mail.bytes).map { String(format: "%02x", $0) }.joined().prefix(32)
+        // Only a mail without a Message-ID needs its hash (a SHA-256 of every mail was a
+        // tenth of the fetch's time).
+        var fallbackID: String { "sha256:" + SHA256.hash(data: mail.bytes).map { String(format: "%02x", $0) }.joined().prefix(32) }
         let parsed: MailMessage
         do {
-            parsed = try MailMessage(parsing: mail.bytes)
+            parsed = try MailMessage(parsing: mail.bytes, limits: Self.mailLimits)
         } catch {
             self.init(
                 kind: .ignored, eventID: fallbackID, messageID: fallbackID, ignoredReason: "unreadable_mail: \(error.message)",

@@ -4,7 +4,9 @@ struct MIMEEntity: Sendable {
     let contentType: HeaderParameters
     let disposition: HeaderParameters?
     enum Body: Sendable {
-        case leaf(bytes: [UInt8], text: String?)
+        /// `size`: the decoded size, also when the bytes were not decoded (see
+        /// `MailLimits.decodesAttachments`).
+        case leaf(bytes: [UInt8], size: Int, text: String?)
         case multipart([MIMEEntity])
     }
     let body: Body
@@ -20,7 +22,7 @@ struct MIMEEntity: Sendable {
     /// The text of this entity and whether it came from HTML (see `MailMessage.text`).
     func bodyText() -> (text: String, fromHTML: Bool)? {
         switch body {
-        case .leaf(_, let text):
+        case .leaf(_, _, let text):
             guard !isAttachment, let text else { return nil }
             if mediaType == "text/html" { return (HTMLText.plainText(text), true) }
             if mediaType == "text/plain" || mediaType.isEmpty { return (normalizeLineBreaks(text), false) }
@@ -39,14 +41,14 @@ struct MIMEEntity: Sendable {
         switch body {
         case .multipart(let parts):
             return parts.flatMap { $0.attachments() }
-        case .leaf(let bytes, _):
+        case .leaf(let bytes, let size, _):
             guard isAttachment else { return [] }
             let rawName = disposition?["filename"] ?? contentType["name"]
             let filename = rawName.map { EncodedWords.decode($0).text }
             let contentID = headers.first("Content-ID").flatMap { MessageIDs.parse($0, limit: 1).first }
             return [MailAttachment(
                 filename: filename, contentType: mediaType.isEmpty ? "application/octet-stream" : mediaType,
-                isInline: disposition?.value == "inline", contentID: contentID, content: bytes
+                isInline: disposition?.value == "inline", contentID: contentID, content: bytes, size: size
             )]
         }
     }
@@ -101,10 +103,18 @@ struct EntityReader {
     mutating func leaf(
         _ headers: MailHeaders, _ contentType: HeaderParameters, _ disposition: HeaderParameters?, _ body: ArraySlice<UInt8>
     ) throws(MailError) -> MIMEEntity {
-        let decoded = TransferEncoding.decode(body, encoding: headers.first("Content-Transfer-Encoding"))
+        let isText = contentType.value.hasPrefix("text/") || contentType.value.isEmpty
+        let encoding = headers.first("Content-Transfer-Encoding")
+        if !isText && !limits.decodesAttachments {
+            // Only the file's name, type and size are wanted: its size from the encoded
+            // length, without decoding it.
+            let size = TransferEncoding.decodedSize(body, encoding: encoding)
+            return MIMEEntity(headers: headers, contentType: contentType, disposition: disposition, body: .leaf(bytes: [], size: size, text: nil))
+        }
+        let decoded = TransferEncoding.decode(body, encoding: encoding)
         if let warning = decoded.warning { warnings.append(warning) }
         var text: String?
-        if contentType.value.hasPrefix("text/") || contentType.value.isEmpty {
+        if isText {
             let result = Charset.decode(decoded.bytes, charset: contentType["charset"])
             if !result.known {
                 usedCharsetFallback = true
@@ -113,7 +123,7 @@ struct EntityReader {
             text = result.text
         }
         return MIMEEntity(
-            headers: headers, contentType: contentType, disposition: disposition, body: .leaf(bytes: decoded.bytes, text: text)
+            headers: headers, contentType: contentType, disposition: disposition, body: .leaf(bytes: decoded.bytes, size: decoded.bytes.count, text: text)
         )
     }
 

@@ -38,6 +38,10 @@ public struct MailLimits: Sendable {
     public var parts = 100
     /// Addresses in one address header, ids in References.
     public var listItems = 1_000
+    /// Whether attachments' contents are decoded into `MailAttachment.content`; a reader
+    /// that keeps only their names, types and sizes saves the work (base64 is most of a
+    /// large mail's bytes).
+    public var decodesAttachments = true
 
     public init() {}
 }

@@ -85,8 +85,9 @@ public struct MailAttachment: Sendable {
     public let isInline: Bool
     /// The Content-ID without brackets, for `cid:` references in HTML.
     public let contentID: String?
-    /// The decoded bytes.
+    /// The decoded bytes; empty when the message was read without decoding attachments
+    /// (`MailLimits.decodesAttachments`).
     public let content: [UInt8]
-
-    public var size: Int { content.count }
+    /// The decoded size in bytes (computed from the encoded length when not decoded).
+    public let size: Int
 }

@@ -10,6 +10,30 @@ enum TransferEncoding {
         }
     }
 
+    /// The decoded size of `body` without decoding it: base64's alphabet characters × 3/4
+    /// less its padding; quoted-printable's bytes less its `=XX` and soft breaks; else as is.
+    static func decodedSize(_ body: ArraySlice<UInt8>, encoding: String?) -> Int {
+        switch Charset.normalize(encoding ?? "7bit") {
+        case "base64":
+            var symbols = 0
+            var padding = 0
+            for byte in body {
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "+"), UInt8(ascii: "/"):
+                    symbols += 1
+                case UInt8(ascii: "="): padding += 1
+                default: break
+                }
+            }
+            return max(0, (symbols + padding) / 4 * 3 - min(padding, 2))
+        case "quoted-printable":
+            return quotedPrintable(body).count
+        default:
+            return body.count
+        }
+    }
+
     static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
