@@ -14,7 +14,7 @@ import WebhookConnector
 
 /// A webhook channel's `callback_url` at connect time: through the egress gate, and with
 /// one tenant-visible text for every connection that could not be made.
-@Suite("Callback egress", .timeLimit(.minutes(1)))
+@Suite("Callback egress", .timeLimit(.minutes(3)))
 struct CallbackEgressTests {
     static let reply = OutboundMessage(chatExternalID: "c1", text: "Hello", idempotencyKey: "k1")
 

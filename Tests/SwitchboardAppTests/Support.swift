@@ -27,9 +27,11 @@ func testConfiguration(adminToken: String? = adminToken) async throws -> AppConf
         databasePoolSize: 4,
         migrateOnStart: false
     )
-    // Hundreds of tests share two cores: a request may wait for a connection longer than a
-    // server would let it. (The database-fault tests set their own short timeout.)
-    configuration.databaseAcquireTimeout = .seconds(30)
+    // Hundreds of tests share two cores, and the suite's first minute creates and migrates
+    // dozens of databases at once while the mail tests start Dovecot and Postfix: a request
+    // may wait for a connection far longer than a server would let it. (The database-fault
+    // tests set their own short timeout.)
+    configuration.databaseAcquireTimeout = .seconds(90)
     return configuration
 }
 
