@@ -267,7 +267,12 @@ let package = Package(
             swiftSettings: strict
         ),
         // Real Dovecot and Postfix on loopback for the mail tests (Deploy/mail-servers.sh).
-        .target(name: "MailServerTesting", path: "Tests/MailServerTesting", swiftSettings: strict),
+        .target(
+            name: "MailServerTesting",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/MailServerTesting",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MailTransportTests",
             dependencies: [

@@ -4,8 +4,8 @@ import NIOPosix
 /// A loopback TCP server that sends fixed bytes to whoever connects, then optionally hangs
 /// up: the hostile or broken server a real mail server will not play (endless lines,
 /// silence, a half line and a close, a 20 MB literal).
-final class LoopbackServer: Sendable {
-    let port: Int
+public final class LoopbackServer: Sendable {
+    public let port: Int
     private let channel: any Channel
 
     private init(channel: any Channel, port: Int) {
@@ -13,7 +13,7 @@ final class LoopbackServer: Sendable {
         self.port = port
     }
 
-    static func start(sending payload: [UInt8], thenClose: Bool = false) async throws -> LoopbackServer {
+    public static func start(sending payload: [UInt8], thenClose: Bool = false) async throws -> LoopbackServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
@@ -26,7 +26,7 @@ final class LoopbackServer: Sendable {
         return LoopbackServer(channel: channel, port: port)
     }
 
-    func stop() async {
+    public func stop() async {
         try? await channel.close()
     }
 
