@@ -70,3 +70,7 @@ public typealias ProviderID = Identifier<ProviderTag>
 public typealias AgentID = Identifier<AgentTag>
 /// Names one job of the outbox (a reply to generate, a message to send).
 public typealias JobID = Identifier<JobTag>
+
+public enum UserTag {}
+/// Names a person of a tenant's team (who signs in to the workspace).
+public typealias UserID = Identifier<UserTag>

@@ -85,6 +85,15 @@ public enum DataInventory {
         purpose: "hourly counts, latency histograms and hashed distinct-contact sketches the tenant's analytics read",
         legalBasis: "the tenant's instructions (processing agreement)", retention: .tenant
     )
+    static let team = DataDeclaration(
+        "team_access", personal: true, role: .controller,
+        purpose: "let the tenant's people sign in and work: accounts, roles, sessions, two-factor, the sign-in journal",
+        legalBasis: "contract with the tenant; legitimate interest in the security of its account", retention: .tenant
+    )
+    static let abuse = DataDeclaration(
+        "trial_abuse_guard", personal: true, role: .controller, purpose: "one trial grant per email address (kept as its SHA-256)",
+        legalBasis: "legitimate interest in preventing abuse of free credits", retention: .fixed("as long as the platform runs")
+    )
     static let platform = DataDeclaration(
         "platform_reference", personal: false, role: .controller, purpose: "prices, migrations and runs of the platform itself",
         legalBasis: "legitimate interest", retention: .fixed("as long as the platform runs")
@@ -104,7 +113,10 @@ public enum DataInventory {
         "credit_accounts": ledger, "credit_entries": ledger, "credit_holds": ledger, "credit_charges": ledger, "credit_lots": ledger,
         "tenant_prices": ledger,
         "tenants": account, "api_keys": account, "channels": account, "providers": account, "agents": account,
-        "privacy_policies": account,
+        "privacy_policies": account, "api_key_rate": account,
+        "users": team, "user_directory": team, "user_sessions": team, "user_recovery_codes": team, "user_invitations": team,
+        "login_events": team, "conversation_reads": team,
+        "trial_directory": abuse,
         "audit_log": audit, "audit_heads": audit,
         "prices": platform, "schema_migrations": platform, "schema_functions": platform, "retention_runs": platform,
         "analytics_state": platform, "analytics_months": platform,

@@ -145,41 +145,72 @@ public struct PostgresTenantStore: TenantStore {
         return try await database.withoutScope { connection in
             try await connection.query("SELECT set_config('app.api_key_hash', \(hex), true)", logger: logger)
             let rows = try await connection.query(
-                "SELECT tenant_id, id, last_used_at FROM api_keys WHERE key_hash = \(Data(keyHash)) AND revoked_at IS NULL",
+                """
+                SELECT tenant_id, id, last_used_at, scopes, expires_at <= now(), rate_limit_per_minute FROM api_keys
+                WHERE key_hash = \(Data(keyHash)) AND revoked_at IS NULL
+                """,
                 logger: logger
             )
-            var found: (UUID, UUID, Date?)?
-            for try await row in rows.decode((UUID, UUID, Date?).self) { found = row }
-            guard let (tenantID, keyID, lastUsed) = found else { return nil }
+            var found: (UUID, UUID, Date?, [String], Bool?, Int32?)?
+            for try await row in rows.decode((UUID, UUID, Date?, [String], Bool?, Int32?).self) { found = row }
+            guard let (tenantID, keyID, lastUsed, scopeNames, expired, limit) = found else { return nil }
+            if expired == true { throw SwitchboardError(.unauthorized, "the API key has expired") }
             // Record use at most once a minute per key: a write per request would cost more
             // than the request.
-            if lastUsed.map({ Date().timeIntervalSince($0) > 60 }) ?? true {
+            let needsTenant = lastUsed.map({ Date().timeIntervalSince($0) > 60 }) ?? true || limit != nil
+            if needsTenant {
                 try await connection.query("SELECT set_config('app.tenant_id', \(tenantID.uuidString.lowercased()), true)", logger: logger)
+            }
+            if lastUsed.map({ Date().timeIntervalSince($0) > 60 }) ?? true {
                 try await connection.query(
                     "UPDATE api_keys SET last_used_at = now() WHERE tenant_id = \(tenantID) AND id = \(keyID)", logger: logger
                 )
             }
-            return TenantPrincipal(tenantID: TenantID(tenantID), apiKeyID: APIKeyID(keyID))
+            var rate: KeyRate?
+            if let limit {
+                // A fixed one-minute window, one row per key: the request that opens a new
+                // minute starts the count again.
+                let counted = try await connection.query(
+                    """
+                    INSERT INTO api_key_rate AS r (tenant_id, key_id, window_start, count)
+                    VALUES (\(tenantID), \(keyID), date_trunc('minute', now()), 1)
+                    ON CONFLICT (tenant_id, key_id) DO UPDATE
+                    SET count = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.count + 1 ELSE 1 END,
+                        window_start = EXCLUDED.window_start
+                    RETURNING count, window_start + interval '1 minute'
+                    """,
+                    logger: logger
+                )
+                for try await (count, ends) in counted.decode((Int32, Date).self) {
+                    rate = KeyRate(limit: Int(limit), count: Int(count), windowEnds: ends)
+                }
+            }
+            return TenantPrincipal(
+                tenantID: TenantID(tenantID), apiKeyID: APIKeyID(keyID), scopes: Set(scopeNames.compactMap(Scope.init(rawValue:))), rate: rate
+            )
         }
     }
 
     // MARK: Rows
 
     static let keyColumns = "id, tenant_id, name, prefix, created_at, last_used_at, revoked_at, " + Keyset.micros()
-    typealias KeyRow = (UUID, UUID, String, String, Date, Date?, Date?, Int64)
+        + ", scopes, expires_at, rate_limit_per_minute"
+    typealias KeyRow = (UUID, UUID, String, String, Date, Date?, Date?, Int64, [String], Date?, Int32?)
 
     static func key(_ row: KeyRow) -> APIKey {
         APIKey(
             id: APIKeyID(row.0), tenantID: TenantID(row.1), name: row.2, prefix: row.3,
-            createdAt: row.4, lastUsedAt: row.5, revokedAt: row.6
+            createdAt: row.4, lastUsedAt: row.5, revokedAt: row.6,
+            scopes: Set(row.8.compactMap(Scope.init(rawValue:))), expiresAt: row.9, rateLimitPerMinute: row.10.map(Int.init)
         )
     }
 
     static func insertKey(_ connection: PostgresConnection, _ tenant: TenantID, _ key: NewAPIKey, logger: Logger) async throws -> APIKey {
         let rows = try await connection.query(
             """
-            INSERT INTO api_keys (tenant_id, id, name, prefix, key_hash)
-            VALUES (\(tenant.uuid), \(key.id.uuid), \(key.name), \(key.prefix), \(Data(key.hash)))
+            INSERT INTO api_keys (tenant_id, id, name, prefix, key_hash, scopes, expires_at, rate_limit_per_minute)
+            VALUES (\(tenant.uuid), \(key.id.uuid), \(key.name), \(key.prefix), \(Data(key.hash)),
+                    \(key.scopes.map(\.rawValue).sorted()), \(key.expiresAt), \(key.rateLimitPerMinute.map(Int32.init)))
             RETURNING \(unescaped: keyColumns)
             """,
             logger: logger

@@ -20,7 +20,7 @@ struct AuditMiddleware: RouterMiddleware {
               let subject = Self.subjects.first(where: { route == $0.prefix || route.hasPrefix($0.prefix + "/") })
         else { return try await next(request, context) }
         let intent = AuditIntent(
-            tenant: context.tenantID, actor: "api_key:\(context.principal.apiKeyID)", action: "\(request.method.rawValue) \(route)",
+            tenant: context.tenantID, actor: context.principal.actor.journalName, action: "\(request.method.rawValue) \(route)",
             subjectKind: subject.kind, subjectID: context.parameters.get("id")
         )
         let response = try await Audit.$intent.withValue(intent) { try await next(request, context) }

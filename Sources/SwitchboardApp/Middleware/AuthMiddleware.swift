@@ -42,7 +42,7 @@ struct OperatorAuthMiddleware: RouterMiddleware {
 struct TenantAuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let keys: APIKeyAuthentication
-    let perKey: RateLimiter<APIKeyID>
+    let perKey: RateLimiter<Actor>
     let perTenant: RateLimiter<TenantID>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -52,7 +52,7 @@ struct TenantAuthMiddleware: RouterMiddleware {
         guard let principal = try await keys.principal(for: token, source: context.sourceAddress) else {
             throw SwitchboardError(.unauthorized, "the API key is not valid or has been revoked")
         }
-        try perKey.acquire(principal.apiKeyID).check("requests with this API key")
+        try perKey.acquire(principal.actor).check("requests with this API key")
         try perTenant.acquire(principal.tenantID).check("requests for this tenant")
         var context = context
         context.principal = principal
