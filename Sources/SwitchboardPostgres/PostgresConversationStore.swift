@@ -112,7 +112,8 @@ public struct PostgresConversationStore: Sendable {
 
     /// A person's answer: stored as an outbound message with a send job, and the
     /// conversation goes to `human` so the agent does not talk over the person.
-    public func postPersonMessage(_ tenant: TenantID, _ id: ConversationID, text: String) async throws -> Message {
+    /// `sender`: the signed-in person who wrote it (`nil` when an API key sent it).
+    public func postPersonMessage(_ tenant: TenantID, _ id: ConversationID, text: String, sender: UserID? = nil) async throws -> Message {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
             let conversation = try await Self.fetch(connection, tenant, id, logger: logger)
@@ -130,8 +131,9 @@ public struct PostgresConversationStore: Sendable {
             let messageID = MessageID()
             try await connection.query(
                 """
-                INSERT INTO messages (tenant_id, id, conversation_id, channel_id, direction, text, delivery_status)
-                VALUES (\(tenant.uuid), \(messageID.uuid), \(id.uuid), \(conversation.channelID.uuid), 'outbound', \(text), 'pending')
+                INSERT INTO messages (tenant_id, id, conversation_id, channel_id, direction, text, delivery_status, sent_by_user_id)
+                VALUES (\(tenant.uuid), \(messageID.uuid), \(id.uuid), \(conversation.channelID.uuid), 'outbound', \(text), 'pending',
+                        \(sender?.uuid))
                 """,
                 logger: logger
             )

@@ -163,7 +163,9 @@ struct CRMRoutes: Sendable {
         group.post("/conversations/{id}/messages") { request, context in
             let body = try await JSONBody.decode(PersonMessageBody.self, from: request, context: context)
             let text = try FieldRule.personMessage.check(body.text, field: "text")
-            let message = try await conversations.postPersonMessage(context.tenantID, try Self.id(context, "conversation"), text: text)
+            let message = try await conversations.postPersonMessage(
+                context.tenantID, try Self.id(context, "conversation"), text: text, sender: context.principal.userID
+            )
             return try JSONBody.response(MessageResponse(message), status: .accepted)
         }
     }

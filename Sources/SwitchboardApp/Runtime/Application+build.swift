@@ -121,18 +121,31 @@ public func buildApplication(
     let credits = CreditRoutes(ledger: PostgresCreditStore(database: database), tenants: store)
     credits.addOperator(to: operatorRoutes)
     let journal = PostgresAuditStore(database: database)
+    let workspaceStore = PostgresWorkspaceStore(database: database)
+    let sessions = TeamSessions(store: workspaceStore, secure: configuration.publicURL?.lowercased().hasPrefix("https:") == true)
+    let workspace = WorkspaceRoutes(
+        store: workspaceStore, tenants: store, ledger: PostgresCreditStore(database: database), sessions: sessions,
+        passwords: Passwords(cost: configuration.bcryptCost), secrets: secrets, failures: failures,
+        signUps: RateLimiter(.perHour(configuration.signUpsPerHour), now: monotonic),
+        trialCredits: Credits(micros: Int64(configuration.signUpTrialMicros)),
+        publicURL: { configuration.effectivePublicURL }, now: now
+    )
+    workspace.addAuth(to: router)
+    workspace.addOperator(to: operatorRoutes)
     let tenantRoutes = router.group("/v1")
         .add(middleware: TenantAuthMiddleware(
-            keys: keys,
+            keys: keys, sessions: sessions,
             perKey: RateLimiter(.perSecond(configuration.rateLimitPerKey, burst: 2 * configuration.rateLimitPerKey), now: monotonic),
             perTenant: RateLimiter(
                 .perSecond(configuration.rateLimitPerTenant, burst: 2 * configuration.rateLimitPerTenant), now: monotonic
-            )
+            ),
+            now: now
         ))
         .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { $0.principal.map { .tenant($0.tenantID) } }, now: now))
         .group(context: TenantRequestContext.self)
         .add(middleware: AuditMiddleware(journal: journal))
     dependencies.addTenantRoutes(to: tenantRoutes)
+    workspace.add(to: tenantRoutes)
     credits.add(to: tenantRoutes)
     let analytics = PostgresAnalyticsStore(database: database)
     AnalyticsRoutes(store: analytics, now: now).add(to: tenantRoutes)
