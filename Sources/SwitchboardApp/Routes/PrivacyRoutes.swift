@@ -165,8 +165,8 @@ struct PrivacyRoutes: Sendable {
             let kind = try query["subject_kind"].map { try FieldRule.auditFilter.check(String($0), field: "subject_kind") }
             let subject = try query["subject_id"].map { try FieldRule.auditFilter.check(String($0), field: "subject_id") }
             let actor = try query["actor"].map { try FieldRule.auditFilter.check(String($0), field: "actor") }
-            let from = try query["from"].map { try AuditWindow.time(String($0), field: "from") }
-            let to = try query["to"].map { try AuditWindow.time(String($0), field: "to") }
+            let from = try query["from"].map { try APITime.parse(String($0), field: "from") }
+            let to = try query["to"].map { try APITime.parse(String($0), field: "to") }
             let page = try await journal.entries(
                 context.tenantID, page: try request.pageRequest(), subjectKind: kind, subjectID: subject, actor: actor, from: from, to: to
             )
@@ -424,9 +424,9 @@ extension PrivacyRoutes {
     }
 }
 
-/// The time bounds of an audit-log filter: RFC 3339, within the years PostgreSQL holds.
-enum AuditWindow {
-    static func time(_ text: String, field: String) throws -> Date {
+/// A time a caller sends (a filter bound, an expiry): RFC 3339, within the years PostgreSQL holds.
+enum APITime {
+    static func parse(_ text: String, field: String) throws -> Date {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()

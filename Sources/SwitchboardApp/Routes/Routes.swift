@@ -105,6 +105,14 @@ struct CreateAPIKeyRequest: RequestBody {
         case name, scopes, expiresAt = "expires_at", rateLimitPerMinute = "rate_limit_per_minute"
     }
 
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        scopes = try container.decodeIfPresent([String].self, forKey: .scopes)
+        rateLimitPerMinute = try container.decodeIfPresent(Int.self, forKey: .rateLimitPerMinute)
+        expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt).map { try APITime.parse($0, field: "expires_at") }
+    }
+
     /// The key's scopes: those named (each known, at least one), or `admin` without any.
     func checkedScopes() throws -> Set<Scope> {
         guard let scopes else { return [.admin] }
