@@ -3,6 +3,7 @@ import HTTPTypes
 public import Hummingbird
 import Mustache
 import NIOCore
+import ServiceLifecycle
 import SwitchboardCore
 public import SwitchboardPostgres
 
@@ -337,10 +338,16 @@ public struct InboxPages: Sendable {
                 forward.cancel()
                 beat.cancel()
             }
-            await live.listening()
-            try await writer.write(ByteBuffer(string: "retry: 2000\n: listening\n\n"))
-            for await chunk in merged {
-                try await writer.write(ByteBuffer(string: chunk))
+            // The server's graceful shutdown ends the stream (the browser reconnects, to
+            // another replica, after `retry`) rather than waiting for it.
+            try await withGracefulShutdownHandler {
+                await live.listening()
+                try await writer.write(ByteBuffer(string: "retry: 2000\n: listening\n\n"))
+                for await chunk in merged {
+                    try await writer.write(ByteBuffer(string: chunk))
+                }
+            } onGracefulShutdown: {
+                input.finish()
             }
             try await writer.finish(nil)
         }
