@@ -16,6 +16,9 @@
 //   switchboard-bench email --imaps-port N --submission-port N --smtp-port N --ca FILE [--count 10000] [--rate 50] [--duration 20]
 //       Fetch and ingest of a Dovecot mailbox (issue 17): see EmailBench.swift.
 //
+//   switchboard-bench inbox [--runs 500] [--conversations 100000] [--messages-per 20] [--subscribers 200] [--rate 100] [--duration 20]
+//       The inbox read model and its live events (issue 20): see InboxBench.swift.
+//
 //   switchboard-bench e2e --server URL --admin TOKEN --fake-port P [--rate 500] [--duration 20] [--warmup 5] [--after-warmup CMD]
 //       Delivery-to-send latency: serves a loopback OpenAI-style model and Telegram Bot API
 //       on `fake-port` (the server under test is started with its Telegram base there),
@@ -66,6 +69,12 @@ struct AgentBench {
                 rate: Int(option("rate", "50"))!, duration: Int(option("duration", "20"))!,
                 script: option("script", "Benchmarks/email-bench.py")
             ).run()
+        case "inbox":
+            try await InboxBench(
+                runs: Int(option("runs", "500"))!, conversations: Int(option("conversations", "100000"))!,
+                messagesPer: Int(option("messages-per", "20"))!, subscribers: Int(option("subscribers", "200"))!,
+                rate: Int(option("rate", "100"))!, duration: Int(option("duration", "20"))!
+            ).run()
         case "e2e":
             try await EndToEndBench(
                 server: option("server", "http://127.0.0.1:18481"), admin: option("admin", "bench-admin-token"),
@@ -74,7 +83,7 @@ struct AgentBench {
                 afterWarmup: arguments.firstIndex(of: "--after-warmup").map { arguments[$0 + 1] }
             ).run()
         default:
-            print("usage: switchboard-bench router | egress [--requests N] | ledger [--connections N] [--duration S] [--tenants N] | email --imaps-port N --submission-port N --smtp-port N --ca FILE [--count N] [--rate N] [--duration S] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
+            print("usage: switchboard-bench router | egress [--requests N] | ledger [--connections N] [--duration S] [--tenants N] | email --imaps-port N --submission-port N --smtp-port N --ca FILE [--count N] [--rate N] [--duration S] | inbox [--runs N] [--conversations N] [--subscribers N] [--rate N] [--duration S] | e2e --server URL --admin TOKEN --fake-port P [--rate N] [--duration S] [--warmup S]")
         }
     }
 }

@@ -82,12 +82,15 @@ public struct Conversation: Sendable, Hashable {
     /// Why the conversation went to a person: `keyword`, `api`, `no_answer`, `provider_error`, `person_replied`.
     public var handoffReason: String?
     public var handoffAt: Date?
+    /// The person of the tenant who works it, if any.
+    public var assigneeUserID: UserID?
 
     public init(
         id: ConversationID, channelID: ChannelID, contactID: ContactID, chatExternalID: String, chatKind: String,
         title: String?, status: Status, createdAt: Date, lastMessageAt: Date, closedAt: Date?, mode: Mode = .ai,
-        handoffReason: String? = nil, handoffAt: Date? = nil
+        handoffReason: String? = nil, handoffAt: Date? = nil, assigneeUserID: UserID? = nil
     ) {
+        self.assigneeUserID = assigneeUserID
         self.mode = mode
         self.handoffReason = handoffReason
         self.handoffAt = handoffAt

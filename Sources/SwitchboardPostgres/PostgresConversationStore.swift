@@ -13,16 +13,16 @@ public struct PostgresConversationStore: Sendable {
 
     static let columns = """
         id, channel_id, contact_id, chat_external_id, chat_kind, title, status, created_at, last_message_at, closed_at,
-        \(Keyset.micros("last_message_at")), mode, handoff_reason, handoff_at
+        \(Keyset.micros("last_message_at")), mode, handoff_reason, handoff_at, assignee_user_id
         """
-    typealias Row = (UUID, UUID, UUID, String, String, String?, String, Date, Date, Date?, Int64, String, String?, Date?)
+    typealias Row = (UUID, UUID, UUID, String, String, String?, String, Date, Date, Date?, Int64, String, String?, Date?, UUID?)
 
     static func conversation(_ row: Row) -> Conversation {
         Conversation(
             id: ConversationID(row.0), channelID: ChannelID(row.1), contactID: ContactID(row.2), chatExternalID: row.3,
             chatKind: row.4, title: row.5, status: Conversation.Status(rawValue: row.6) ?? .open, createdAt: row.7,
             lastMessageAt: row.8, closedAt: row.9, mode: Conversation.Mode(rawValue: row.11) ?? .ai, handoffReason: row.12,
-            handoffAt: row.13
+            handoffAt: row.13, assigneeUserID: row.14.map { UserID($0) }
         )
     }
 
@@ -112,8 +112,7 @@ public struct PostgresConversationStore: Sendable {
 
     /// A person's answer: stored as an outbound message with a send job, and the
     /// conversation goes to `human` so the agent does not talk over the person.
-    /// `sender`: the signed-in person who wrote it (`nil` when an API key sent it).
-    public func postPersonMessage(_ tenant: TenantID, _ id: ConversationID, text: String, sender: UserID? = nil) async throws -> Message {
+    public func postPersonMessage(_ tenant: TenantID, _ id: ConversationID, text: String, sentBy: UserID? = nil) async throws -> Message {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
             let conversation = try await Self.fetch(connection, tenant, id, logger: logger)
@@ -133,7 +132,7 @@ public struct PostgresConversationStore: Sendable {
                 """
                 INSERT INTO messages (tenant_id, id, conversation_id, channel_id, direction, text, delivery_status, sent_by_user_id)
                 VALUES (\(tenant.uuid), \(messageID.uuid), \(id.uuid), \(conversation.channelID.uuid), 'outbound', \(text), 'pending',
-                        \(sender?.uuid))
+                        \(sentBy?.uuid))
                 """,
                 logger: logger
             )

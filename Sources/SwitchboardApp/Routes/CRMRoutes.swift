@@ -12,6 +12,7 @@ struct CRMRoutes: Sendable {
     let conversations: PostgresConversationStore
     let deals: PostgresDealStore
     let channels: PostgresChannelStore
+    let inbox: PostgresInboxStore
 
     func add(to group: RouterGroup<TenantRequestContext>) {
         addContactRoutes(to: group)
@@ -160,11 +161,24 @@ struct CRMRoutes: Sendable {
             let conversation = try await conversations.setMode(context.tenantID, try Self.id(context, "conversation"), .ai, reason: nil)
             return try JSONBody.response(ConversationResponse(conversation))
         }
+        group.post("/conversations/{id}/assign") { request, context in
+            let body = try await JSONBody.decode(AssignBody.self, from: request, context: context)
+            let id = try Self.id(context, "conversation") as ConversationID
+            var user: UserID?
+            if let raw = body.userID {
+                // Not a UUID is no one of this tenant: not found, like another tenant's person.
+                guard let parsed = UserID(raw) else { throw SwitchboardError(.notFound, "user not found", field: "user_id") }
+                user = parsed
+            }
+            try await inbox.assign(context.tenantID, id, to: user)
+            context.logger.info("conversation assigned", metadata: ["conversation.id": "\(id)", "user.id": "\(user.map(\.description) ?? "none")"])
+            return try JSONBody.response(ConversationResponse(try await conversations.get(context.tenantID, id)))
+        }
         group.post("/conversations/{id}/messages") { request, context in
             let body = try await JSONBody.decode(PersonMessageBody.self, from: request, context: context)
             let text = try FieldRule.personMessage.check(body.text, field: "text")
             let message = try await conversations.postPersonMessage(
-                context.tenantID, try Self.id(context, "conversation"), text: text, sender: context.principal.userID
+                context.tenantID, try Self.id(context, "conversation"), text: text, sentBy: context.principal.userID
             )
             return try JSONBody.response(MessageResponse(message), status: .accepted)
         }
@@ -173,6 +187,20 @@ struct CRMRoutes: Sendable {
     struct HandoffBody: RequestBody {
         var reason: String?
         enum CodingKeys: String, CodingKey, CaseIterable { case reason }
+    }
+
+    struct AssignBody: RequestBody {
+        var userID: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case userID = "user_id" }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            // `user_id` is required: a UUID, or null to unassign.
+            guard container.contains(.userID) else {
+                throw SwitchboardError.invalid("user_id is required (null unassigns)", field: "user_id")
+            }
+            userID = try container.decodeIfPresent(String.self, forKey: .userID)
+        }
     }
 
     struct PersonMessageBody: RequestBody {
@@ -337,6 +365,7 @@ extension CRMRoutes {
         var mode: String
         @Nullable var handoffReason: String?
         @Nullable var handoffAt: Date?
+        @Nullable var assigneeUserID: String?
 
         struct Chat: Encodable, Sendable {
             var externalID: String
@@ -358,11 +387,13 @@ extension CRMRoutes {
             mode = conversation.mode.rawValue
             handoffReason = conversation.handoffReason
             handoffAt = conversation.handoffAt
+            assigneeUserID = conversation.assigneeUserID?.description
         }
 
         enum CodingKeys: String, CodingKey {
             case id, channelID = "channel_id", contactID = "contact_id", chat, status, createdAt = "created_at"
             case lastMessageAt = "last_message_at", closedAt = "closed_at", mode, handoffReason = "handoff_reason", handoffAt = "handoff_at"
+            case assigneeUserID = "assignee_user_id"
         }
     }
 

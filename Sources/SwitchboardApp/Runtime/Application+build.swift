@@ -43,6 +43,7 @@ public func buildApplication(
     now: @escaping @Sendable () -> Date = Date.init,
     gauges: MetricsGauges? = nil,
     monotonic: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+    mountApp: (@Sendable (Router<AppRequestContext>, InboxPages) -> Void)? = nil,
     onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let database = bootstrap.database
@@ -163,12 +164,20 @@ public func buildApplication(
         // it at their next refresh).
         pulledChanged: { [pulledChannels] in pulledChannels?.refreshSoon() }
     ).add(to: tenantRoutes)
+    let inbox = PostgresInboxStore(database: database)
     CRMRoutes(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
-        deals: PostgresDealStore(database: database), channels: channelStore
+        deals: PostgresDealStore(database: database), channels: channelStore, inbox: inbox
     ).add(to: tenantRoutes)
+    // The team's inbox: live events from one LISTEN connection of this process, the pages
+    // and their assets. The pages are mounted at /app by `mountApp`, behind the caller's
+    // session authentication (it sets the principal the pages read).
+    let liveEvents = LiveEvents(database: database, logger: logger)
+    let inboxPages = InboxPages(inbox: inbox, channels: channelStore, live: liveEvents)
+    InboxPages.addAssets(to: router)
+    mountApp?(router, inboxPages)
     // Shut down in reverse: the workers, then the clients, then the gate they go out through.
-    let services = bootstrap.services + [gate, http, gauges] + workerServices
+    let services = bootstrap.services + [gate, http, gauges, liveEvents] + workerServices
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
 
     let headerTimeout = TimeAmount.nanoseconds(configuration.headerTimeout.nanoseconds)
