@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,37 +13,15 @@ import SwitchboardPostgres
 import SwitchboardTestSupport
 import Testing
 
-/// Stands in for the session sign-in the lead mounts in front of `/app`: the principal is
-/// named by a header, `tenant:user:role`.
-struct TestPrincipalMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
-    static let header = HTTPField.Name("X-Test-Principal")!
-    static let csrf = "csrf-test-token-1234"
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        if let value = request.headers[Self.header] {
-            let parts = value.split(separator: ":").map(String.init)
-            if parts.count == 3, let tenant = TenantID(parts[0]), let user = UserID(parts[1]), let role = Role(rawValue: parts[2]) {
-                context.principal = TenantPrincipal(tenantID: tenant, userID: user, role: role, sessionID: UUID(), csrfToken: Self.csrf)
-            }
-        }
-        return try await next(request, context)
-    }
-}
-
-/// The app with the inbox mounted at /app behind `TestPrincipalMiddleware`.
+/// The app as production builds it: /app behind the session of a signed-in person.
 func withInboxApp<Result: Sendable>(
     _ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Result
 ) async throws -> Result {
-    let configuration = try await testConfiguration()
-    let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)
-    let app = buildApplication(configuration, bootstrap: bootstrap, logger: TestDatabase.logger, mountApp: { router, pages in
-        let group = router.group("/app").add(middleware: TestPrincipalMiddleware()).group(context: TenantRequestContext.self)
-        pages.add(to: group)
-    })
-    return try await app.test(setup, body)
+    try await withApp(setup, body)
 }
+
+/// The CSRF token of the sessions `principal` opens.
+let testCSRF = "csrf-test-token-1234"
 
 /// Runs statements as the owner (row-level security does not hold it back).
 func ownerExecute(_ sql: String) async throws {
@@ -61,9 +40,20 @@ func createUser(tenant: String, name: String, role: String = "operator") async t
     return id
 }
 
-func principal(_ tenant: String, _ user: String, role: String = "operator") -> HTTPFields {
+/// A session for the person (as sign-in would open one): the cookie and CSRF header a
+/// browser would send.
+func principal(_ tenant: String, _ user: String) async throws -> HTTPFields {
+    let secret = UUID().uuidString + UUID().uuidString
+    let hash = SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    try await ownerExecute(
+        """
+        INSERT INTO user_sessions (tenant_id, id, user_id, token_hash, csrf_token, expires_at)
+        VALUES ('\(tenant)', gen_random_uuid(), '\(user)', decode('\(hash)', 'hex'), '\(testCSRF)', now() + interval '1 hour')
+        """
+    )
     var fields = HTTPFields()
-    fields[TestPrincipalMiddleware.header] = "\(tenant):\(user):\(role)"
+    fields[.cookie] = "sb_session=\(tenant).\(secret)"
+    fields[HTTPField.Name("X-CSRF-Token")!] = testCSRF
     return fields
 }
 
@@ -84,14 +74,14 @@ struct InboxTests {
             }
             let conversation = try #require(try await listData(client, "/v1/conversations", key: tenant.key).first?["id"] as? String)
             let user = try await createUser(tenant: tenant.id, name: "Aliya")
-            let me = principal(tenant.id, user)
+            let me = try await principal(tenant.id, user)
 
             try await client.execute(uri: "/app/inbox", method: .get, headers: me) { response in
                 #expect(response.status == .ok)
                 let html = text(response)
                 #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
                 #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
-                #expect(html.contains("<meta name=\"csrf-token\" content=\"\(TestPrincipalMiddleware.csrf)\">"))
+                #expect(html.contains("<meta name=\"csrf-token\" content=\"\(testCSRF)\">"))
                 #expect(html.contains("id=\"conversation-list\""))
                 #expect(html.contains("class=\"conversation-row unread\" data-id=\"\(conversation)\""), "\(html)")
                 #expect(html.contains("<span class=\"badge\" aria-label=\"unread\">2</span>"))
@@ -156,11 +146,11 @@ struct InboxTests {
             let other = try await createTenant(client)
             let stranger = try await createUser(tenant: other.id, name: "Boris")
             for uri in ["/app/conversations/\(conversation)", "/app/conversations/\(conversation)/messages", "/app/conversations/not-a-uuid"] {
-                try await client.execute(uri: uri, method: .get, headers: principal(other.id, stranger)) { response in
+                try await client.execute(uri: uri, method: .get, headers: try await principal(other.id, stranger)) { response in
                     try expectError(response, .notFound, "not_found")
                 }
             }
-            try await client.execute(uri: "/app/inbox", method: .get, headers: principal(other.id, stranger)) { response in
+            try await client.execute(uri: "/app/inbox", method: .get, headers: try await principal(other.id, stranger)) { response in
                 #expect(!text(response).contains(conversation))
             }
         }
@@ -196,7 +186,7 @@ struct InboxTests {
                 SELECT count(*) FROM audit_log WHERE tenant_id = '\(seeded.tenant.id)'
                   AND action = 'POST /v1/conversations/{id}/assign' AND subject_id = '\(conversation)'
                 """) == 1)
-            try await client.execute(uri: "/app/inbox?view=mine", method: .get, headers: principal(seeded.tenant.id, aliya)) { response in
+            try await client.execute(uri: "/app/inbox?view=mine", method: .get, headers: try await principal(seeded.tenant.id, aliya)) { response in
                 #expect(text(response).contains("data-id=\"\(conversation)\""))
                 #expect(text(response).contains("Aliya"))
             }
@@ -205,7 +195,7 @@ struct InboxTests {
                 let body = try object(response)
                 #expect(body["assignee_user_id"] is NSNull)
             }
-            try await client.execute(uri: "/app/inbox?view=unassigned", method: .get, headers: principal(seeded.tenant.id, aliya)) { response in
+            try await client.execute(uri: "/app/inbox?view=unassigned", method: .get, headers: try await principal(seeded.tenant.id, aliya)) { response in
                 #expect(text(response).contains("data-id=\"\(conversation)\""))
             }
         }
@@ -224,7 +214,7 @@ struct InboxTests {
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/app/events")
-                request.headers.add(name: "X-Test-Principal", value: "\(a.id):\(operatorA):operator")
+                for field in try await principal(a.id, operatorA) { request.headers.add(name: field.name.rawName, value: field.value) }
                 let response = try await http.execute(request, timeout: .seconds(60))
                 #expect(response.status == .ok)
                 #expect(response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)

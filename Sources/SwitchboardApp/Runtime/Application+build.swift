@@ -43,7 +43,6 @@ public func buildApplication(
     now: @escaping @Sendable () -> Date = Date.init,
     gauges: MetricsGauges? = nil,
     monotonic: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-    mountApp: (@Sendable (Router<AppRequestContext>, InboxPages) -> Void)? = nil,
     onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let database = bootstrap.database
@@ -150,7 +149,8 @@ public func buildApplication(
     credits.add(to: tenantRoutes)
     let analytics = PostgresAnalyticsStore(database: database)
     AnalyticsRoutes(store: analytics, now: now).add(to: tenantRoutes)
-    DashboardRoutes(tenants: store, keys: keys, analytics: analytics, channels: channelStore, secrets: secrets, now: now).add(to: router)
+    let dashboard = DashboardRoutes(tenants: store, keys: keys, analytics: analytics, channels: channelStore, secrets: secrets, now: now)
+    dashboard.add(to: router)
     PrivacyRoutes(privacy: PostgresPrivacyStore(database: database), journal: journal).add(to: tenantRoutes)
     let egress = EgressCheck(policy: EgressPolicy(allowPrivate: configuration.egressAllowPrivate), gate: gate)
     let agentStore = PostgresAgentStore(database: database)
@@ -169,13 +169,19 @@ public func buildApplication(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
         deals: PostgresDealStore(database: database), channels: channelStore, inbox: inbox
     ).add(to: tenantRoutes)
-    // The team's inbox: live events from one LISTEN connection of this process, the pages
-    // and their assets. The pages are mounted at /app by `mountApp`, behind the caller's
-    // session authentication (it sets the principal the pages read).
+    // The team's workspace at /app: live events from one LISTEN connection of this process,
+    // the inbox, the account pages, the dashboard, behind the person's session.
     let liveEvents = LiveEvents(database: database, logger: logger)
     let inboxPages = InboxPages(inbox: inbox, channels: channelStore, live: liveEvents)
     InboxPages.addAssets(to: router)
-    mountApp?(router, inboxPages)
+    let accountPages = AccountPages(store: workspaceStore, dashboard: dashboard)
+    accountPages.addOpen(to: router)
+    let appPages = router.group("/app")
+        .add(middleware: SessionPageMiddleware(sessions: sessions, pages: accountPages, failures: failures))
+        .group(context: TenantRequestContext.self)
+        .add(middleware: AuditMiddleware(journal: journal))
+    inboxPages.add(to: appPages)
+    accountPages.add(to: appPages)
     // Shut down in reverse: the workers, then the clients, then the gate they go out through.
     let services = bootstrap.services + [gate, http, gauges, liveEvents] + workerServices
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })
