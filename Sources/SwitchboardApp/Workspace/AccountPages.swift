@@ -63,10 +63,13 @@ struct AccountPages: Sendable {
                 "team": [
                     "isOwner": user.role == .owner, "requireTwoFactor": required,
                     "users": users.map { person in
-                        [
-                            "id": person.id.description, "email": person.email, "name": person.name ?? "", "role": person.role.rawValue,
+                        var row: [String: Any] = [
+                            "id": person.id.description, "email": person.email, "role": person.role.rawValue,
                             "twoFactor": person.twoFactorEnabled, "isSelf": person.id == user.id,
-                        ] as [String: Any]
+                        ]
+                        // An empty string is truthy to Mustache: a name only when there is one.
+                        if let name = person.name, !name.isEmpty { row["name"] = name }
+                        return row
                     },
                     "events": events.map { event in
                         [
