@@ -198,4 +198,19 @@ struct RoleScopeTests {
             try expectError(try await call(client, owner, .get, "/v1/audit-log?from=yesterday"), .badRequest, "invalid_request", field: "from")
         }
     }
+
+    @Test("405 names the methods of the route the router would take: a literal segment before a parameter")
+    func allowPrefersLiteral() async throws {
+        try await withTeamApp { client in
+            let tenant = try await createTenant(client)
+            try await client.execute(uri: "/v1/users/invitations", method: .get, headers: headers(bearer: tenant.key)) { response in
+                try expectError(response, .methodNotAllowed, "method_not_allowed")
+                #expect(response.headers[.allow] == "POST")
+            }
+            try await client.execute(uri: "/v1/users/\(UUID().uuidString.lowercased())", method: .post, headers: headers(bearer: tenant.key)) { response in
+                try expectError(response, .methodNotAllowed, "method_not_allowed")
+                #expect(response.headers[.allow] == "DELETE, GET, PATCH")
+            }
+        }
+    }
 }
