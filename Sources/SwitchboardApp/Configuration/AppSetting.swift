@@ -148,6 +148,18 @@ public struct AppSetting: Sendable {
             "SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL", 0...1_000_000, "verified webhook deliveries per second per channel; 0 off",
             show: \.rateLimitHookChannel
         ) { $0.rateLimitHookChannel = $1 },
+        AppSetting(
+            "SWITCHBOARD_SMTP_URL", "the platform's own mail: smtp://user:password@host:port (STARTTLS) or smtps://… (TLS)",
+            default: "absent → invitation links only in the API's answer; the operator verifies sign-ups"
+        ) { configuration, value in
+            _ = try PlatformMail.parse(value)
+            configuration.smtpURL = value
+        },
+        AppSetting("SWITCHBOARD_MAIL_FROM", "sender address of the platform's mail", default: "absent → no-reply@<SMTP host>") {
+            configuration, value in
+            guard PlatformMail.isAddress(value) else { throw ConfigurationError("SWITCHBOARD_MAIL_FROM must be an email address") }
+            configuration.mailFrom = value
+        },
         .integer(
             "SWITCHBOARD_BCRYPT_COST", 4...16, "bcrypt work factor of the team's passwords (each step doubles the work)",
             show: \.bcryptCost

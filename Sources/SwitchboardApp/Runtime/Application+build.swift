@@ -6,6 +6,7 @@ public import Logging
 public import NIOCore
 import SwitchboardCore
 import Crypto
+import MailTransport
 import ServiceLifecycle
 import SwitchboardPostgres
 public import SwitchboardPipeline
@@ -128,6 +129,9 @@ public func buildApplication(
         passwords: Passwords(cost: configuration.bcryptCost), secrets: secrets, failures: failures,
         signUps: RateLimiter(.perHour(configuration.signUpsPerHour), now: monotonic),
         trialCredits: Credits(micros: Int64(configuration.signUpTrialMicros)),
+        mail: try? PlatformMail.make(
+            configuration, proxy: MailProxy(host: "127.0.0.1", port: gate.port, authorization: gate.proxyAuthorization), now: now
+        ),
         publicURL: { configuration.effectivePublicURL }, now: now
     )
     workspace.addAuth(to: router)

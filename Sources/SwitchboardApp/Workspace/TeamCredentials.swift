@@ -118,9 +118,9 @@ struct TenantToken: Sendable {
     let tenant: TenantID
     let secret: String
 
-    init(tenant: TenantID) {
+    init(tenant: TenantID, secret: String = TenantToken.randomSecret()) {
         self.tenant = tenant
-        self.secret = Self.randomSecret()
+        self.secret = secret
     }
 
     init?(_ text: String) {

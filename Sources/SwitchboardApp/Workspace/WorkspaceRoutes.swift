@@ -26,6 +26,8 @@ struct WorkspaceRoutes: Sendable {
     let failures: RateLimiter<String>
     let signUps: RateLimiter<String>
     let trialCredits: Credits
+    /// The platform's own mail: invitation and verification links go out by it when set.
+    let mail: PlatformMail?
     /// Where links point: `SWITCHBOARD_PUBLIC_URL`, or the address this server listens on.
     let publicURL: @Sendable () -> String
     let now: @Sendable () -> Date
@@ -100,14 +102,52 @@ struct WorkspaceRoutes: Sendable {
                 company: company, email: email, passwordHash: hash, emailTokenHash: TenantToken.hash(secret)
             )
             context.logger.info("tenant signed up", metadata: ["tenant.id": "\(tenant.id)", "user.id": "\(user.id)"])
+            if let mail {
+                let link = base() + "/auth/verify-email?token=" + TenantToken(tenant: tenant.id, secret: secret).text
+                let text = "Welcome to Switchboard, \(company).\n\nOpen this link to verify your email address (and receive your "
+                    + "trial credits):\n\(link)\n\nIf you did not sign up, ignore this mail.\n"
+                await send(mail, to: email, subject: "Verify your email for Switchboard", text: text, logger: context.logger)
+            }
             return try await startSession(user, request: request, context: context, status: .created)
         }
         router.get("/auth/verify-email") { request, context in
+            try failures.limited(context.sourceAddress).check("failed authentications from this address")
             guard let token = request.uri.queryParameters["token"].flatMap({ TenantToken(String($0)) }) else {
+                try failures.acquire(context.sourceAddress).check("failed authentications from this address")
                 throw SwitchboardError.notFound("verification link")
             }
-            let (user, granted) = try await verify(token.tenant, tokenHash: token.hash, user: nil, logger: context.logger)
+            let user: User, granted: Bool
+            do {
+                (user, granted) = try await verify(token.tenant, tokenHash: token.hash, user: nil, logger: context.logger)
+            } catch let error as SwitchboardError where error.code == .notFound {
+                try failures.acquire(context.sourceAddress).check("failed authentications from this address")
+                throw error
+            }
+            // A person follows the link from a mail: to the workspace; a program gets JSON.
+            if request.headers[.accept]?.contains("text/html") == true {
+                return Response(status: .seeOther, headers: [.location: "/app/inbox", .cacheControl: "no-store"])
+            }
             return try JSONBody.response(VerifiedResponse(user: UserResponse(user), trialGranted: granted))
+        }
+    }
+
+    /// `SWITCHBOARD_PUBLIC_URL` (or the listening address) without a trailing slash.
+    func base() -> String {
+        var base = publicURL()
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
+    }
+
+    /// Sends a link by the platform's mail; a failure is logged (never the address or the
+    /// link) and answered as not sent: the link is in the API's answer all the same.
+    @discardableResult
+    func send(_ mail: PlatformMail, to address: String, subject: String, text: String, logger: Logger) async -> Bool {
+        do {
+            try await mail.send(to: address, subject: subject, text: text)
+            return true
+        } catch {
+            logger.warning("platform mail not sent", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
@@ -260,12 +300,19 @@ struct WorkspaceRoutes: Sendable {
                 context.tenantID, email: email, role: role, tokenHash: token.hash, invitedBy: context.principal.actor.journalName,
                 expiresAt: expires
             )
-            var base = publicURL()
-            while base.hasSuffix("/") { base.removeLast() }
-            let url = base + "/app/accept-invitation?token=" + token.text
+            let url = base() + "/app/accept-invitation?token=" + token.text
             context.logger.info("invitation made", metadata: ["invitation.id": "\(id)"])
+            var sent = false
+            if let mail {
+                let tenant = try await tenants.tenant(context.tenantID)
+                let text = "You are invited to work in \(tenant.name)'s Switchboard workspace as \(role.rawValue).\n\n"
+                    + "Open this link to choose your password (it works once, for 7 days):\n\(url)\n"
+                sent = await send(mail, to: email, subject: "You are invited to \(tenant.name) on Switchboard", text: text, logger: context.logger)
+            }
             return try JSONBody.response(
-                InvitationResponse(id: id.uuidString.lowercased(), email: email, role: role.rawValue, invitationURL: url, expiresAt: expires),
+                InvitationResponse(
+                    id: id.uuidString.lowercased(), email: email, role: role.rawValue, invitationURL: url, expiresAt: expires, emailSent: sent
+                ),
                 status: .created, secret: true
             )
         }
@@ -459,8 +506,12 @@ struct InvitationResponse: APIResource {
     var role: String
     var invitationURL: String
     var expiresAt: Date
+    /// Whether the platform's mail sent the link (false without `SWITCHBOARD_SMTP_URL`).
+    var emailSent: Bool
 
-    enum CodingKeys: String, CodingKey { case id, email, role, invitationURL = "invitation_url", expiresAt = "expires_at" }
+    enum CodingKeys: String, CodingKey {
+        case id, email, role, invitationURL = "invitation_url", expiresAt = "expires_at", emailSent = "email_sent"
+    }
 }
 
 struct VerifiedResponse: APIResource {
