@@ -153,7 +153,7 @@ public struct PostgresInboxStore: Sendable {
     /// after the cursor (no trigram index: see 0020), and in each at its latest
     /// ``searchMessages`` messages.
     public static let searchWindow = 1000
-    public static let searchMessages = 20
+    public static let searchMessages = 5
     /// The most messages a conversation page shows.
     public static let maximumMessages = 200
 
@@ -204,15 +204,27 @@ public struct PostgresInboxStore: Sendable {
                         ORDER BY c.last_message_at DESC, c.id DESC
                         LIMIT \(pattern == nil ? limit + 1 : Self.searchWindow)
                     ) c
+                    -- Each window row is checked by its own lookups (laterals, never a scan of
+                    -- the tenant's contacts or identities); none run without a search.
+                    JOIN contacts k ON k.tenant_id = c.tenant_id AND k.id = c.contact_id
+                    LEFT JOIN LATERAL (
+                        SELECT true AS hit FROM contact_identities i
+                        WHERE \(pattern)::text IS NOT NULL AND i.tenant_id = c.tenant_id AND i.contact_id = c.contact_id
+                          AND i.external_id ILIKE \(pattern)
+                        LIMIT 1
+                    ) ih ON true
+                    LEFT JOIN LATERAL (
+                        SELECT true AS hit FROM (
+                            SELECT m.text FROM messages m
+                            WHERE \(pattern)::text IS NOT NULL AND m.tenant_id = c.tenant_id AND m.conversation_id = c.id
+                            ORDER BY m.seq DESC LIMIT \(Self.searchMessages)
+                        ) mm
+                        WHERE mm.text ILIKE \(pattern)
+                        LIMIT 1
+                    ) mh ON true
                     WHERE \(pattern)::text IS NULL
-                       OR EXISTS (SELECT FROM contacts k WHERE k.tenant_id = c.tenant_id AND k.id = c.contact_id
-                                  AND (k.display_name ILIKE \(pattern) OR k.phone ILIKE \(pattern) OR k.email ILIKE \(pattern)
-                                       OR k.username ILIKE \(pattern)))
-                       OR EXISTS (SELECT FROM contact_identities i WHERE i.tenant_id = c.tenant_id AND i.contact_id = c.contact_id
-                                  AND i.external_id ILIKE \(pattern))
-                       OR EXISTS (SELECT FROM (SELECT m.text FROM messages m WHERE m.tenant_id = c.tenant_id AND m.conversation_id = c.id
-                                               ORDER BY m.seq DESC LIMIT \(Self.searchMessages)) mm
-                                  WHERE mm.text ILIKE \(pattern))
+                       OR k.display_name ILIKE \(pattern) OR k.phone ILIKE \(pattern) OR k.email ILIKE \(pattern)
+                       OR k.username ILIKE \(pattern) OR ih.hit OR mh.hit
                     ORDER BY c.last_message_at DESC, c.id DESC
                     LIMIT \(limit + 1)
                 ) c
