@@ -300,3 +300,77 @@ struct InboxTests {
         #expect(LiveEvent.parse("not json") == nil)
     }
 }
+
+@Suite("Inbox read model and triggers")
+struct InboxStoreTests {
+    /// Runs `body` with a pool of its own and a running `LiveEvents` on the test database.
+    func withLive(_ body: @Sendable (Database, LiveEvents) async throws -> Void) async throws {
+        let configuration = try await testConfiguration()
+        let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)
+        let database = bootstrap.database
+        let live = LiveEvents(database: database, logger: TestDatabase.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            group.addTask { try await live.run() }
+            defer { group.cancelAll() }
+            await live.listening()
+            try await body(database, live)
+        }
+    }
+
+    @Test("views, counts, keyset pages; each change of a conversation is announced to its tenant with its kind")
+    func viewsAndEvents() async throws {
+        try await withInboxApp { client in
+            let seeded = try await seededTenant(client, senders: [(661_001, "Dana"), (661_002, "Arman"), (661_003, "Aruzhan")])
+            let key = seeded.tenant.key
+            let tenant = try #require(TenantID(seeded.tenant.id))
+            let user = try await createUser(tenant: seeded.tenant.id, name: "Aliya")
+            let viewer = try #require(UserID(user))
+            let ids = try await listData(client, "/v1/conversations", key: key).compactMap { $0["id"] as? String }
+            #expect(ids.count == 3)
+            try await withLive { database, live in
+                let store = PostgresInboxStore(database: database)
+                let first = try await store.list(tenant, viewer: viewer, filter: InboxFilter(view: .all), page: PageRequest(limit: 2))
+                #expect(first.data.map(\.id.description) == Array(ids.prefix(2)))
+                #expect(first.data.allSatisfy { $0.unread == 1 && $0.previewDirection == "inbound" })
+                let second = try await store.list(
+                    tenant, viewer: viewer, filter: InboxFilter(view: .all),
+                    page: PageRequest(limit: 2, cursor: first.nextCursor.flatMap { Cursor(encoded: $0) })
+                )
+                #expect(second.data.map(\.id.description) == [ids[2]])
+                #expect(second.nextCursor == nil)
+
+                let events = try live.subscribe(tenant)
+                let uri = "/v1/conversations/\(ids[0])"
+                for (path, body) in [("/handoff", "{}"), ("/resume", ""), ("/assign", #"{"user_id":"\#(user)"}"#), ("/close", ""), ("/reopen", "")] {
+                    try await client.execute(uri: uri + path, method: .post, headers: headers(bearer: key), body: ByteBuffer(string: body)) { response in
+                        #expect(response.status == .ok, "\(path): \(text(response))")
+                    }
+                }
+                var kinds: [String] = []
+                for await event in events {
+                    #expect(event.conversationID?.description == ids[0])
+                    kinds.append(event.kind)
+                    if kinds.count == 5 { break }
+                }
+                #expect(kinds == ["handed_off", "resumed", "assigned", "closed", "reopened"])
+
+                try await client.execute(uri: "/v1/conversations/\(ids[1])/handoff", method: .post, headers: headers(bearer: key), body: ByteBuffer(string: "{}")) { _ in }
+                try await client.execute(uri: "/v1/conversations/\(ids[2])/close", method: .post, headers: headers(bearer: key)) { _ in }
+                let counts = try await store.counts(tenant, viewer: viewer, channelID: nil)
+                #expect(counts == [.mine: 1, .unassigned: 1, .handedOff: 1, .ai: 1, .closed: 1, .all: 3])
+                for (view, expected) in [(InboxView.mine, [ids[0]]), (.unassigned, [ids[1]]), (.handedOff, [ids[1]]), (.ai, [ids[0]]), (.closed, [ids[2]])] {
+                    let page = try await store.list(tenant, viewer: viewer, filter: InboxFilter(view: view), page: PageRequest())
+                    #expect(page.data.map(\.id.description) == expected, "\(view)")
+                }
+                // Opening marks read; another person still has it unread.
+                let opened = try await store.conversation(tenant, try #require(ConversationID(ids[1])), viewer: viewer)
+                #expect(opened.messages.count == 1 && opened.mode == "human")
+                let after = try await store.list(tenant, viewer: viewer, filter: InboxFilter(view: .unassigned), page: PageRequest())
+                #expect(after.data.first?.unread == 0)
+                #expect(InboxFilter(search: String(repeating: "x", count: 500)).search?.count == InboxFilter.maximumSearch)
+                #expect(InboxFilter(search: "   ").search == nil)
+            }
+        }
+    }
+}
