@@ -127,14 +127,18 @@ public final class LiveEvents: Service, Sendable {
     /// How many subscribers the process has (for tests and metrics).
     public var subscriberCount: Int { state.withLock { $0.total } }
 
-    /// Returns once this process listens (at once when it already does).
+    /// Returns once this process listens (at once when it already does). Waiting for it is
+    /// wanting it: the listening connection is taken if it was not yet.
     public func listening() async {
         await withCheckedContinuation { continuation in
-            let now = state.withLock { state in
-                if state.listening { return true }
+            let (now, demand) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                if state.listening { return (true, nil) }
                 state.waiters.append(continuation)
-                return false
+                state.wanted = true
+                defer { state.demand = nil }
+                return (false, state.demand)
             }
+            demand?.resume()
             if now { continuation.resume() }
         }
     }
