@@ -21,7 +21,8 @@ struct TestPrincipalMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let value = request.headers[Self.header] {
+        // A header for HTTP tests, a cookie for the browser test.
+        if let value = request.headers[Self.header] ?? request.cookies["sb_test_principal"].map({ String($0.value) }) {
             let parts = value.split(separator: ":").map(String.init)
             if parts.count == 3, let tenant = TenantID(parts[0]), let user = UserID(parts[1]), let role = Role(rawValue: parts[2]) {
                 context.principal = TenantPrincipal(tenantID: tenant, userID: user, role: role, sessionID: UUID(), csrfToken: Self.csrf)
@@ -380,6 +381,38 @@ struct InboxStoreTests {
                 #expect(after.data.first?.unread == 0)
                 #expect(InboxFilter(search: String(repeating: "x", count: 500)).search?.count == InboxFilter.maximumSearch)
                 #expect(InboxFilter(search: "   ").search == nil)
+            }
+        }
+    }
+}
+
+@Suite("Inbox in a real browser: headless Chromium from Debian's packages")
+struct InboxBrowserTests {
+    @Test("Chromium shows the conversation, goes live, shows a message delivered while open, and holds at 390 px")
+    func browser() async throws {
+        try await withInboxApp(.live) { client in
+            let port = try #require(client.port)
+            let tenant = try await createTenant(client, name: "Almaty Flowers")
+            let channel = try await createChannel(client, key: tenant.key, kind: "telegram", credentials: ["bot_token": botToken], name: "Flowers bot")
+            let secret = try #require(channel.revealed["secret_token"])
+            let first = telegramUpdate(updateID: 6000, userID: 552_001, messageID: 1, text: "Do you deliver roses to Medeu tonight?", name: "Dana")
+            #expect(try await deliver(client, channel: channel.id, body: first, headers: telegramHeaders(secret)).status == .ok)
+            let conversation = try #require(try await listData(client, "/v1/conversations", key: tenant.key).first?["id"] as? String)
+            let user = try await createUser(tenant: tenant.id, name: "Aliya")
+            let screenshots = DashboardBrowserTests.root.appendingPathComponent(".build/screenshots")
+            let result = try await SystemCommand(
+                executable: "/usr/bin/python3",
+                arguments: [
+                    DashboardBrowserTests.root.appendingPathComponent("Tests/Browser/inbox.py").path, "--base", "http://127.0.0.1:\(port)",
+                    "--principal", "\(tenant.id):\(user):operator", "--conversation", conversation, "--hook", "/hooks/\(channel.id)",
+                    "--secret", secret, "--screenshots", screenshots.path,
+                ]
+            ).run()
+            #expect(result.status == 0, "\(result.output)")
+            for name in ["phone", "desktop", "list-phone"] {
+                let path = screenshots.appendingPathComponent("inbox-\(name).png").path
+                let data = try #require(FileManager.default.contents(atPath: path), "no screenshot at \(path): \(result.output)")
+                #expect(data.starts(with: [0x89, 0x50, 0x4E, 0x47]), "not a PNG")
             }
         }
     }
