@@ -174,6 +174,8 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                // The platform's own mail (invitations, sign-up verification).
+                "MailMIME", "MailTransport", "SMTPClient",
             ] + (connectors + ["Email"]).map { .target(name: "\($0)Connector") },
             resources: [.copy("Resources")],
             swiftSettings: strict

@@ -139,13 +139,13 @@ read -r tenant_key spare_key spare_tenant conversation <<<"$setup"
 #   - a cursor is a position this API issued: every list gets one valid cursor;
 #   - the conversation routes get the conversation the deliveries made (no list links to it);
 #   - rules across parameters (from before to, at most 400 days) and the clock (a
-#     top-up's expires_at in the future): those values are pinned to valid ones;
+#     top-up's or a key's expires_at in the future): those values are pinned to valid ones;
 #   - where that pinning cannot reach, a body the document allows may be answered 400:
 #     the two PATCHes whose body is judged by the stored resource's kind (a provider's, a
 #     channel's), a merge whose body names the contact of the path, a top-up whose
 #     expires_at has passed (a pinned body value does not reach every phase), and a mailbox
 #     channel's creation, whose IMAP and SMTP logins are tried against servers that the
-#     generated hosts do not name;
+#     generated hosts do not name, and a key whose expires_at has passed;
 #   - 413 is a rejection too (a sign-in form over 16 KiB).
 config="$WORK/schemathesis.toml"
 cursor="$("$python" -c 'import base64; print(base64.urlsafe_b64encode(b"1700000000000000\n00000000-0000-0000-0000-000000000000").decode().rstrip("="))')"
@@ -183,7 +183,11 @@ include-name = "POST /admin/tenants/{id}/credits"
 parameters = { "body.expires_at" = "2099-01-01T00:00:00Z" }
 
 [[operations]]
-include-name-regex = "^(PATCH /v1/(providers|channels)/\\\\{id\\\\}|POST /v1/channels|POST /v1/contacts/\\\\{id\\\\}/merge|POST /admin/tenants/\\\\{id\\\\}/credits)\$"
+include-name = "POST /v1/api-keys"
+parameters = { "body.expires_at" = "2099-01-01T00:00:00Z" }
+
+[[operations]]
+include-name-regex = "^(PATCH /v1/(providers|channels)/\\\\{id\\\\}|POST /v1/channels|POST /v1/contacts/\\\\{id\\\\}/merge|POST /admin/tenants/\\\\{id\\\\}/credits|POST /v1/api-keys)\$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 EOF
 

@@ -286,8 +286,8 @@ struct InboxBench {
             group.addTask { await database.client.run() }
             group.addTask { try await live.run() }
             defer { group.cancelAll() }
-            await live.listening()
             let streams = try (0..<subscribers).map { _ in try live.subscribe(Self.big) }
+            await live.listening()
             let (done, finished) = AsyncStream<Void>.makeStream()
             var readers: [Task<Void, Never>] = []
             for stream in streams {

@@ -72,6 +72,9 @@ public struct TenantPrincipal: Sendable, Hashable {
     public var csrfToken: String?
     /// A session's id (`nil` for a key).
     public var sessionID: UUID?
+    /// The team requires two-factor authentication and this person has not set it up:
+    /// only their own profile and the set-up answer until they do.
+    public var mustEnrollTwoFactor = false
 
     public init(tenantID: TenantID, apiKeyID: APIKeyID, scopes: Set<Scope> = [.admin], rate: KeyRate? = nil) {
         self.tenantID = tenantID

@@ -23,6 +23,12 @@ public struct SwitchboardError: Error, Sendable, CustomStringConvertible {
         public static let upstreamError = Code("upstream_error")
         public static let unavailable = Code("unavailable")
         public static let internalError = Code("internal_error")
+        /// 403: the key or the person's role lacks the scope the route needs (named in the message).
+        public static let insufficientScope = Code("insufficient_scope")
+        /// 401: the password was right; the person's second factor is needed too.
+        public static let totpRequired = Code("totp_required")
+        /// 403: the team requires two-factor authentication, which this person has not set up.
+        public static let twoFactorRequired = Code("two_factor_required")
     }
 
     public var code: Code

@@ -73,3 +73,38 @@ public struct User: Sendable, Hashable {
         self.createdAt = createdAt
     }
 }
+
+/// One entry of the sign-in journal: an attempt on a known address, or a sign-out.
+public struct LoginEvent: Sendable, Hashable {
+    public enum Outcome: String, Sendable, CaseIterable {
+        case signedIn = "signed_in"
+        case wrongPassword = "wrong_password"
+        case totpRequired = "totp_required"
+        case wrongTOTP = "wrong_totp"
+        case reusedTOTP = "reused_totp"
+        case wrongRecoveryCode = "wrong_recovery_code"
+        case recoveryCodeUsed = "recovery_code_used"
+        case rateLimited = "rate_limited"
+        case twoFactorNotSetUp = "two_factor_not_set_up"
+        case signedOut = "signed_out"
+        case signedOutEverywhere = "signed_out_everywhere"
+    }
+
+    public var id: UUID
+    public var userID: UserID?
+    public var email: String
+    public var outcome: Outcome
+    public var source: String?
+    public var userAgent: String?
+    public var at: Date
+
+    public init(id: UUID, userID: UserID?, email: String, outcome: Outcome, source: String?, userAgent: String?, at: Date) {
+        self.id = id
+        self.userID = userID
+        self.email = email
+        self.outcome = outcome
+        self.source = source
+        self.userAgent = userAgent
+        self.at = at
+    }
+}

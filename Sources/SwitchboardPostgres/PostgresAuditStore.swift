@@ -51,7 +51,8 @@ public struct PostgresAuditStore: Sendable {
 
     /// Newest first; optionally only the entries about one subject.
     public func entries(
-        _ tenant: TenantID, page: PageRequest, subjectKind: String? = nil, subjectID: String? = nil
+        _ tenant: TenantID, page: PageRequest, subjectKind: String? = nil, subjectID: String? = nil, actor: String? = nil,
+        from: Date? = nil, to: Date? = nil
     ) async throws -> Page<AuditEntry> {
         let before: Int64? = try page.cursor.map { cursor in
             guard let sequence = Int64(cursor.sortKey) else {
@@ -67,6 +68,9 @@ public struct PostgresAuditStore: Sendable {
                 WHERE tenant_id = \(tenant.uuid) AND (\(before)::int8 IS NULL OR seq < \(before)::int8)
                   AND (\(subjectKind)::text IS NULL OR subject_kind = \(subjectKind)::text)
                   AND (\(subjectID)::text IS NULL OR subject_id = \(subjectID)::text)
+                  AND (\(actor)::text IS NULL OR actor = \(actor)::text)
+                  AND (\(from)::timestamptz IS NULL OR at >= \(from)::timestamptz)
+                  AND (\(to)::timestamptz IS NULL OR at < \(to)::timestamptz)
                 ORDER BY seq DESC LIMIT \(page.limit + 1)
                 """,
                 logger: logger

@@ -29,6 +29,18 @@ public struct AppConfiguration: Sendable {
     /// `SWITCHBOARD_MAIL_CA_FILE`: a PEM file of CA certificates that mailbox channels'
     /// IMAP and SMTP connections trust besides the system's (a private CA's mail server).
     public var mailTrustFile: String? = nil
+    /// `SWITCHBOARD_SMTP_URL`: the platform's own mail (invitations, sign-up verification).
+    public var smtpURL: String? = nil
+    /// `SWITCHBOARD_MAIL_FROM`: the sender of that mail.
+    public var mailFrom: String? = nil
+    /// `SWITCHBOARD_BCRYPT_COST`: the work factor of the team's password hashes.
+    public var bcryptCost: Int = 12
+    /// `SWITCHBOARD_SIGN_UP_TRIAL_MICROS`: what a business that signs up itself gets once,
+    /// when its owner's address is verified.
+    public var signUpTrialMicros: Int = 0
+    /// `SWITCHBOARD_SIGN_UPS_PER_HOUR`: sign-ups per hour per source address; 0 turns the
+    /// sign-up page off.
+    public var signUpsPerHour: Int = 5
     /// `SWITCHBOARD_WORKERS`: concurrent reply and send jobs.
     public var workers: Int
     /// `SWITCHBOARD_DB_POOL`: the most connections the app role's pool opens.

@@ -148,6 +148,30 @@ public struct AppSetting: Sendable {
             "SWITCHBOARD_RATE_LIMIT_HOOK_CHANNEL", 0...1_000_000, "verified webhook deliveries per second per channel; 0 off",
             show: \.rateLimitHookChannel
         ) { $0.rateLimitHookChannel = $1 },
+        AppSetting(
+            "SWITCHBOARD_SMTP_URL", "the platform's own mail: smtp://user:password@host:port (STARTTLS) or smtps://… (TLS)",
+            default: "absent → invitation links only in the API's answer; the operator verifies sign-ups"
+        ) { configuration, value in
+            _ = try PlatformMail.parse(value)
+            configuration.smtpURL = value
+        },
+        AppSetting("SWITCHBOARD_MAIL_FROM", "sender address of the platform's mail", default: "absent → no-reply@<SMTP host>") {
+            configuration, value in
+            guard PlatformMail.isAddress(value) else { throw ConfigurationError("SWITCHBOARD_MAIL_FROM must be an email address") }
+            configuration.mailFrom = value
+        },
+        .integer(
+            "SWITCHBOARD_BCRYPT_COST", 4...16, "bcrypt work factor of the team's passwords (each step doubles the work)",
+            show: \.bcryptCost
+        ) { $0.bcryptCost = $1 },
+        .integer(
+            "SWITCHBOARD_SIGN_UP_TRIAL_MICROS", 0...1_000_000_000_000, "credits a self-signed-up business gets once its owner's email is verified",
+            show: \.signUpTrialMicros
+        ) { $0.signUpTrialMicros = $1 },
+        .integer(
+            "SWITCHBOARD_SIGN_UPS_PER_HOUR", 0...1_000_000, "sign-ups per hour per source address; 0 turns sign-up off",
+            show: \.signUpsPerHour
+        ) { $0.signUpsPerHour = $1 },
         .milliseconds(
             "SWITCHBOARD_HEADER_TIMEOUT_MS", 10...3_600_000, "time a connection has to send a complete request head",
             show: \.headerTimeout

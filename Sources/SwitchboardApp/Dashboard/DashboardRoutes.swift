@@ -187,7 +187,9 @@ struct DashboardRoutes: Sendable {
         }
     }
 
-    func dashboard(_ request: Request, filter: Filter, principal: TenantPrincipal) async throws -> Response {
+    /// The page of figures; `base` is where it is served (`/dashboard`, or `/app/analytics`
+    /// inside the team's workspace, whose navigation replaces the key session's sign-out).
+    func dashboard(_ request: Request, filter: Filter, principal: TenantPrincipal, base: String = "/dashboard") async throws -> Response {
         let days = filter.days, zoneName = filter.zoneName, zone = filter.zone, channelID = filter.channelID
         // Whole days of the zone: today and the days before it.
         var calendar = Calendar(identifier: .gregorian)
@@ -241,6 +243,7 @@ struct DashboardRoutes: Sendable {
         periodFormatter.timeZone = zone
         periodFormatter.dateFormat = "d MMM yyyy HH:mm"
         let context: [String: Any] = [
+            "base": base, "keySession": base == "/dashboard",
             "title": "Analytics",
             "tenantName": tenant.name,
             "tz": zoneName,

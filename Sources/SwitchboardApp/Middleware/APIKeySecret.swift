@@ -8,7 +8,7 @@ public struct APIKeySecret: Sendable {
     public static let scheme = "sb_live_"
 
     public let secret: String
-    public let stored: NewAPIKey
+    public var stored: NewAPIKey
 
     /// Mints 256 random bits.
     public init(name: String) {

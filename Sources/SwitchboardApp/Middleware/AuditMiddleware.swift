@@ -3,8 +3,9 @@ import SwitchboardCore
 import SwitchboardPostgres
 
 /// Journals every API request that reads or changes personal data — the routes under
-/// `/v1/contacts`, `/v1/conversations` and `/v1/deals` — as `<METHOD> <route>` by the
-/// request's API key, about the subject the path names. The entry is written by the
+/// `/v1/contacts`, `/v1/conversations` and `/v1/deals` — and every change a signed-in person
+/// makes anywhere (PRIVACY.md's duty to name the person who acted), as `<METHOD> <route>`
+/// by the request's key or person, about the subject the path names. The entry is written by the
 /// request's first committed tenant transaction (see `Audit`), so it commits with the
 /// operation; a request that committed none gets it written after a success.
 struct AuditMiddleware: RouterMiddleware {
@@ -16,12 +17,19 @@ struct AuditMiddleware: RouterMiddleware {
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let route = context.endpointPath,
-              let subject = Self.subjects.first(where: { route == $0.prefix || route.hasPrefix($0.prefix + "/") })
-        else { return try await next(request, context) }
+        guard let route = context.endpointPath else { return try await next(request, context) }
+        let kind: String
+        if let subject = Self.subjects.first(where: { route == $0.prefix || route.hasPrefix($0.prefix + "/") }) {
+            kind = subject.kind
+        } else if context.principal.userID != nil, ![.get, .head, .options].contains(request.method) {
+            // A person's change elsewhere: the subject is the route's family (`users`, `api-keys`).
+            kind = route.split(separator: "/").dropFirst().first.map(String.init) ?? "tenant"
+        } else {
+            return try await next(request, context)
+        }
         let intent = AuditIntent(
             tenant: context.tenantID, actor: context.principal.actor.journalName, action: "\(request.method.rawValue) \(route)",
-            subjectKind: subject.kind, subjectID: context.parameters.get("id")
+            subjectKind: kind, subjectID: context.parameters.get("id")
         )
         let response = try await Audit.$intent.withValue(intent) { try await next(request, context) }
         if (200..<300).contains(response.status.code), !intent.isWritten {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import SwitchboardCore
 
@@ -36,28 +37,72 @@ struct OperatorAuthMiddleware: RouterMiddleware {
     }
 }
 
-/// Finds the tenant behind a `sb_live_…` bearer key and puts it in the context;
-/// `TenantRequestContext` then refuses requests without one. Then each key, and each
-/// tenant over all its keys, is held to its rate (429 with `Retry-After` beyond it).
+/// Finds who is asking — the tenant behind a `sb_live_…` bearer key, or a person signed in
+/// with a session cookie (whose state-changing calls must carry the CSRF token) — and puts
+/// it in the context; `TenantRequestContext` then refuses requests without one. Then:
+///
+/// - each key or person, and each tenant over all of them, is held to its rate in this
+///   process (429 with `Retry-After`);
+/// - the route's scope (`RouteScopes`) is checked: 403 `insufficient_scope` naming it;
+/// - a key with a per-minute limit is held to it across replicas (counted in PostgreSQL as
+///   the key is authenticated), with `RateLimit-Limit`, `-Remaining` and `-Reset` on every
+///   answer and 429 `rate_limited` with `Retry-After` past it.
 struct TenantAuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let keys: APIKeyAuthentication
+    let sessions: TeamSessions
     let perKey: RateLimiter<Actor>
     let perTenant: RateLimiter<TenantID>
+    let now: @Sendable () -> Date
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let token = request.bearerToken else {
-            throw SwitchboardError(.unauthorized, "a tenant API key is required: Authorization: Bearer sb_live_…")
+        let principal: TenantPrincipal
+        if let token = request.bearerToken {
+            guard let found = try await keys.principal(for: token, source: context.sourceAddress) else {
+                throw SwitchboardError(.unauthorized, "the API key is not valid or has been revoked")
+            }
+            principal = found
+        } else if TeamSessions.token(request) != nil {
+            guard let found = try await sessions.principal(request) else {
+                try keys.failures.acquire(context.sourceAddress).check("failed authentications from this address")
+                throw SwitchboardError(.unauthorized, "the session has ended: sign in again")
+            }
+            try TeamSessions.checkCSRF(request, found)
+            principal = found
+        } else {
+            throw SwitchboardError(
+                .unauthorized, "a tenant API key (Authorization: Bearer sb_live_…) or a signed-in session is required"
+            )
         }
-        guard let principal = try await keys.principal(for: token, source: context.sourceAddress) else {
-            throw SwitchboardError(.unauthorized, "the API key is not valid or has been revoked")
-        }
-        try perKey.acquire(principal.actor).check("requests with this API key")
+        try perKey.acquire(principal.actor).check(principal.apiKeyID == nil ? "requests by this person" : "requests with this API key")
         try perTenant.acquire(principal.tenantID).check("requests for this tenant")
+        let path = context.endpointPath ?? request.uri.path
+        if principal.mustEnrollTwoFactor, !(path == "/v1/me" || path.hasPrefix("/v1/me/")) {
+            throw SwitchboardError(
+                .twoFactorRequired, "your team requires two-factor authentication: set it up first (POST /v1/me/totp, or /app/security)"
+            )
+        }
+        try RouteScopes.check(principal, request.method, path)
         var context = context
         context.principal = principal
-        return try await next(request, context)
+        guard let rate = principal.rate else { return try await next(request, context) }
+        let reset = max(Int(rate.windowEnds.timeIntervalSince(now()).rounded(.up)), 0)
+        var response: Response
+        if rate.exceeded {
+            let error = SwitchboardError.rateLimited("requests with this API key (\(rate.limit) a minute)", retryAfter: Double(max(reset, 1)))
+            response = try error.response(from: request, context: context)
+        } else {
+            response = try await next(request, context)
+        }
+        response.headers[Self.limitHeader] = String(rate.limit)
+        response.headers[Self.remainingHeader] = String(rate.remaining)
+        response.headers[Self.resetHeader] = String(reset)
+        return response
     }
+
+    static let limitHeader = HTTPField.Name("RateLimit-Limit")!
+    static let remainingHeader = HTTPField.Name("RateLimit-Remaining")!
+    static let resetHeader = HTTPField.Name("RateLimit-Reset")!
 }
 
 extension OperatorAuthMiddleware {

@@ -103,6 +103,9 @@ struct RateLimitRule: Sendable, Hashable {
     /// `count` per minute, all of them at once if need be; 0: no limit.
     static func perMinute(_ count: Int) -> RateLimitRule { count > 0 ? RateLimitRule(rate: Double(count) / 60, burst: count) : .unlimited }
 
+    /// `count` per hour, all of them at once if need be; 0: no limit.
+    static func perHour(_ count: Int) -> RateLimitRule { count > 0 ? RateLimitRule(rate: Double(count) / 3600, burst: count) : .unlimited }
+
     /// `count` per second with a burst of `burst` of them; 0: no limit.
     static func perSecond(_ count: Int, burst: Int) -> RateLimitRule { count > 0 ? RateLimitRule(rate: Double(count), burst: burst) : .unlimited }
 

@@ -90,7 +90,7 @@
 
   if (conversationID) {
     var base = '/v1/conversations/' + conversationID;
-    on('take-over', 'click', function () { call('POST', base + '/handoff', {}).then(reload, function () {}); });
+    on('take-over', 'click', function () { call('POST', base + '/handoff', { reason: 'taken over in the inbox' }).then(reload, function () {}); });
     on('give-back', 'click', function () { call('POST', base + '/resume').then(reload, function () {}); });
     on('close-conversation', 'click', function () { call('POST', base + '/close').then(reload, function () {}); });
     on('reopen-conversation', 'click', function () { call('POST', base + '/reopen').then(reload, function () {}); });

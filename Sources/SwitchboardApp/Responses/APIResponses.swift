@@ -12,8 +12,11 @@ struct TenantResponse: APIResource {
     var heldMicros: Int64?
     var lowBalance: Bool?
     var lowBalanceThresholdMicros: Int64?
+    /// Whether the team must use two-factor authentication (`GET`/`PATCH /v1/tenant`).
+    var requireTwoFactor: Bool?
 
-    init(_ tenant: Tenant, account: CreditAccount? = nil) {
+    init(_ tenant: Tenant, account: CreditAccount? = nil, requireTwoFactor: Bool? = nil) {
+        self.requireTwoFactor = requireTwoFactor
         self.id = tenant.id.description
         self.name = tenant.name
         self.trialCreditsMicros = tenant.trialCredits.micros
@@ -24,7 +27,7 @@ struct TenantResponse: APIResource {
         self.lowBalanceThresholdMicros = account?.lowBalanceThreshold.micros
     }
 
-    enum CodingKeys: String, CodingKey { case id, name, trialCreditsMicros = "trial_credits_micros", createdAt = "created_at", balanceMicros = "balance_micros", heldMicros = "held_micros", lowBalance = "low_balance", lowBalanceThresholdMicros = "low_balance_threshold_micros" }
+    enum CodingKeys: String, CodingKey { case id, name, trialCreditsMicros = "trial_credits_micros", createdAt = "created_at", balanceMicros = "balance_micros", heldMicros = "held_micros", lowBalance = "low_balance", lowBalanceThresholdMicros = "low_balance_threshold_micros", requireTwoFactor = "require_two_factor" }
 }
 
 /// An API key as the API shows it: never the secret, except `key` in the answer that
@@ -36,10 +39,16 @@ struct APIKeyResponse: APIResource {
     var createdAt: Date
     var lastUsedAt: Date?
     var revokedAt: Date?
+    var scopes: [String]
+    var expiresAt: Date?
+    var rateLimitPerMinute: Int?
     /// The secret, present only when the key is created.
     var key: String?
 
     init(_ key: APIKey, secret: String? = nil) {
+        self.scopes = key.scopes.map(\.rawValue).sorted()
+        self.expiresAt = key.expiresAt
+        self.rateLimitPerMinute = key.rateLimitPerMinute
         self.id = key.id.description
         self.name = key.name
         self.prefix = key.prefix
@@ -50,7 +59,8 @@ struct APIKeyResponse: APIResource {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, prefix, createdAt = "created_at", lastUsedAt = "last_used_at", revokedAt = "revoked_at", key
+        case id, name, prefix, createdAt = "created_at", lastUsedAt = "last_used_at", revokedAt = "revoked_at", key, scopes
+        case expiresAt = "expires_at", rateLimitPerMinute = "rate_limit_per_minute"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -61,6 +71,9 @@ struct APIKeyResponse: APIResource {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(lastUsedAt, forKey: .lastUsedAt)
         try container.encode(revokedAt, forKey: .revokedAt)
+        try container.encode(scopes, forKey: .scopes)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(rateLimitPerMinute, forKey: .rateLimitPerMinute)
         try container.encodeIfPresent(key, forKey: .key)
     }
 }

@@ -27,6 +27,23 @@ enum OpenAPIConstraints {
             all.append(Constraint(pointer: "/paths/\(route)/\(method)/parameters/@\(name)/schema", schema: rule.schema))
         }
         body("CreateTenant", "name", .tenantName)
+        // The team's accounts.
+        body("SignIn", "email", .email)
+        body("SignIn", "password", .signInPassword)
+        body("SignIn", "totp_code", .oneTimeCode)
+        body("SignIn", "recovery_code", .oneTimeCode)
+        body("SignUp", "company", .tenantName)
+        body("SignUp", "email", .email)
+        body("CreateInvitation", "email", .email)
+        body("UpdateUser", "name", .shortName)
+        body("TOTPConfirm", "code", .oneTimeCode)
+        body("AcceptInvitation", "token", .linkToken)
+        for schema in ["SignUp", "AcceptInvitation"] {
+            body(schema, "password", .password)
+            all.append(Constraint(
+                pointer: "/components/schemas/\(schema)/properties/password", schema: ["minLength": .integer(Int64(Passwords.minimumLength))]
+            ))
+        }
         body("CreateAPIKey", "name", .shortName)
         for schema in ["CreateChannel", "UpdateChannel"] { body(schema, "name", .shortName) }
         body("UpdateContact", "display_name", .shortName)

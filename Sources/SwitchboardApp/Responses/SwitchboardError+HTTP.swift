@@ -18,8 +18,8 @@ struct ErrorEnvelope: Codable, APIResource {
 extension SwitchboardError: HTTPResponseError {
     public var status: HTTPResponse.Status {
         switch code {
-        case .unauthorized: .unauthorized
-        case .forbidden: .forbidden
+        case .unauthorized, .totpRequired: .unauthorized
+        case .forbidden, .insufficientScope, .twoFactorRequired: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .invalidRequest: .badRequest
@@ -37,6 +37,7 @@ extension SwitchboardError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try JSONBody.response(ErrorEnvelope(error: .init(code: code.rawValue, message: message, field: field)), status: status)
         if code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if code == .insufficientScope { response.headers[.wwwAuthenticate] = "Bearer error=\"insufficient_scope\"" }
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
     }

@@ -50,6 +50,12 @@ enum FieldRule: Sendable, Equatable {
     static let personMessage = FieldRule.text(maximum: 20_000)
     static let systemPrompt = FieldRule.optionalText(maximum: 100_000)
     static let contactSearch = FieldRule.query(maximum: 200)
+    /// A new password: 10 to 72 characters (the minimum is the document's `minLength` beside).
+    static let password = FieldRule.optionalText(maximum: 72)
+    /// A password presented at sign-in: bounded, never stored.
+    static let signInPassword = FieldRule.optionalText(maximum: 1024)
+    static let oneTimeCode = FieldRule.token(maximum: 64)
+    static let linkToken = FieldRule.token(maximum: 200)
     static let auditFilter = FieldRule.query(maximum: nil)
     static let providerAPIKey = FieldRule.token(maximum: 4096)
     static let baseURL = FieldRule.url(maximum: 2000)

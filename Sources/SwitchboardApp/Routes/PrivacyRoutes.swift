@@ -164,7 +164,12 @@ struct PrivacyRoutes: Sendable {
             let query = request.uri.queryParameters
             let kind = try query["subject_kind"].map { try FieldRule.auditFilter.check(String($0), field: "subject_kind") }
             let subject = try query["subject_id"].map { try FieldRule.auditFilter.check(String($0), field: "subject_id") }
-            let page = try await journal.entries(context.tenantID, page: try request.pageRequest(), subjectKind: kind, subjectID: subject)
+            let actor = try query["actor"].map { try FieldRule.auditFilter.check(String($0), field: "actor") }
+            let from = try query["from"].map { try APITime.parse(String($0), field: "from") }
+            let to = try query["to"].map { try APITime.parse(String($0), field: "to") }
+            let page = try await journal.entries(
+                context.tenantID, page: try request.pageRequest(), subjectKind: kind, subjectID: subject, actor: actor, from: from, to: to
+            )
             return try JSONBody.response(ListResponse(page, AuditEntryResponse.init))
         }
         group.get("/audit-log/verify") { _, context in
@@ -416,5 +421,20 @@ extension PrivacyRoutes {
         @Nullable var brokenAtSeq: Int64?
 
         enum CodingKeys: String, CodingKey { case intact, checked, brokenAtSeq = "broken_at_seq" }
+    }
+}
+
+/// A time a caller sends (a filter bound, an expiry): RFC 3339, within the years PostgreSQL holds.
+enum APITime {
+    static func parse(_ text: String, field: String) throws -> Date {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        guard text.utf8.count <= 40, let date = plain.date(from: text) ?? formatter.date(from: text),
+              date.timeIntervalSince1970 > -62_135_596_800, date.timeIntervalSince1970 < 253_402_300_799
+        else {
+            throw SwitchboardError.invalid("\(field) must be an RFC 3339 time (2026-01-31T00:00:00Z)", field: field)
+        }
+        return date
     }
 }

@@ -20,17 +20,29 @@ public final class RouteIndex: Sendable {
 
     func set(_ routes: [Route]) { storage.withLock { $0 = routes } }
 
-    /// The methods served at a concrete request path.
+    /// The methods served at a concrete request path. Where several templates match, the
+    /// router takes the one whose literal segment comes first (`/v1/users/invitations`
+    /// before `/v1/users/{id}`), and so does this.
     func methods(matching path: String) -> [String] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        return storage.withLock { routes in
-            routes.filter { route in
+        let matches: [(route: Route, literals: [Bool])] = storage.withLock { routes in
+            routes.compactMap { route in
                 let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
-                guard template.count == segments.count else { return false }
-                return zip(template, segments).allSatisfy { pattern, segment in
-                    pattern.hasPrefix("{") || pattern == "*" || pattern == segment
+                guard template.count == segments.count else { return nil }
+                var literals: [Bool] = []
+                for (pattern, segment) in zip(template, segments) {
+                    if pattern.hasPrefix("{") || pattern == "*" {
+                        literals.append(false)
+                    } else if pattern == segment {
+                        literals.append(true)
+                    } else {
+                        return nil
+                    }
                 }
-            }.map(\.method)
+                return (route, literals)
+            }
         }
+        guard let best = matches.map(\.literals).max(by: { $0.lexicographicallyPrecedes($1) { !$0 && $1 } }) else { return [] }
+        return matches.filter { $0.literals == best }.map(\.route.method)
     }
 }

@@ -97,9 +97,35 @@ extension RouteDependencies {
 
 struct CreateAPIKeyRequest: RequestBody {
     var name: String?
+    var scopes: [String]?
+    var expiresAt: Date?
+    var rateLimitPerMinute: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name
+        case name, scopes, expiresAt = "expires_at", rateLimitPerMinute = "rate_limit_per_minute"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        scopes = try container.decodeIfPresent([String].self, forKey: .scopes)
+        rateLimitPerMinute = try container.decodeIfPresent(Int.self, forKey: .rateLimitPerMinute)
+        expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt).map { try APITime.parse($0, field: "expires_at") }
+    }
+
+    /// The key's scopes: those named (each known, at least one), or `admin` without any.
+    func checkedScopes() throws -> Set<Scope> {
+        guard let scopes else { return [.admin] }
+        guard !scopes.isEmpty, scopes.count <= Scope.allCases.count * 2 else {
+            throw SwitchboardError.invalid("scopes names at least one scope (or leave it out for admin)", field: "scopes")
+        }
+        return Set(try scopes.map { name in
+            guard let scope = Scope(rawValue: name) else {
+                let known = Scope.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SwitchboardError.invalid("unknown scope \(name.prefix(40)); scopes are \(known)", field: "scopes")
+            }
+            return scope
+        })
     }
 }
 
@@ -108,12 +134,23 @@ extension RouteDependencies {
         group.get("/tenant") { _, context in
             let tenant = try await store.tenant(context.tenantID)
             let account = try await PostgresCreditStore(database: database).account(context.tenantID)
-            return try JSONBody.response(TenantResponse(tenant, account: account))
+            let required = try await PostgresWorkspaceStore(database: database).requiresTwoFactor(context.tenantID)
+            return try JSONBody.response(TenantResponse(tenant, account: account, requireTwoFactor: required))
         }
         group.post("/api-keys") { request, context in
             let body = try await JSONBody.decode(CreateAPIKeyRequest.self, from: request, context: context)
             let name = try FieldRule.shortName.check(body.name ?? "default", field: "name")
-            let secret = APIKeySecret(name: name)
+            let scopes = try body.checkedScopes()
+            if let expiresAt = body.expiresAt, expiresAt <= Date() {
+                throw SwitchboardError.invalid("expires_at must be in the future", field: "expires_at")
+            }
+            if let limit = body.rateLimitPerMinute, !(1...1_000_000).contains(limit) {
+                throw SwitchboardError.invalid("rate_limit_per_minute is 1 to 1000000", field: "rate_limit_per_minute")
+            }
+            var secret = APIKeySecret(name: name)
+            secret.stored.scopes = scopes
+            secret.stored.expiresAt = body.expiresAt
+            secret.stored.rateLimitPerMinute = body.rateLimitPerMinute
             let key = try await store.createAPIKey(context.tenantID, secret.stored)
             keys.keyCreated()
             context.logger.info("api key created", metadata: ["api_key.id": "\(key.id)"])

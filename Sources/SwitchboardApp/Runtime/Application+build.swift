@@ -6,6 +6,7 @@ public import Logging
 public import NIOCore
 import SwitchboardCore
 import Crypto
+import MailTransport
 import ServiceLifecycle
 import SwitchboardPostgres
 public import SwitchboardPipeline
@@ -43,7 +44,6 @@ public func buildApplication(
     now: @escaping @Sendable () -> Date = Date.init,
     gauges: MetricsGauges? = nil,
     monotonic: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
-    mountApp: (@Sendable (Router<AppRequestContext>, InboxPages) -> Void)? = nil,
     onServerRunning: @escaping @Sendable (any NIOCore.Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let database = bootstrap.database
@@ -122,22 +122,39 @@ public func buildApplication(
     let credits = CreditRoutes(ledger: PostgresCreditStore(database: database), tenants: store)
     credits.addOperator(to: operatorRoutes)
     let journal = PostgresAuditStore(database: database)
+    let workspaceStore = PostgresWorkspaceStore(database: database)
+    let sessions = TeamSessions(store: workspaceStore, secure: configuration.publicURL?.lowercased().hasPrefix("https:") == true)
+    let workspace = WorkspaceRoutes(
+        store: workspaceStore, tenants: store, ledger: PostgresCreditStore(database: database), sessions: sessions,
+        passwords: Passwords(cost: configuration.bcryptCost), secrets: secrets, failures: failures,
+        signUps: RateLimiter(.perHour(configuration.signUpsPerHour), now: monotonic),
+        trialCredits: Credits(micros: Int64(configuration.signUpTrialMicros)),
+        mail: try? PlatformMail.make(
+            configuration, proxy: MailProxy(host: "127.0.0.1", port: gate.port, authorization: gate.proxyAuthorization), now: now
+        ),
+        publicURL: { configuration.effectivePublicURL }, now: now
+    )
+    workspace.addAuth(to: router)
+    workspace.addOperator(to: operatorRoutes)
     let tenantRoutes = router.group("/v1")
         .add(middleware: TenantAuthMiddleware(
-            keys: keys,
+            keys: keys, sessions: sessions,
             perKey: RateLimiter(.perSecond(configuration.rateLimitPerKey, burst: 2 * configuration.rateLimitPerKey), now: monotonic),
             perTenant: RateLimiter(
                 .perSecond(configuration.rateLimitPerTenant, burst: 2 * configuration.rateLimitPerTenant), now: monotonic
-            )
+            ),
+            now: now
         ))
         .add(middleware: IdempotencyMiddleware(store: idempotency, scope: { $0.principal.map { .tenant($0.tenantID) } }, now: now))
         .group(context: TenantRequestContext.self)
         .add(middleware: AuditMiddleware(journal: journal))
     dependencies.addTenantRoutes(to: tenantRoutes)
+    workspace.add(to: tenantRoutes)
     credits.add(to: tenantRoutes)
     let analytics = PostgresAnalyticsStore(database: database)
     AnalyticsRoutes(store: analytics, now: now).add(to: tenantRoutes)
-    DashboardRoutes(tenants: store, keys: keys, analytics: analytics, channels: channelStore, secrets: secrets, now: now).add(to: router)
+    let dashboard = DashboardRoutes(tenants: store, keys: keys, analytics: analytics, channels: channelStore, secrets: secrets, now: now)
+    dashboard.add(to: router)
     PrivacyRoutes(privacy: PostgresPrivacyStore(database: database), journal: journal).add(to: tenantRoutes)
     let egress = EgressCheck(policy: EgressPolicy(allowPrivate: configuration.egressAllowPrivate), gate: gate)
     let agentStore = PostgresAgentStore(database: database)
@@ -156,13 +173,19 @@ public func buildApplication(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
         deals: PostgresDealStore(database: database), channels: channelStore, inbox: inbox
     ).add(to: tenantRoutes)
-    // The team's inbox: live events from one LISTEN connection of this process, the pages
-    // and their assets. The pages are mounted at /app by `mountApp`, behind the caller's
-    // session authentication (it sets the principal the pages read).
+    // The team's workspace at /app: live events from one LISTEN connection of this process,
+    // the inbox, the account pages, the dashboard, behind the person's session.
     let liveEvents = LiveEvents(database: database, logger: logger)
     let inboxPages = InboxPages(inbox: inbox, channels: channelStore, live: liveEvents)
     InboxPages.addAssets(to: router)
-    mountApp?(router, inboxPages)
+    let accountPages = AccountPages(store: workspaceStore, dashboard: dashboard)
+    accountPages.addOpen(to: router)
+    let appPages = router.group("/app")
+        .add(middleware: SessionPageMiddleware(sessions: sessions, pages: accountPages, failures: failures))
+        .group(context: TenantRequestContext.self)
+        .add(middleware: AuditMiddleware(journal: journal))
+    inboxPages.add(to: appPages)
+    accountPages.add(to: appPages)
     // Shut down in reverse: the workers, then the clients, then the gate they go out through.
     let services = bootstrap.services + [gate, http, gauges, liveEvents] + workerServices
     routes.set(router.routes.map { RouteIndex.Route(method: $0.method.rawValue, path: $0.path.description) })

@@ -27,7 +27,9 @@ public struct InboxPages: Sendable {
 
     static let templateNames = ["inbox", "inbox-list", "inbox-messages", "inbox-conversation"]
     /// Served at `/app/assets/<name>`.
-    static let assets: [String: String] = ["app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"]
+    static let assets: [String: String] = [
+        "app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8", "account.js": "text/javascript; charset=utf-8",
+    ]
     static let securityPolicy =
         "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 

@@ -55,7 +55,9 @@ public struct LiveEvent: Sendable, Hashable {
 
 /// The inbox's live events, from any replica: one connection of this process `LISTEN`s on
 /// `switchboard_inbox` (reconnecting with backoff when it drops) and fans each event out to
-/// the subscribers of its tenant, and only of its tenant.
+/// the subscribers of its tenant, and only of its tenant. The connection is taken from the
+/// pool when the first person subscribes, not at start: a process nobody watches (an API
+/// replica, a worker) keeps its whole pool.
 ///
 /// Bounded everywhere: each subscriber buffers at most ``bufferSize`` events (a slow one
 /// loses its oldest and is told `resync`), a tenant has at most ``perTenantLimit``
@@ -76,6 +78,9 @@ public final class LiveEvents: Service, Sendable {
         var listening = false
         var waiters: [CheckedContinuation<Void, Never>] = []
         var everListened = false
+        /// Someone has subscribed: the listening connection is wanted.
+        var wanted = false
+        var demand: CheckedContinuation<Void, Never>?
     }
 
     let state = Mutex(State())
@@ -97,6 +102,11 @@ public final class LiveEvents: Service, Sendable {
             state.nextID += 1
             state.total += 1
             state.subscribers[tenant, default: [:]][state.nextID] = continuation
+            state.wanted = true
+            if let demand = state.demand {
+                state.demand = nil
+                demand.resume()
+            }
             return state.nextID
         }
         guard let id else {
@@ -167,8 +177,29 @@ public final class LiveEvents: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Returns once someone has subscribed, or the task is cancelled.
+    func wanted() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.wanted || Task.isCancelled { return true }
+                    state.demand = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let demand = state.withLock { state in
+                defer { state.demand = nil }
+                return state.demand
+            }
+            demand?.resume()
+        }
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            await self.wanted()
             var backoff = Duration.milliseconds(100)
             while !Task.isCancelled {
                 do {

@@ -21,6 +21,10 @@ CREATE TABLE users (
     totp_pending_secret bytea,
     -- The last time step a code was accepted for: a code is good once.
     totp_last_step bigint,
+    -- A sign-up's owner proves the address (the link mailed, or the operator) before the
+    -- trial is granted; SHA-256 of the link's secret while it waits.
+    email_verified_at timestamptz,
+    email_token_hash bytea CHECK (octet_length(email_token_hash) = 32),
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, email)
