@@ -246,7 +246,7 @@ struct InboxBench {
         try await time("counts of the six views (sidebar)") {
             _ = try await store.counts(tenant, viewer: person, channelID: nil)
         }
-        try await time("conversation (100 messages, side panel, marks read), random") {
+        try await time("conversation (latest ≤ 100 messages: \(messagesPer) here; side panel; marks read), random") {
             let page = try await store.conversation(tenant, conversationIDs.randomElement()!, viewer: person)
             precondition(page.messages.count == messagesPer)
         }

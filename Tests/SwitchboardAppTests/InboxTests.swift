@@ -368,6 +368,33 @@ struct InboxStoreTests {
                 #expect(opened.messages.count == 1 && opened.mode == "human")
                 let after = try await store.list(tenant, viewer: viewer, filter: InboxFilter(view: .unassigned), page: PageRequest())
                 #expect(after.data.first?.unread == 0)
+                // A person's reply records who sent it and is announced; so is its delivery status.
+                let conversationID = try #require(ConversationID(ids[1]))
+                let reply = try await PostgresConversationStore(database: database).postPersonMessage(
+                    tenant, conversationID, text: "On my way <3", sentBy: viewer
+                )
+                try await ownerExecute("UPDATE messages SET delivery_status = 'delivered' WHERE id = '\(reply.id)'")
+                var announced: [LiveEvent] = []
+                var before: [String] = []
+                for await event in events {
+                    guard event.messageID == reply.id else { before.append(event.kind); continue }
+                    announced.append(event)
+                    if announced.count == 2 { break }
+                }
+                #expect(before == ["handed_off", "closed"], "the two changes made above, in order")
+                #expect(announced.map(\.kind) == ["message", "status"])
+                #expect(announced.allSatisfy { $0.messageID == reply.id && $0.conversationID == conversationID })
+                let page = try await store.conversation(tenant, conversationID, viewer: viewer)
+                let sent = try #require(page.messages.last)
+                #expect(sent.direction == "outbound" && sent.sentByName == "Aliya" && sent.deliveryStatus == "delivered" && !sent.aiGenerated)
+                let me = try await principal(seeded.tenant.id, user)
+                try await client.execute(uri: "/app/conversations/\(ids[1])", method: .get, headers: me) { response in
+                    let html = text(response)
+                    #expect(html.contains("data-direction=\"outbound\" data-sender=\"person\""))
+                    #expect(html.contains("<span class=\"sender\">Aliya</span>"))
+                    #expect(html.contains("On my way &lt;3"))
+                    #expect(html.contains("data-status=\"delivered\""))
+                }
                 #expect(InboxFilter(search: String(repeating: "x", count: 500)).search?.count == InboxFilter.maximumSearch)
                 #expect(InboxFilter(search: "   ").search == nil)
             }

@@ -57,6 +57,9 @@
     };
   }
 
+  // The list is refreshed after the messages when both are due: fetching the messages
+  // marks them read, so the list fetched after shows no unread badge for them.
+  var listAfterMessages = false;
   var refreshMessages = coalesced(function () {
     if (!conversationID) return Promise.resolve();
     return fetchHTML('/app/conversations/' + conversationID + '/messages').then(function (html) {
@@ -65,6 +68,8 @@
       var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
       box.innerHTML = html;
       if (atBottom) box.scrollTop = box.scrollHeight;
+    }).then(function () {
+      if (listAfterMessages) { listAfterMessages = false; refreshList(); }
     });
   });
 
@@ -152,10 +157,13 @@
       var data = {};
       try { data = JSON.parse(event.data); } catch (error) { return; }
       setStatus('live', 'Live');
-      if (kind === 'resync' || (conversationID && data.conversation_id === conversationID)) {
-        if (kind === 'message' || kind === 'status' || kind === 'edited' || kind === 'resync') refreshMessages();
+      var ours = kind === 'resync' || (conversationID && data.conversation_id === conversationID);
+      if (ours && (kind === 'message' || kind === 'status' || kind === 'edited' || kind === 'resync')) {
+        listAfterMessages = true;
+        refreshMessages();
+      } else {
+        refreshList();
       }
-      refreshList();
       if (kind === 'handed_off') notifyHandoff(data);
     });
   });
