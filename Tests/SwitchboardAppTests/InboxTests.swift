@@ -313,7 +313,7 @@ struct InboxStoreTests {
             group.addTask { await database.client.run() }
             group.addTask { try await live.run() }
             defer { group.cancelAll() }
-            await live.listening()
+            // LiveEvents listens once someone subscribes: the body subscribes, then waits.
             try await body(database, live)
         }
     }
@@ -341,6 +341,7 @@ struct InboxStoreTests {
                 #expect(second.nextCursor == nil)
 
                 let events = try live.subscribe(tenant)
+                await live.listening()
                 let uri = "/v1/conversations/\(ids[0])"
                 for (path, body) in [("/handoff", "{}"), ("/resume", ""), ("/assign", #"{"user_id":"\#(user)"}"#), ("/close", ""), ("/reopen", "")] {
                     try await client.execute(uri: uri + path, method: .post, headers: headers(bearer: key), body: ByteBuffer(string: body)) { response in
