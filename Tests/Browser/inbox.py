@@ -33,7 +33,8 @@ import urllib.request
 import uuid
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (ElementClickInterceptedException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -84,6 +85,18 @@ def wait(driver, shots, condition, what, seconds=20):
         return WebDriverWait(driver, seconds).until(condition)
     except TimeoutException:
         fail("timed out waiting for " + what, driver, shots)
+
+
+def click_fresh(driver, shots, locator, what):
+    """Clicks what `locator` finds now: the live list swaps its HTML on every event, so an
+    element found a moment ago may be gone."""
+    def attempt(d):
+        try:
+            d.find_element(*locator).click()
+            return True
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            return False
+    wait(driver, shots, attempt, what)
 
 
 def fill(driver, element_id, text):
@@ -196,12 +209,13 @@ def main():
         with urllib.request.urlopen(request, timeout=30) as answer:
             if answer.status != 200:
                 fail("the hook refused the update", operator, shots, status=answer.status)
-        row = wait(operator, shots, EC.presence_of_element_located((By.CSS_SELECTOR, ".conversation-row[data-id]")),
-                   "the conversation to appear live")
+        wait(operator, shots, EC.presence_of_element_located((By.CSS_SELECTOR, ".conversation-row[data-id]")),
+             "the conversation to appear live")
         if not operator.execute_script("return window.__notReloaded === true;"):
             fail("the page reloaded instead of updating live", operator, shots)
         FOUND["arrived_live"] = True
-        row.find_element(By.TAG_NAME, "a").click()
+        click_fresh(operator, shots, (By.CSS_SELECTOR, ".conversation-row[data-id] a"), "a click on the conversation")
+        wait(operator, shots, EC.url_contains("/app/conversations/"), "the conversation's page")
         wait(operator, shots, EC.presence_of_element_located((By.ID, "messages")), "the conversation")
         wait(operator, shots, EC.text_to_be_present_in_element((By.ID, "messages"), customer_text), "the customer's message")
         wait(operator, shots, EC.element_to_be_clickable((By.ID, "take-over")), "Take over").click()
