@@ -263,4 +263,42 @@ struct WorkspaceTests {
             #expect(try await call(client, member, .get, "/v1/conversations").status == .ok)
         }
     }
+
+    @Test("the workspace's pages: no session is 401 (a browser goes to sign-in and back), a page beyond the role is 403, next stays on this site")
+    func pagesBehindTheSession() async throws {
+        try await withTeamApp { client in
+            var html = HTTPFields()
+            html[.accept] = "text/html"
+            try await client.execute(uri: "/app/team", method: .get) { try expectError($0, .unauthorized, "unauthorized") }
+            try await client.execute(uri: "/app/team?x=1", method: .get, headers: html) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/app/sign-in?next=%2Fapp%2Fteam%3Fx%3D1")
+            }
+            // A cookie that names no session: the same, and the cookie is cleared.
+            var stale = html
+            stale[.cookie] = "sb_session=\(UUID().uuidString.lowercased()).\(String(repeating: "a", count: 43))"
+            try await client.execute(uri: "/app/inbox", method: .get, headers: stale) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
+            }
+            let owner = try await signUp(client, email: uniqueEmail("owner"))
+            let analyst = try await invite(client, by: owner, email: uniqueEmail("analyst"), role: "analyst")
+            try expectError(try await call(client, analyst, .get, "/app/inbox"), .forbidden, "insufficient_scope")
+            var page = html
+            page[.cookie] = analyst.cookie
+            try await client.execute(uri: "/app/team", method: .get, headers: page) { response in
+                #expect(response.status == .forbidden)
+                #expect(String(buffer: response.body).contains("the analyst role cannot open this page"))
+            }
+            try await client.execute(uri: "/app/analytics", method: .get, headers: page) { #expect($0.status == .ok) }
+            // Sign-in sends back only to a path of this site.
+            for (next, expected) in [("/app/team", "/app/team"), ("//evil.example/x", "/app/inbox"), ("https://evil.example", "/app/inbox")] {
+                let query = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                try await client.execute(uri: "/app/sign-in?next=\(query)", method: .get, headers: html) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains("data-after=\"\(expected)\""), "next=\(next)")
+                }
+            }
+        }
+    }
 }
