@@ -52,6 +52,17 @@ public protocol Connector: Sendable {
     /// Fetches a file the platform keeps (a voice note, by the reference `parse` kept)
     /// into memory, for one use: callers never store it. Platforms without files refuse.
     func download(reference: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) -> [UInt8]
+
+    /// How long after a contact's last message the platform lets the business answer;
+    /// `nil` (the default) when it sets no limit.
+    var messagingWindow: MessagingWindow? { get }
+
+    /// Whether senders arrive as bare ids whose name is looked up once (`profile`).
+    var looksUpProfiles: Bool { get }
+
+    /// The name and username of a sender known only by id (Meta's IGSID/PSID), or `nil`
+    /// when the platform has none to give. A failure is thrown; the caller tries later.
+    func profile(of senderID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) -> InboundEvent.Sender?
 }
 
 extension Connector {
@@ -67,6 +78,14 @@ extension Connector {
 
     public func download(reference: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) -> [UInt8] {
         throw ConnectorError(.sendFailed, "this platform keeps no files to download")
+    }
+
+    public var messagingWindow: MessagingWindow? { nil }
+
+    public var looksUpProfiles: Bool { false }
+
+    public func profile(of senderID: String, credentials: ChannelCredentials, http: any OutboundHTTPClient) async throws(ConnectorError) -> InboundEvent.Sender? {
+        nil
     }
 }
 
@@ -110,6 +129,8 @@ public struct InboundEvent: Sendable, Hashable {
         case message
         /// A person edited an earlier message; `messageID` names it.
         case edit
+        /// A person withdrew (unsent) an earlier message; `messageID` names it.
+        case delete
         /// A delivery status (`sent`, `delivered`, `read`, `failed`) of a message we sent.
         case status
         /// A kind Switchboard does not handle: acknowledged and recorded as ignored.
@@ -150,13 +171,19 @@ public struct InboundEvent: Sendable, Hashable {
     /// At most this many of the contact's messages on the channel within an hour are
     /// answered: two auto-responders must not answer each other forever.
     public var replyLimit: Int?
+    /// A message the business sent itself, reported back (Meta's echoes): stored as sent
+    /// by a person at the business, never answered. `sender` is then the contact it went
+    /// to, `chat` its chat.
+    public var fromBusiness: Bool
 
     public init(
         kind: Kind, eventID: String, messageID: String? = nil, sender: Sender? = nil, chat: Chat? = nil,
         text: String? = nil, attachments: [Attachment] = [], sentAt: Date? = nil,
         status: String? = nil, statusError: String? = nil, ignoredReason: String? = nil,
-        raw: [UInt8]? = nil, threadKeys: [String] = [], matchTitle: Bool = false, noReply: String? = nil, replyLimit: Int? = nil
+        raw: [UInt8]? = nil, threadKeys: [String] = [], matchTitle: Bool = false, noReply: String? = nil, replyLimit: Int? = nil,
+        fromBusiness: Bool = false
     ) {
+        self.fromBusiness = fromBusiness
         self.raw = raw
         self.threadKeys = threadKeys
         self.matchTitle = matchTitle
@@ -217,8 +244,10 @@ public struct InboundEvent: Sendable, Hashable {
 
     /// Something beside the text, by the platform's reference: nothing is downloaded at
     /// ingest. `kind` is one of `photo`, `image`, `document`, `voice`, `audio`, `video`,
-    /// `sticker`, `location`, `contact`, `button` (a button or list reply, `reference` =
-    /// its payload id), `reaction` (`reference` = the message reacted to, `name` = emoji).
+    /// `sticker`, `location`, `contact`, `button` (a button or list reply, a quick reply or
+    /// a postback, `reference` = its payload), `reaction` (`reference` = the message reacted
+    /// to, `name` = emoji, none when withdrawn), `file`, `share` (a shared post, `reference`
+    /// = its URL), `story_mention` and `story_reply` (`reference` = the story's URL or id).
     public struct Attachment: Sendable, Hashable {
         public var kind: String
         /// File id, media id, URL, payload id, or the reacted message id.
@@ -250,12 +279,48 @@ public struct OutboundMessage: Sendable, Hashable {
     /// `contact.id`, `contact.external_id`, `ai_generated`, `in_reply_to`; a mail's
     /// `reply_to_external_id`, the platform id of the message answered, and `chat_title`).
     public var context: [String: String]
+    /// Files to send by URL, after the text.
+    public var attachments: [Attachment]
+    /// Buttons offered with the text (Messenger's and Instagram's quick replies).
+    public var quickReplies: [QuickReply]
+    /// The platform tag that lets the message out of the free-form window (`HUMAN_AGENT`,
+    /// a person's answer on Messenger or Instagram between 24 hours and 7 days).
+    public var tag: String?
+    /// An approved template to send instead of `text` (WhatsApp; `text` is then its
+    /// rendered body, for the record).
+    public var template: TemplateMessage?
 
-    public init(chatExternalID: String, text: String, idempotencyKey: String, context: [String: String] = [:]) {
+    public init(
+        chatExternalID: String, text: String, idempotencyKey: String, context: [String: String] = [:],
+        attachments: [Attachment] = [], quickReplies: [QuickReply] = [], tag: String? = nil, template: TemplateMessage? = nil
+    ) {
         self.chatExternalID = chatExternalID
         self.text = text
         self.idempotencyKey = idempotencyKey
         self.context = context
+        self.attachments = attachments
+        self.quickReplies = quickReplies
+        self.tag = tag
+        self.template = template
+    }
+
+    /// A file by URL: `kind` is `image`, `video`, `audio` or `file`.
+    public struct Attachment: Sendable, Hashable {
+        public var kind: String
+        public var url: String
+        public init(kind: String, url: String) {
+            self.kind = kind
+            self.url = url
+        }
+    }
+
+    public struct QuickReply: Sendable, Hashable {
+        public var title: String
+        public var payload: String
+        public init(title: String, payload: String) {
+            self.title = title
+            self.payload = payload
+        }
     }
 }
 

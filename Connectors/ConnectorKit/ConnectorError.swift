@@ -20,6 +20,14 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible, Equatabl
         /// A file the platform keeps is larger than it lets us download (or than we take):
         /// retrying will not help, and the message should say so.
         public static let fileTooLarge = Code("file_too_large")
+        /// The platform throttles sends (WhatsApp 130429, Graph 4, 613): retried later.
+        public static let rateLimited = Code("rate_limited")
+        /// The contact's messaging window is closed (Messenger 10/2018278, WhatsApp 131047
+        /// "re-engagement required"): only a template or a tagged message may go.
+        public static let reengagementRequired = Code("reengagement_required")
+        /// The platform cannot deliver to this contact (WhatsApp 131026, Messenger 551):
+        /// retrying will not help.
+        public static let undeliverable = Code("undeliverable")
     }
 
     public var code: Code
@@ -35,8 +43,13 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible, Equatabl
     private var boundedRetryAfter: Int?
     /// Whether trying again later may succeed (429, 5xx, network) or not (400, 401, 403).
     public var retryable: Bool
+    /// The platform's own error code (Graph `error.code`), for the record.
+    public var platformCode: Int?
 
-    public init(_ code: Code, _ message: String, field: String? = nil, retryAfter: Int? = nil, retryable: Bool = false) {
+    public init(
+        _ code: Code, _ message: String, field: String? = nil, retryAfter: Int? = nil, retryable: Bool = false, platformCode: Int? = nil
+    ) {
+        self.platformCode = platformCode
         self.code = code
         self.message = message
         self.field = field
