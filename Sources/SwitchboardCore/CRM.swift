@@ -149,6 +149,14 @@ public struct Message: Sendable, Hashable {
     /// On an inbound message: what became of its reply (`nil` while it waits).
     public var replyStatus: ReplyStatus?
     public var replyError: String?
+    /// When the contact withdrew it (Meta's unsend).
+    public var deletedAt: Date?
+    /// Why its send failed for good, as a state (`reengagement_required`, …).
+    public var deliveryErrorCode: String?
+    /// The platform tag it was sent with (`HUMAN_AGENT`).
+    public var sendTag: String?
+    /// The approved template it was sent as.
+    public var template: SendTemplate?
 
     public init(
         id: MessageID, conversationID: ConversationID, contactID: ContactID?, direction: String, externalID: String?,

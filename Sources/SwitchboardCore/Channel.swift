@@ -18,6 +18,10 @@ public struct Channel: Sendable, Hashable {
     /// replica took it) and where it stands.
     public var pullState: PullState?
     public var pullCursor: String?
+    /// Why the platform refused the channel's credentials (Graph 190: the token expired),
+    /// and when: the channel needs new ones. Cleared by new credentials or a send that works.
+    public var credentialsError: String?
+    public var credentialsErrorAt: Date?
 
     public init(
         id: ChannelID, tenantID: TenantID, kind: String, name: String, agentID: UUID?, enabled: Bool,

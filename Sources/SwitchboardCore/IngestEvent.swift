@@ -3,7 +3,7 @@ public import Foundation
 /// One normalized inbound event as ingest stores it: the domain's copy of a connector's
 /// event, encoded as JSON for the single-statement ingest function.
 public struct IngestEvent: Sendable, Hashable, Encodable {
-    public enum Kind: String, Sendable, Hashable, Encodable { case message, edit, status, ignored }
+    public enum Kind: String, Sendable, Hashable, Encodable { case message, edit, delete, status, ignored }
 
     public struct Sender: Sendable, Hashable, Encodable {
         public var externalID: String
@@ -89,13 +89,20 @@ public struct IngestEvent: Sendable, Hashable, Encodable {
     /// At most this many of the contact's inbound messages on the channel within an hour
     /// are answered.
     public var replyLimit: Int?
+    /// A platform's echo of a message the business sent: stored as sent, never answered.
+    public var fromBusiness: Bool
+    /// Whether a new contact without a name has its profile looked up (the channel's
+    /// connector looks profiles up).
+    public var lookupProfile: Bool
 
     public init(
         kind: Kind, eventID: String, messageID: String? = nil, sender: Sender? = nil, chat: Chat? = nil, text: String? = nil,
         attachments: [Attachment] = [], sentAt: Date? = nil, status: String? = nil, statusError: String? = nil,
         ignoredReason: String? = nil, payload: String? = nil, threadKeys: [String] = [], matchTitle: Bool = false,
-        noReply: String? = nil, replyLimit: Int? = nil
+        noReply: String? = nil, replyLimit: Int? = nil, fromBusiness: Bool = false, lookupProfile: Bool = false
     ) {
+        self.fromBusiness = fromBusiness
+        self.lookupProfile = lookupProfile
         self.payload = payload
         self.threadKeys = threadKeys
         self.matchTitle = matchTitle
@@ -117,7 +124,8 @@ public struct IngestEvent: Sendable, Hashable, Encodable {
     enum CodingKeys: String, CodingKey {
         case kind, eventID = "event_id", messageID = "message_id", sender, chat, text, attachments, sentAt = "sent_at", status
         case statusError = "status_error", ignoredReason = "ignored_reason", payload, threadKeys = "thread_keys"
-        case matchTitle = "match_title", noReply = "no_reply", replyLimit = "reply_limit"
+        case matchTitle = "match_title", noReply = "no_reply", replyLimit = "reply_limit", fromBusiness = "from_business"
+        case lookupProfile = "lookup_profile"
     }
 }
 

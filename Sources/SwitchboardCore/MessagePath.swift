@@ -57,6 +57,8 @@ public struct ReplyContext: Sendable {
     public var providerRegions: [ProviderID: String]
     /// The tenant's prices for the provider kinds of the agent's chain.
     public var prices: PriceBook
+    /// Whether the contact withdrew (unsent) the inbound message: it is not answered.
+    public var inboundWithdrawn = false
 
     public init(
         inboundID: MessageID, inboundText: String?, inboundExternalID: String?, target: SendTarget,
@@ -94,11 +96,16 @@ public struct SendTarget: Sendable {
     public var contactExternalID: String?
     /// The conversation's title (a mail thread's subject).
     public var chatTitle: String?
+    /// The platform time of the contact's last inbound message: the messaging window runs
+    /// from it (`nil`: the contact never wrote, as in a conversation the business started).
+    public var lastInboundAt: Date?
 
     public init(
         conversationID: ConversationID, channelID: ChannelID, contactID: ContactID, chatExternalID: String, mode: Conversation.Mode,
-        channelKind: String, channelLive: Bool, sealedCredentials: [UInt8]?, contactExternalID: String? = nil, chatTitle: String? = nil
+        channelKind: String, channelLive: Bool, sealedCredentials: [UInt8]?, contactExternalID: String? = nil, chatTitle: String? = nil,
+        lastInboundAt: Date? = nil
     ) {
+        self.lastInboundAt = lastInboundAt
         self.chatTitle = chatTitle
         self.conversationID = conversationID
         self.channelID = channelID
@@ -126,11 +133,18 @@ public struct SendContext: Sendable {
     /// The platform's id of the message this one answers: the one in `inReplyTo`, else the
     /// conversation's latest inbound message (a mail's `In-Reply-To`).
     public var replyToExternalID: String?
+    /// The platform tag a person's message goes out with (`HUMAN_AGENT`).
+    public var tag: String?
+    /// The approved template sent in place of free text.
+    public var template: SendTemplate?
 
     public init(
         messageID: MessageID, text: String?, deliveryStatus: DeliveryStatus?, aiGenerated: Bool, inReplyTo: MessageID?,
-        target: SendTarget, contactRestricted: Bool = false, replyToExternalID: String? = nil
+        target: SendTarget, contactRestricted: Bool = false, replyToExternalID: String? = nil, tag: String? = nil,
+        template: SendTemplate? = nil
     ) {
+        self.tag = tag
+        self.template = template
         self.replyToExternalID = replyToExternalID
         self.contactRestricted = contactRestricted
         self.messageID = messageID
@@ -232,8 +246,12 @@ public struct SendOutcome: Sendable {
     public var error: String?
     public var retryAt: Date?
     public var time: Date
+    /// Why it failed, as a state: `reengagement_required`, `undeliverable`,
+    /// `rate_limited`, `credentials_rejected` (the channel then needs new credentials), …
+    public var errorCode: String?
 
-    public init(sent: Bool, externalID: String? = nil, error: String? = nil, retryAt: Date? = nil, at time: Date) {
+    public init(sent: Bool, externalID: String? = nil, error: String? = nil, retryAt: Date? = nil, at time: Date, errorCode: String? = nil) {
+        self.errorCode = errorCode
         self.sent = sent
         self.externalID = externalID
         self.error = error
@@ -319,4 +337,18 @@ public struct Ingested: Sendable {
 public struct JobLeaseLost: Error, Sendable {
     public static let sqlState = "SBL01"
     public init() {}
+}
+
+/// A platform-approved template sent in place of free text (WhatsApp), as stored with its
+/// message: its name, language and the body's parameters in order.
+public struct SendTemplate: Sendable, Hashable, Codable {
+    public var name: String
+    public var language: String
+    public var parameters: [String]
+
+    public init(name: String, language: String, parameters: [String] = []) {
+        self.name = name
+        self.language = language
+        self.parameters = parameters
+    }
 }

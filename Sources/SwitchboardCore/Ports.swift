@@ -97,3 +97,40 @@ public protocol PulledChannelDirectory: Sendable {
     func recordPullState(_ route: ChannelRoute, _ state: PullState, owner: String, logger: Logger) async throws
 }
 
+
+/// A contact whose profile is to be looked up through the channel it wrote on (Instagram's
+/// and Messenger's senders arrive as bare ids).
+public struct DueProfile: Sendable {
+    public var tenantID: TenantID
+    public var contactID: ContactID
+    public var channelID: ChannelID
+    public var channelKind: String
+    public var sealedCredentials: [UInt8]
+    /// The contact's id on the channel's platform.
+    public var externalID: String?
+    /// Look-ups tried before this one.
+    public var attempts: Int
+
+    public init(
+        tenantID: TenantID, contactID: ContactID, channelID: ChannelID, channelKind: String, sealedCredentials: [UInt8],
+        externalID: String?, attempts: Int
+    ) {
+        self.tenantID = tenantID
+        self.contactID = contactID
+        self.channelID = channelID
+        self.channelKind = channelKind
+        self.sealedCredentials = sealedCredentials
+        self.externalID = externalID
+        self.attempts = attempts
+    }
+}
+
+/// The contacts whose profiles are looked up once, and what the look-ups found.
+public protocol ProfileStore: Sendable {
+    /// At most `limit` contacts whose look-up is due at `now`, across tenants, each claimed
+    /// for `lease` against other replicas.
+    func dueProfiles(now: Date, limit: Int, lease: Duration, logger: Logger) async throws -> [DueProfile]
+    /// Keeps what the platform told (blank fields only: a name a person typed stays), and
+    /// ends the look-ups; or, with `retryAt`, counts a failed one and tries again then.
+    func recordProfile(_ due: DueProfile, name: String?, username: String?, retryAt: Date?, logger: Logger) async throws
+}

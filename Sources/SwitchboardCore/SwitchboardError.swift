@@ -29,6 +29,9 @@ public struct SwitchboardError: Error, Sendable, CustomStringConvertible {
         public static let totpRequired = Code("totp_required")
         /// 403: the team requires two-factor authentication, which this person has not set up.
         public static let twoFactorRequired = Code("two_factor_required")
+        /// 409: the channel's messaging window with this contact has closed (past 24 hours
+        /// free-form, past 7 days for a tagged answer): a template may still reopen it.
+        public static let windowClosed = Code("window_closed")
     }
 
     public var code: Code

@@ -161,9 +161,11 @@ public struct Ingest: Sendable {
         _ events: [InboundEvent], payload: [UInt8], on route: ChannelRoute, cursor: String? = nil, leaseOwner: String? = nil,
         logger: Logger
     ) async throws -> [IngestResult] {
-        try await batcher.ingest(
+        let lookup = connectors[route.kind]?.looksUpProfiles ?? false
+        return try await batcher.ingest(
             IngestDelivery(
-                route: route, payload: StorableText.sanitize(String(decoding: payload, as: UTF8.self)), events: events.map(IngestEvent.init),
+                route: route, payload: StorableText.sanitize(String(decoding: payload, as: UTF8.self)),
+                events: events.map { IngestEvent($0, lookupProfile: lookup) },
                 cursor: cursor, leaseOwner: leaseOwner
             ),
             logger: logger
@@ -179,7 +181,7 @@ extension IngestEvent {
     /// to file it under: it is recorded as ignored rather than stored half. Every string
     /// from the platform passes `StorableText`, so a NUL in a name or a text is stored as
     /// U+FFFD instead of failing the ingest (and the whole group commit with it).
-    public init(_ event: InboundEvent) {
+    public init(_ event: InboundEvent, lookupProfile: Bool = false) {
         let orphan = event.kind == .message && event.sender == nil
         let clean = StorableText.sanitize as (String) -> String
         let cleanOptional = StorableText.sanitize as (String?) -> String?
@@ -212,7 +214,9 @@ extension IngestEvent {
             threadKeys: event.threadKeys.prefix(Self.maximumThreadKeys).map(clean),
             matchTitle: event.matchTitle,
             noReply: cleanOptional(event.noReply),
-            replyLimit: event.replyLimit.map { min(max($0, 1), 10_000) }
+            replyLimit: event.replyLimit.map { min(max($0, 1), 10_000) },
+            fromBusiness: event.fromBusiness,
+            lookupProfile: lookupProfile
         )
     }
 }

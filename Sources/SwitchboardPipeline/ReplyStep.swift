@@ -56,14 +56,25 @@ public struct ReplyStep: Sendable {
     }
 
     /// The checks that come before any processing: an answer already stored, a channel
-    /// without an agent, a person answering, the contact's restriction and consent.
-    static func gate(_ context: ReplyContext) -> Gate {
+    /// without an agent, a person answering, a message the contact withdrew, the channel's
+    /// messaging window (`window`, checked at `now`: past it no model is called and nothing
+    /// is charged), the contact's restriction and consent.
+    static func gate(_ context: ReplyContext, window: MessagingWindow? = nil, now: Date = Date()) -> Gate {
         if context.answered { return .end(ReplySettlement(replyStatus: nil), note: nil) }
         guard let agent = context.agent, context.target.channelLive else {
             return .end(ReplySettlement(replyStatus: .skipped, error: "the channel has no agent"), note: nil)
         }
         guard context.target.mode == .ai else {
             return .end(ReplySettlement(replyStatus: .skipped, error: "a person is answering this conversation"), note: nil)
+        }
+        if context.inboundWithdrawn {
+            return .end(ReplySettlement(replyStatus: .skipped, error: "the contact withdrew the message"), note: nil)
+        }
+        if let window, window.verdict(lastInbound: context.target.lastInboundAt, now: now, byPerson: false) != .open {
+            return .end(
+                ReplySettlement(replyStatus: .skipped, error: Self.windowClosed(window, kind: context.target.channelKind)),
+                note: "not answered: the messaging window closed"
+            )
         }
         if context.privacy.restricted {
             return .end(
@@ -88,7 +99,7 @@ public struct ReplyStep: Sendable {
         }
         if job.attempt == 1 { await acknowledge(context, tenant: job.tenantID, logger: logger) }
         let agentID: AgentID, agent: AgentSettings
-        switch Self.gate(context) {
+        switch Self.gate(context, window: connectors[context.target.channelKind]?.messagingWindow, now: now()) {
         case .end(let settlement, let note):
             try await replies.settle(job, context: context, settlement, logger: logger)
             if let note { logger.info("\(note)") }
@@ -304,6 +315,14 @@ public struct ReplyStep: Sendable {
             try? await replies.noteUntranscribed(job, reason: reason, logger: logger)
             return nil
         }
+    }
+
+    /// Why an answer past the window is not generated, and what a person can still do.
+    static func windowClosed(_ window: MessagingWindow, kind: String) -> String {
+        let hours = Int(window.freeForm / 3600)
+        let still = window.tagged.map { "a person may still answer with the \($0.tag) tag within \(Int($0.until / 86400)) days" }
+            ?? "only an approved template can reopen it"
+        return "window_closed: the \(kind) messaging window closed \(hours) hours after the contact's last message; \(still)"
     }
 
     /// The send job a reply worker stored already taken by itself: sent now, without a trip

@@ -61,7 +61,12 @@ public struct SendStep: Sendable {
             let hint = error.retryAfter.map { Duration.seconds($0) }
             let retryAt = final ? nil : now().addingTimeInterval(policy.delay(after: job.attempt, hint: hint).timeInterval)
             try await replies.recordSend(
-                job, SendOutcome(sent: false, error: String(error.message.prefix(500)), retryAt: retryAt, at: now()), logger: logger
+                job,
+                SendOutcome(
+                    sent: false, error: String(error.message.prefix(500)), retryAt: retryAt, at: now(),
+                    errorCode: final ? error.code.rawValue : nil
+                ),
+                logger: logger
             )
             if final {
                 logger.error("send failed for good", metadata: ["error": "\(error.code)"])
@@ -87,7 +92,9 @@ public struct SendStep: Sendable {
         extra["reply_to_external_id"] = context.replyToExternalID
         extra["chat_title"] = target.chatTitle
         return OutboundMessage(
-            chatExternalID: target.chatExternalID, text: context.text ?? "", idempotencyKey: context.messageID.description, context: extra
+            chatExternalID: target.chatExternalID, text: context.text ?? "", idempotencyKey: context.messageID.description, context: extra,
+            tag: context.tag,
+            template: context.template.map { TemplateMessage(name: $0.name, language: $0.language, parameters: $0.parameters) }
         )
     }
 }

@@ -142,8 +142,8 @@ struct StoreAnswerStatement: PostgresPreparedStatement {
 /// `record_send`: a send's outcome with its job (`PostgresReplyStore.recordSend`).
 struct RecordSendStatement: PostgresPreparedStatement {
     static let name = "switchboard.record_send"
-    static let sql = "SELECT record_send($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    static let bindingDataTypes: [PostgresDataType] = [.uuid, .uuid, .int4, .uuid, .bool, .text, .text, .timestamptz, .timestamptz]
+    static let sql = "SELECT record_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    static let bindingDataTypes: [PostgresDataType] = [.uuid, .uuid, .int4, .uuid, .bool, .text, .text, .timestamptz, .timestamptz, .text]
     typealias Row = PostgresRow
 
     var tenant: UUID
@@ -155,6 +155,7 @@ struct RecordSendStatement: PostgresPreparedStatement {
     var error: String?
     var retryAt: Date?
     var time: Date
+    var errorCode: String?
 
     func makeBindings() -> PostgresBindings {
         var bindings = PostgresBindings()
@@ -167,6 +168,7 @@ struct RecordSendStatement: PostgresPreparedStatement {
         bindings.append(error)
         bindings.append(retryAt)
         bindings.append(time)
+        bindings.append(errorCode)
         return bindings
     }
 

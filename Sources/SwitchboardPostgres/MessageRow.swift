@@ -9,7 +9,8 @@ enum MessageRow {
     static let columns = """
         id, conversation_id, contact_id, direction, external_id, text, attachments::text, ai_generated, delivery_status,
         sent_at, created_at, edited_at, seq, delivery_error, in_reply_to, agent_id, provider_id, model, input_tokens,
-        cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, reply_status, reply_error
+        cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, reply_status, reply_error, deleted_at, delivery_error_code,
+        send_tag, template::text
         """
 
     /// A stored value of a typed column: one this build does not know is an error naming
@@ -45,6 +46,10 @@ enum MessageRow {
         }
         message.replyStatus = try known(ReplyStatus.self, cells[23].decode(String?.self), column: "messages.reply_status")
         message.replyError = try cells[24].decode(String?.self)
+        message.deletedAt = try cells[25].decode(Date?.self)
+        message.deliveryErrorCode = try cells[26].decode(String?.self)
+        message.sendTag = try cells[27].decode(String?.self)
+        message.template = try cells[28].decode(String?.self).flatMap { try? JSONDecoder().decode(SendTemplate.self, from: Data($0.utf8)) }
         return (message, try cells[12].decode(Int64.self))
     }
 

@@ -12,11 +12,13 @@ public struct PostgresChannelStore: Sendable {
     }
 
     static let columns = "id, tenant_id, kind, name, agent_id, enabled, credential_fields, created_at, updated_at, " + Keyset.micros()
-        + ", pull_state, pull_error, pull_retry_at, pull_checked_at, pull_cursor"
-    typealias Row = (UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64, String?, String?, Date?, Date?, String?)
+        + ", pull_state, pull_error, pull_retry_at, pull_checked_at, pull_cursor, credentials_error, credentials_error_at"
+    typealias Row = (
+        UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64, String?, String?, Date?, Date?, String?, String?, Date?
+    )
 
     static func channel(_ row: Row) -> SwitchboardCore.Channel {
-        SwitchboardCore.Channel(
+        var channel = SwitchboardCore.Channel(
             id: ChannelID(row.0), tenantID: TenantID(row.1), kind: row.2, name: row.3, agentID: row.4, enabled: row.5,
             credentialFields: row.6, createdAt: row.7, updatedAt: row.8,
             pullState: row.10.flatMap(PullState.Phase.init(rawValue:)).map {
@@ -24,6 +26,9 @@ public struct PostgresChannelStore: Sendable {
             },
             pullCursor: row.14
         )
+        channel.credentialsError = row.15
+        channel.credentialsErrorAt = row.16
+        return channel
     }
 
     public func create(
@@ -104,6 +109,8 @@ public struct PostgresChannelStore: Sendable {
                     enabled = COALESCE(\(changes.enabled), enabled),
                     credentials = COALESCE(\(sealed), credentials),
                     credential_fields = COALESCE(\(changes.credentialFields), credential_fields),
+                    credentials_error = CASE WHEN \(sealed)::bytea IS NULL THEN credentials_error END,
+                    credentials_error_at = CASE WHEN \(sealed)::bytea IS NULL THEN credentials_error_at END,
                     updated_at = now()
                 WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid) AND deleted_at IS NULL
                 RETURNING \(unescaped: Self.columns)

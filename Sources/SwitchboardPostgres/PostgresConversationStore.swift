@@ -112,43 +112,145 @@ public struct PostgresConversationStore: Sendable {
 
     /// A person's answer: stored as an outbound message with a send job, and the
     /// conversation goes to `human` so the agent does not talk over the person.
-    public func postPersonMessage(_ tenant: TenantID, _ id: ConversationID, text: String, sentBy: UserID? = nil) async throws -> Message {
+    /// Stores a person's message (or, with `template`, an approved template whose rendered
+    /// body is `text`) and queues its send. `admit` sees the channel's kind and the platform
+    /// time of the contact's last inbound message, inside the transaction: it throws when
+    /// the messaging window forbids the message, and answers the platform tag it needs.
+    public func postPersonMessage(
+        _ tenant: TenantID, _ id: ConversationID, text: String, sentBy: UserID? = nil, template: SendTemplate? = nil,
+        admit: @escaping @Sendable (_ channelKind: String, _ lastInboundAt: Date?) throws -> String? = { _, _ in nil }
+    ) async throws -> Message {
         let logger = database.logger
         return try await database.withTenant(tenant) { connection in
             let conversation = try await Self.fetch(connection, tenant, id, logger: logger)
-            guard conversation.status == .open else {
-                throw SwitchboardError(.conflict, "the conversation is closed; reopen it before answering")
-            }
-            let live = try await connection.integer(
-                """
-                SELECT count(*)::int FROM channels
-                WHERE tenant_id = \(tenant.uuid) AND id = \(conversation.channelID.uuid) AND deleted_at IS NULL AND enabled
-                """,
+            return try await Self.insertPersonMessage(
+                connection, tenant, conversation, text: text, sentBy: sentBy, template: template, handOver: true, admit: admit,
                 logger: logger
             )
-            guard live == 1 else { throw SwitchboardError(.conflict, "the conversation's channel is deleted or disabled") }
-            let messageID = MessageID()
-            try await connection.query(
-                """
-                INSERT INTO messages (tenant_id, id, conversation_id, channel_id, direction, text, delivery_status, sent_by_user_id)
-                VALUES (\(tenant.uuid), \(messageID.uuid), \(id.uuid), \(conversation.channelID.uuid), 'outbound', \(text), 'pending',
-                        \(sentBy?.uuid))
-                """,
-                logger: logger
-            )
-            try await connection.query(
-                "INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (\(tenant.uuid), gen_random_uuid(), 'send', \(messageID.uuid))",
-                logger: logger
-            )
-            try await connection.query(
-                "UPDATE conversations SET last_message_at = now() WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)",
-                logger: logger
-            )
-            if conversation.mode == .ai {
-                try await Self.setMode(connection, tenant, id, .human, reason: "person_replied", logger: logger)
-            }
-            return try await MessageRow.fetch(connection, tenant, messageID, logger: logger)
         }
+    }
+
+    /// Starts a conversation from the business with a template (`POST
+    /// /v1/channels/{id}/outbound`): the contact of `externalID` on the channel's platform
+    /// (made, with `phone`, when new), its open conversation on the channel (made when there
+    /// is none) and the template message queued, in one transaction. The conversation stays
+    /// with the agent: the contact's answer is the agent's to take.
+    public func startConversation(
+        _ tenant: TenantID, channel: ChannelID, externalID: String, phone: String?, text: String, template: SendTemplate,
+        sentBy: UserID?
+    ) async throws -> (conversation: Conversation, message: Message) {
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            var kind: String?
+            for try await value in try await connection.query(
+                """
+                SELECT kind FROM channels
+                WHERE tenant_id = \(tenant.uuid) AND id = \(channel.uuid) AND deleted_at IS NULL AND enabled
+                """,
+                logger: logger
+            ).decode(String.self) {
+                kind = value
+            }
+            guard let kind else { throw SwitchboardError(.conflict, "the channel is deleted or disabled") }
+            let candidate = UUID()
+            try await connection.query(
+                """
+                INSERT INTO contact_identities (tenant_id, id, contact_id, channel_kind, external_id)
+                VALUES (\(tenant.uuid), gen_random_uuid(), \(candidate), \(kind), \(externalID))
+                ON CONFLICT (tenant_id, channel_kind, external_id) DO NOTHING
+                """,
+                logger: logger
+            )
+            var contact = candidate
+            for try await found in try await connection.query(
+                """
+                SELECT contact_id FROM contact_identities
+                WHERE tenant_id = \(tenant.uuid) AND channel_kind = \(kind) AND external_id = \(externalID)
+                """,
+                logger: logger
+            ).decode(UUID.self) {
+                contact = found
+            }
+            if contact == candidate {
+                try await connection.query(
+                    "INSERT INTO contacts (tenant_id, id, phone) VALUES (\(tenant.uuid), \(candidate), \(phone))", logger: logger
+                )
+            }
+            try await connection.query(
+                """
+                INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, last_message_at)
+                VALUES (\(tenant.uuid), gen_random_uuid(), \(channel.uuid), \(contact), \(externalID), 'direct', now())
+                ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING
+                """,
+                logger: logger
+            )
+            var conversationID: UUID?
+            for try await id in try await connection.query(
+                """
+                SELECT id FROM conversations
+                WHERE tenant_id = \(tenant.uuid) AND channel_id = \(channel.uuid) AND chat_external_id = \(externalID) AND status = 'open'
+                """,
+                logger: logger
+            ).decode(UUID.self) {
+                conversationID = id
+            }
+            guard let conversationID else { throw SwitchboardError(.internalError, "the conversation could not be opened") }
+            let conversation = try await Self.fetch(connection, tenant, ConversationID(conversationID), logger: logger)
+            let message = try await Self.insertPersonMessage(
+                connection, tenant, conversation, text: text, sentBy: sentBy, template: template, handOver: false,
+                admit: { _, _ in nil }, logger: logger
+            )
+            return (try await Self.fetch(connection, tenant, conversation.id, logger: logger), message)
+        }
+    }
+
+    /// A person's message into an open conversation, its send job, and (`handOver`) the
+    /// conversation taken from the agent, in the caller's transaction.
+    static func insertPersonMessage(
+        _ connection: PostgresConnection, _ tenant: TenantID, _ conversation: Conversation, text: String, sentBy: UserID?,
+        template: SendTemplate?, handOver: Bool, admit: @Sendable (_ channelKind: String, _ lastInboundAt: Date?) throws -> String?,
+        logger: Logger
+    ) async throws -> Message {
+        let id = conversation.id
+        guard conversation.status == .open else {
+            throw SwitchboardError(.conflict, "the conversation is closed; reopen it before answering")
+        }
+        var channel: (kind: String, lastInboundAt: Date?)?
+        for try await (kind, lastInbound) in try await connection.query(
+            """
+            SELECT ch.kind, cv.last_inbound_at FROM channels ch
+            JOIN conversations cv ON cv.tenant_id = ch.tenant_id AND cv.channel_id = ch.id AND cv.id = \(id.uuid)
+            WHERE ch.tenant_id = \(tenant.uuid) AND ch.id = \(conversation.channelID.uuid) AND ch.deleted_at IS NULL AND ch.enabled
+            """,
+            logger: logger
+        ).decode((String, Date?).self) {
+            channel = (kind, lastInbound)
+        }
+        guard let channel else { throw SwitchboardError(.conflict, "the conversation's channel is deleted or disabled") }
+        let tag = try admit(channel.kind, channel.lastInboundAt)
+        let templateJSON = try template.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let messageID = MessageID()
+        try await connection.query(
+            """
+            INSERT INTO messages (tenant_id, id, conversation_id, channel_id, direction, text, delivery_status, sent_by_user_id,
+                                  send_tag, template)
+            VALUES (\(tenant.uuid), \(messageID.uuid), \(id.uuid), \(conversation.channelID.uuid), 'outbound', \(text), 'pending',
+                    \(sentBy?.uuid), \(tag), \(templateJSON)::jsonb)
+            """,
+            logger: logger
+        )
+        try await connection.query(
+            "INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (\(tenant.uuid), gen_random_uuid(), 'send', \(messageID.uuid))",
+            logger: logger
+        )
+        try await connection.query(
+            "UPDATE conversations SET last_message_at = now() WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)",
+            logger: logger
+        )
+        if handOver, conversation.mode == .ai {
+            try await Self.setMode(connection, tenant, id, .human, reason: "person_replied", logger: logger)
+        }
+        return try await MessageRow.fetch(connection, tenant, messageID, logger: logger)
     }
 
     /// A conversation's messages in the order they were stored.

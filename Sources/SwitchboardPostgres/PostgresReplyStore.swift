@@ -70,7 +70,7 @@ public struct PostgresReplyStore: ReplyStore {
                 sealedAPIKey: provider.apiKey.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { Array($0) }
             )
         }
-        return ReplyContext(
+        var context = ReplyContext(
             inboundID: MessageID(document.inbound.id), inboundText: document.inbound.text,
             inboundExternalID: document.inbound.externalID,
             target: document.target, agent: document.agent.map { (AgentID($0.id), $0.settings) }, providers: providers,
@@ -81,6 +81,8 @@ public struct PostgresReplyStore: ReplyStore {
             },
             answered: document.answered, privacy: privacy.0, providerRegions: privacy.1, prices: PriceBook(document.prices.compactMap(\.price))
         )
+        context.inboundWithdrawn = document.inbound.deleted ?? false
+        return context
     }
 
     /// Stores the agent's answer with its usage and the calls made, marks the inbound
@@ -204,7 +206,8 @@ public struct PostgresReplyStore: ReplyStore {
                 return known
             },
             aiGenerated: document.message.aiGenerated, inReplyTo: document.message.inReplyTo.map { MessageID($0) },
-            target: document.target, contactRestricted: document.restricted, replyToExternalID: document.message.replyToExternalID
+            target: document.target, contactRestricted: document.restricted, replyToExternalID: document.message.replyToExternalID,
+            tag: document.message.sendTag, template: document.message.template
         )
     }
 
@@ -217,7 +220,8 @@ public struct PostgresReplyStore: ReplyStore {
             for try await _ in try await connection.execute(
                 RecordSendStatement(
                     tenant: job.tenantID.uuid, job: job.id.uuid, attempt: Int32(job.attempt), message: job.messageID.uuid, sent: outcome.sent,
-                    externalID: outcome.externalID, error: outcome.error, retryAt: outcome.retryAt, time: outcome.time
+                    externalID: outcome.externalID, error: outcome.error, retryAt: outcome.retryAt, time: outcome.time,
+                    errorCode: outcome.errorCode
                 ),
                 logger: logger
             ) {}
@@ -251,8 +255,10 @@ struct TargetDocument: Decodable {
         var chatExternalID: String
         var mode: String
         var title: String?
+        var lastInboundAt: Double?
         enum CodingKeys: String, CodingKey {
             case id, channelID = "channel_id", contactID = "contact_id", chatExternalID = "chat_external_id", mode, title
+            case lastInboundAt = "last_inbound_at"
         }
     }
 
@@ -270,7 +276,8 @@ extension SendTarget {
             contactID: ContactID(conversation.contactID), chatExternalID: conversation.chatExternalID,
             mode: Conversation.Mode(rawValue: conversation.mode) ?? .ai, channelKind: channel.kind, channelLive: channel.live,
             sealedCredentials: channel.credentials.flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }.map { Array($0) },
-            contactExternalID: contactExternalID, chatTitle: conversation.title
+            contactExternalID: contactExternalID, chatTitle: conversation.title,
+            lastInboundAt: conversation.lastInboundAt.map { Date(timeIntervalSince1970: $0) }
         )
     }
 }
@@ -281,7 +288,8 @@ struct ReplyDocument: Decodable, Sendable {
         var id: UUID
         var text: String?
         var externalID: String?
-        enum CodingKeys: String, CodingKey { case id, text, externalID = "external_id" }
+        var deleted: Bool?
+        enum CodingKeys: String, CodingKey { case id, text, externalID = "external_id", deleted }
     }
 
     struct AgentDocument: Decodable {
@@ -377,9 +385,11 @@ struct SendDocument: Decodable, Sendable {
         var aiGenerated: Bool
         var inReplyTo: UUID?
         var replyToExternalID: String?
+        var sendTag: String?
+        var template: SendTemplate?
         enum CodingKeys: String, CodingKey {
             case id, text, deliveryStatus = "delivery_status", aiGenerated = "ai_generated", inReplyTo = "in_reply_to"
-            case replyToExternalID = "reply_to_external_id"
+            case replyToExternalID = "reply_to_external_id", sendTag = "send_tag", template
         }
     }
 

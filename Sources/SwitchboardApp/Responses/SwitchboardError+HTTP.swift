@@ -23,7 +23,7 @@ extension SwitchboardError: HTTPResponseError {
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .invalidRequest: .badRequest
-        case .conflict: .conflict
+        case .conflict, .windowClosed: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .insufficientCredits: .init(code: 402)

@@ -1,3 +1,4 @@
+import ConnectorKit
 import Foundation
 import Hummingbird
 import Logging
@@ -13,6 +14,9 @@ struct CRMRoutes: Sendable {
     let deals: PostgresDealStore
     let channels: PostgresChannelStore
     let inbox: PostgresInboxStore
+    /// The channels' messaging windows, checked before a person's message is stored.
+    let connectors: ConnectorRegistry
+    let now: @Sendable () -> Date
 
     func add(to group: RouterGroup<TenantRequestContext>) {
         addContactRoutes(to: group)
@@ -177,9 +181,12 @@ struct CRMRoutes: Sendable {
         group.post("/conversations/{id}/messages") { request, context in
             let body = try await JSONBody.decode(PersonMessageBody.self, from: request, context: context)
             let text = try FieldRule.personMessage.check(body.text, field: "text")
+            let (connectors, now) = (connectors, now)
             let message = try await conversations.postPersonMessage(
                 context.tenantID, try Self.id(context, "conversation"), text: text, sentBy: context.principal.userID
-            )
+            ) { kind, lastInbound in
+                try MessagingWindowCheck.admit(connectors[kind]?.messagingWindow, kind: kind, lastInboundAt: lastInbound, now: now())
+            }
             return try JSONBody.response(MessageResponse(message), status: .accepted)
         }
     }
@@ -420,6 +427,10 @@ extension CRMRoutes {
         @Nullable var usage: Usage?
         @Nullable var replyStatus: String?
         @Nullable var replyError: String?
+        @Nullable var deletedAt: Date?
+        @Nullable var deliveryErrorCode: String?
+        @Nullable var sendTag: String?
+        @Nullable var template: SendTemplate?
 
         /// `details` holds the platform's own keys, as it wrote them.
         struct Attachment: Encodable, Sendable {
@@ -473,6 +484,10 @@ extension CRMRoutes {
             }
             replyStatus = message.replyStatus?.rawValue
             replyError = message.replyError
+            deletedAt = message.deletedAt
+            deliveryErrorCode = message.deliveryErrorCode
+            sendTag = message.sendTag
+            template = message.template
         }
 
         enum CodingKeys: String, CodingKey {
@@ -480,6 +495,7 @@ extension CRMRoutes {
             case attachments, aiGenerated = "ai_generated", deliveryStatus = "delivery_status", deliveryError = "delivery_error"
             case sentAt = "sent_at", createdAt = "created_at", editedAt = "edited_at", inReplyTo = "in_reply_to"
             case agentID = "agent_id", providerID = "provider_id", model, usage, replyStatus = "reply_status", replyError = "reply_error"
+            case deletedAt = "deleted_at", deliveryErrorCode = "delivery_error_code", sendTag = "send_tag", template
         }
     }
 

@@ -199,6 +199,31 @@ struct ChannelRoutes: Sendable {
         }
     }
 
+    /// How the channel stands: `needs_credentials` once its platform refused its token
+    /// (until new credentials, or a send that goes through), else a fetched channel's
+    /// fetching (`connecting`, `connected`, `error`), else `connected`.
+    struct StateResponse: Encodable, Sendable {
+        var status: String
+        @Nullable var lastError: String?
+        @Nullable var since: Date?
+
+        enum CodingKeys: String, CodingKey { case status, lastError = "last_error", since }
+
+        init(_ channel: SwitchboardCore.Channel, pulled: Bool) {
+            if let error = channel.credentialsError {
+                (status, lastError, since) = ("needs_credentials", error, channel.credentialsErrorAt)
+            } else if pulled, let state = channel.pullState {
+                switch state.phase {
+                case .connecting: (status, lastError, since) = ("connecting", nil, nil)
+                case .connected: (status, lastError, since) = ("connected", nil, nil)
+                case .failing: (status, lastError, since) = ("error", state.error, state.checkedAt)
+                }
+            } else {
+                (status, lastError, since) = (pulled ? "connecting" : "connected", nil, nil)
+            }
+        }
+    }
+
     /// A channel as the API shows it: the names of its stored credentials, never their
     /// values, except `credentials` with the secrets Switchboard generated, once, in the
     /// answer that made them (sent with `Cache-Control: no-store`).
@@ -214,6 +239,7 @@ struct ChannelRoutes: Sendable {
         var updatedAt: Date
         var credentials: [String: String]?
         @Nullable var pull: PullResponse?
+        var state: StateResponse
 
         init(_ channel: SwitchboardCore.Channel, webhookURL: String, revealed: [String: String], pulled: Bool) {
             id = channel.id.description
@@ -226,6 +252,7 @@ struct ChannelRoutes: Sendable {
             createdAt = channel.createdAt
             updatedAt = channel.updatedAt
             credentials = revealed.isEmpty ? nil : revealed
+            self.state = StateResponse(channel, pulled: pulled)
             let state = channel.pullState
             pull = pulled
                 ? PullResponse(
@@ -238,7 +265,7 @@ struct ChannelRoutes: Sendable {
 
         enum CodingKeys: String, CodingKey {
             case id, kind, name, agentID = "agent_id", enabled, credentialFields = "credential_fields", webhookURL = "webhook_url"
-            case createdAt = "created_at", updatedAt = "updated_at", credentials, pull
+            case createdAt = "created_at", updatedAt = "updated_at", credentials, pull, state
         }
     }
 }

@@ -81,7 +81,11 @@ public func buildApplication(
         workers = jobWorkers
         workerServices = [
             ProviderTransportService(transport: transport), jobWorkers,
-            Maintenance(chores: Maintenance.chores(database: database, policy: jobPolicy), now: now, logger: logger),
+            Maintenance(
+                chores: Maintenance.chores(database: database, policy: jobPolicy)
+                    + [ProfileLookups(store: PostgresProfileStore(database: database), connectors: connectors, secrets: secrets, http: http).chore],
+                now: now, logger: logger
+            ),
         ]
     }
     let ingestStore = PostgresIngestStore(database: database)
@@ -171,7 +175,11 @@ public func buildApplication(
     let inbox = PostgresInboxStore(database: database)
     CRMRoutes(
         contacts: PostgresContactStore(database: database), conversations: PostgresConversationStore(database: database),
-        deals: PostgresDealStore(database: database), channels: channelStore, inbox: inbox
+        deals: PostgresDealStore(database: database), channels: channelStore, inbox: inbox, connectors: connectors, now: now
+    ).add(to: tenantRoutes)
+    TemplateRoutes(
+        channels: channelStore, conversations: PostgresConversationStore(database: database), connectors: connectors, secrets: secrets,
+        http: http
     ).add(to: tenantRoutes)
     // The team's workspace at /app: live events from one LISTEN connection of this process,
     // the inbox, the account pages, the dashboard, behind the person's session.

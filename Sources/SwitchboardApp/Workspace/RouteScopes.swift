@@ -30,6 +30,9 @@ enum RouteScopes {
         case family("/v1/privacy"), family("/v1/audit-log"): return .anyOf([.privacyWrite])
         case family("/v1/contacts"), family("/v1/conversations"), family("/v1/deals"):
             return .anyOf(reads ? [.crmRead] : [.crmWrite])
+        // Writing to contacts through a channel is the CRM's work, not the channel's setup.
+        case path == "/v1/channels/{id}/templates": return .anyOf([.crmRead])
+        case path == "/v1/channels/{id}/outbound": return .anyOf([.crmWrite])
         case family("/v1/channels"): return .anyOf(reads ? [.crmRead, .channelsWrite] : [.channelsWrite])
         case family("/v1/agents"), family("/v1/providers"): return .anyOf(reads ? [.crmRead, .agentsWrite] : [.agentsWrite])
         case family("/v1/analytics"): return .anyOf([.analyticsRead])

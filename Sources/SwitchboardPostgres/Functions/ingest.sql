@@ -57,7 +57,8 @@ BEGIN
             document := NULL;
             -- ingest_delivery answers a row per event, in order; a new message's row is the
             -- one whose event enqueued a reply job.
-            IF r.created AND r.message_id IS NOT NULL AND d->'events'->j->>'kind' = 'message' THEN
+            IF r.created AND r.message_id IS NOT NULL AND d->'events'->j->>'kind' = 'message'
+               AND NOT COALESCE((d->'events'->j->>'from_business')::boolean, false) THEN
                 IF v_taken < p_take AND v_checked IS DISTINCT FROM v_tenant THEN
                     -- Two probes of jobs_ready_by_tenant, once per tenant of the batch: the
                     -- nearest tenant below and above with a ready job (ordered by tenant, so
@@ -110,7 +111,8 @@ GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb, p_take integer, p_now
 --   {event_id, kind, message_id?, sender?: {external_id, name?, username?, phone?,
 --    email?, language?, alternate_ids?: []}, chat?: {external_id, kind, title?},
 --    text?, attachments?: [], sent_at?, status?, status_error?, ignored_reason?,
---    payload?, thread_keys?: [], match_title?, no_reply?, reply_limit?}
+--    payload?, thread_keys?: [], match_title?, no_reply?, reply_limit?, from_business?,
+--    lookup_profile?}
 -- An event's own `payload` (one mail of a fetched batch) is kept instead of the delivery's.
 -- A message finds its conversation by the first of: a message of the channel whose
 -- platform id is one of its `thread_keys` (a mail's In-Reply-To and References, newest
@@ -119,6 +121,14 @@ GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb, p_take integer, p_now
 -- subject). A message with `no_reply` (why: an auto-reply, a bounce), or past its
 -- contact's `reply_limit` inbound messages on the channel within the hour (two
 -- auto-responders answering each other), is stored as skipped and gets no reply job.
+-- A message `from_business` (a platform's echo of what the business sent, from here or
+-- from the platform's own app) is stored as sent by a person at the business and never
+-- answered; the echo of a message sent from here finds it by its platform id and adds
+-- nothing. An inbound message moves its conversation's `last_inbound_at` (the messaging
+-- window). A new contact whose platform gave no name, on a channel that looks profiles up
+-- (`lookup_profile`), is marked for the look-up. A `delete` marks the message withdrawn;
+-- a `status` without a message id (a read watermark) moves every earlier message of the
+-- chat.
 -- Answers one row per event: its event id, whether it was new, and the message it made
 -- or touched. Runs as the caller (SECURITY INVOKER): row-level security applies.
 CREATE OR REPLACE FUNCTION public.ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb)
@@ -140,6 +150,8 @@ DECLARE
     v_alt text;
     v_skip text;
     v_limit integer;
+    v_echo boolean;
+    v_existing uuid;
 BEGIN
     PERFORM set_config('app.tenant_id', p_tenant::text, true);
     FOR e IN SELECT * FROM jsonb_array_elements(p_events) LOOP
@@ -148,6 +160,7 @@ BEGIN
         message_id := NULL;
         v_message := NULL;
         v_sent := COALESCE((e->>'sent_at')::timestamptz, now());
+        v_echo := v_kind = 'message' AND COALESCE((e->>'from_business')::boolean, false);
 
         -- Dedupe: claim the event id; a redelivery finds it taken and changes nothing. A new
         -- message's id is chosen here, so the event row is written once.
@@ -168,6 +181,20 @@ BEGIN
         END IF;
         created := true;
 
+        IF v_echo THEN
+            -- The echo of a message sent from here: it is stored already.
+            SELECT m.id INTO v_existing FROM messages m
+            WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel AND m.external_id = e->>'message_id'
+              AND m.direction = 'outbound'
+            LIMIT 1;
+            IF v_existing IS NOT NULL THEN
+                UPDATE inbound_events ie SET message_id = v_existing WHERE ie.tenant_id = p_tenant AND ie.id = v_event;
+                message_id := v_existing;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+        END IF;
+
         IF v_kind = 'message' THEN
             -- The contact: claim the identity; only the winner of a race creates the contact.
             v_identity := e->'sender'->>'external_id';
@@ -176,21 +203,24 @@ BEGIN
             VALUES (p_tenant, gen_random_uuid(), v_contact, p_channel_kind, v_identity)
             ON CONFLICT (tenant_id, channel_kind, external_id) DO NOTHING;
             IF FOUND THEN
-                INSERT INTO contacts (tenant_id, id, display_name, phone, email, username, language, last_seen_at)
+                INSERT INTO contacts (tenant_id, id, display_name, phone, email, username, language, last_seen_at,
+                                      profile_channel_id, profile_retry_at)
                 VALUES (p_tenant, v_contact, e->'sender'->>'name', e->'sender'->>'phone', e->'sender'->>'email',
-                        e->'sender'->>'username', e->'sender'->>'language', v_sent);
+                        e->'sender'->>'username', e->'sender'->>'language', CASE WHEN NOT v_echo THEN v_sent END,
+                        CASE WHEN (e->>'lookup_profile')::boolean AND e->'sender'->>'name' IS NULL THEN p_channel END,
+                        CASE WHEN (e->>'lookup_profile')::boolean AND e->'sender'->>'name' IS NULL THEN now() END);
             ELSE
                 SELECT ci.contact_id INTO v_contact FROM contact_identities ci
                 WHERE ci.tenant_id = p_tenant AND ci.channel_kind = p_channel_kind AND ci.external_id = v_identity;
                 -- Only when something changes: last seen moves on by the minute, and blank
                 -- fields take what the platform now tells.
-                UPDATE contacts c SET last_seen_at = GREATEST(c.last_seen_at, v_sent),
+                UPDATE contacts c SET last_seen_at = CASE WHEN v_echo THEN c.last_seen_at ELSE GREATEST(c.last_seen_at, v_sent) END,
                     display_name = COALESCE(c.display_name, e->'sender'->>'name'),
                     username = COALESCE(c.username, e->'sender'->>'username'),
                     phone = COALESCE(c.phone, e->'sender'->>'phone'),
                     email = COALESCE(c.email, e->'sender'->>'email')
                 WHERE c.tenant_id = p_tenant AND c.id = v_contact
-                  AND (c.last_seen_at IS NULL OR c.last_seen_at < v_sent - interval '1 minute'
+                  AND ((NOT v_echo AND (c.last_seen_at IS NULL OR c.last_seen_at < v_sent - interval '1 minute'))
                        OR (c.display_name IS NULL AND e->'sender'->>'name' IS NOT NULL)
                        OR (c.username IS NULL AND e->'sender'->>'username' IS NOT NULL)
                        OR (c.phone IS NULL AND e->'sender'->>'phone' IS NOT NULL)
@@ -221,28 +251,33 @@ BEGIN
             END IF;
             IF v_conversation IS NULL THEN
                 v_conversation := gen_random_uuid();
-                INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, title, last_message_at)
+                INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, title, last_message_at,
+                                           last_inbound_at)
                 VALUES (p_tenant, v_conversation, p_channel, v_contact, v_chat, COALESCE(e->'chat'->>'kind', 'direct'),
-                        e->'chat'->>'title', v_sent)
+                        e->'chat'->>'title', v_sent, CASE WHEN NOT v_echo THEN v_sent END)
                 ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING;
                 IF NOT FOUND THEN
                     SELECT cv.id INTO v_conversation FROM conversations cv
                     WHERE cv.tenant_id = p_tenant AND cv.channel_id = p_channel AND cv.chat_external_id = v_chat
                       AND cv.status = 'open';
-                    UPDATE conversations cv SET last_message_at = v_sent
-                    WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation AND cv.last_message_at < v_sent;
+                ELSE
+                    v_chat := NULL;
                 END IF;
-            ELSE
-                UPDATE conversations cv SET last_message_at = v_sent
-                WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation AND cv.last_message_at < v_sent;
+            END IF;
+            -- (v_chat NULL: the conversation was just made with these times.)
+            IF v_chat IS NOT NULL THEN
+                UPDATE conversations cv SET last_message_at = GREATEST(cv.last_message_at, v_sent),
+                    last_inbound_at = CASE WHEN v_echo THEN cv.last_inbound_at ELSE GREATEST(cv.last_inbound_at, v_sent) END
+                WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation
+                  AND (cv.last_message_at < v_sent OR (NOT v_echo AND (cv.last_inbound_at IS NULL OR cv.last_inbound_at < v_sent)));
             END IF;
 
             -- Answered, unless it asks for none or its contact is past the hour's limit.
-            v_skip := e->>'no_reply';
+            v_skip := CASE WHEN NOT v_echo THEN e->>'no_reply' END;
             -- (GREATEST skips a NULL: without a limit there is none.)
             v_limit := CASE WHEN jsonb_typeof(e->'reply_limit') = 'number'
                             THEN LEAST(GREATEST((e->>'reply_limit')::integer, 1), 10000) END;
-            IF v_skip IS NULL AND v_limit IS NOT NULL AND (
+            IF v_skip IS NULL AND NOT v_echo AND v_limit IS NOT NULL AND (
                 SELECT count(*) FROM (
                     SELECT 1 FROM messages m
                     WHERE m.tenant_id = p_tenant AND m.contact_id = v_contact AND m.direction = 'inbound'
@@ -252,12 +287,12 @@ BEGIN
             END IF;
 
             INSERT INTO messages (tenant_id, id, conversation_id, channel_id, contact_id, direction, external_id, text,
-                                  attachments, sent_at, reply_status, reply_error)
-            VALUES (p_tenant, v_message, v_conversation, p_channel, v_contact, 'inbound', e->>'message_id', e->>'text',
-                    COALESCE(e->'attachments', '[]'), v_sent,
-                    CASE WHEN v_skip IS NOT NULL THEN 'skipped' END, left(v_skip, 200));
+                                  attachments, sent_at, reply_status, reply_error, delivery_status)
+            VALUES (p_tenant, v_message, v_conversation, p_channel, v_contact, CASE WHEN v_echo THEN 'outbound' ELSE 'inbound' END,
+                    e->>'message_id', e->>'text', COALESCE(e->'attachments', '[]'), v_sent,
+                    CASE WHEN v_skip IS NOT NULL THEN 'skipped' END, left(v_skip, 200), CASE WHEN v_echo THEN 'sent' END);
             -- The outbox: the reply worker takes it after the commit.
-            IF v_skip IS NULL THEN
+            IF v_skip IS NULL AND NOT v_echo THEN
                 INSERT INTO jobs (tenant_id, id, kind, message_id) VALUES (p_tenant, gen_random_uuid(), 'reply', v_message);
             END IF;
 
@@ -272,6 +307,25 @@ BEGIN
                 UPDATE messages m SET text = e->>'text', edited_at = v_sent
                 WHERE m.tenant_id = p_tenant AND m.id = v_message;
             END IF;
+
+        ELSIF v_kind = 'delete' THEN
+            UPDATE messages m SET deleted_at = v_sent
+            WHERE m.tenant_id = p_tenant AND m.channel_id = p_channel AND m.external_id = e->>'message_id'
+              AND m.direction = 'inbound' AND m.deleted_at IS NULL
+            RETURNING m.id INTO v_message;
+
+        ELSIF v_kind = 'status' AND e->>'message_id' IS NULL THEN
+            -- A watermark: every message of the chat sent up to it, at most the latest 200.
+            UPDATE messages m SET delivery_status = e->>'status'
+            WHERE m.tenant_id = p_tenant AND m.id IN (
+                SELECT x.id FROM messages x JOIN conversations cv ON cv.tenant_id = x.tenant_id AND cv.id = x.conversation_id
+                WHERE x.tenant_id = p_tenant AND cv.channel_id = p_channel AND cv.chat_external_id = e->'chat'->>'external_id'
+                  AND x.direction = 'outbound' AND x.sent_at <= v_sent
+                  AND x.delivery_status IN ('sent', 'delivered') AND x.delivery_status <> e->>'status'
+                ORDER BY x.seq DESC LIMIT 200)
+              AND array_position(ARRAY['pending', 'sent', 'delivered', 'read', 'failed'], e->>'status')
+                  > COALESCE(array_position(ARRAY['pending', 'sent', 'delivered', 'read', 'failed'], m.delivery_status), 0)
+              AND e->>'status' IN ('delivered', 'read');
 
         ELSIF v_kind = 'status' THEN
             -- Statuses only move forward (sent < delivered < read; failed is final):
@@ -330,3 +384,35 @@ BEGIN
 END
 $function$;
 GRANT EXECUTE ON FUNCTION claim_pulled_channel(p_tenant uuid, p_channel uuid, p_owner text, p_now timestamp with time zone, p_until timestamp with time zone) TO switchboard_app;
+
+-- The contacts whose profile look-up is due (Instagram's and Messenger's senders arrive as
+-- bare ids), across tenants, with the channel to ask through: at most p_limit, the longest
+-- waiting first, each claimed for p_lease so another replica's run does not ask too.
+-- Restricted contacts wait until the restriction is lifted.
+CREATE OR REPLACE FUNCTION public.profiles_due(p_now timestamp with time zone, p_limit integer, p_lease interval)
+ RETURNS TABLE(tenant_id uuid, contact_id uuid, channel_id uuid, kind text, credentials bytea, external_id text, attempts integer)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+ SET "app.cross_tenant" TO 'on'
+AS $function$
+    WITH due AS (
+        SELECT c.tenant_id, c.id FROM contacts c
+        -- (A restricted contact's data is kept, not processed: not looked up either.)
+        WHERE c.profile_retry_at IS NOT NULL AND c.profile_retry_at <= p_now AND c.restricted_at IS NULL
+        ORDER BY c.profile_retry_at LIMIT LEAST(GREATEST(p_limit, 1), 100)
+        FOR UPDATE SKIP LOCKED),
+    claimed AS (
+        UPDATE contacts c SET profile_retry_at = p_now + p_lease
+        FROM due WHERE c.tenant_id = due.tenant_id AND c.id = due.id
+        RETURNING c.tenant_id, c.id, c.profile_channel_id, c.profile_attempts)
+    SELECT cl.tenant_id, cl.id, ch.id, ch.kind, ch.credentials,
+           (SELECT ci.external_id FROM contact_identities ci
+            WHERE ci.tenant_id = cl.tenant_id AND ci.contact_id = cl.id AND ci.channel_kind = ch.kind
+            ORDER BY ci.created_at LIMIT 1),
+           cl.profile_attempts
+    FROM claimed cl JOIN channels ch ON ch.tenant_id = cl.tenant_id AND ch.id = cl.profile_channel_id
+    WHERE ch.deleted_at IS NULL AND ch.credentials IS NOT NULL
+$function$;
+REVOKE ALL ON FUNCTION profiles_due(p_now timestamp with time zone, p_limit integer, p_lease interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION profiles_due(p_now timestamp with time zone, p_limit integer, p_lease interval) TO switchboard_app;

@@ -171,7 +171,8 @@ GRANT EXECUTE ON FUNCTION finish_job(p_tenant uuid, p_job uuid, p_attempt intege
 
 -- Where a conversation's messages go: the conversation, its channel (kind, whether it is
 -- live, the sealed credentials) and the contact's id on that channel's platform, as the
--- keys `conversation`, `channel` and `contact_external_id` of a JSON object. Plain SQL in
+-- keys `conversation`, `channel` and `contact_external_id` of a JSON object. The
+-- conversation's `last_inbound_at` (seconds since 1970) opens its messaging window. Plain SQL in
 -- PL/pgSQL so its plan is cached per session (planning cost five times its run).
 CREATE OR REPLACE FUNCTION public.message_target(p_tenant uuid, p_conversation uuid)
  RETURNS jsonb
@@ -183,7 +184,7 @@ BEGIN
         SELECT jsonb_build_object(
             'conversation', jsonb_build_object(
                 'id', c.id, 'channel_id', c.channel_id, 'contact_id', c.contact_id, 'chat_external_id', c.chat_external_id,
-                'mode', c.mode, 'title', c.title),
+                'mode', c.mode, 'title', c.title, 'last_inbound_at', extract(epoch FROM c.last_inbound_at)),
             'channel', jsonb_build_object(
                 'kind', ch.kind, 'live', ch.deleted_at IS NULL AND ch.enabled, 'credentials', encode(ch.credentials, 'base64')),
             'contact_external_id', (
@@ -231,25 +232,51 @@ $function$;
 GRANT EXECUTE ON FUNCTION record_model_calls(p_tenant uuid, p_message uuid, p_agent uuid, p_calls jsonb) TO switchboard_app;
 
 -- Records a send's outcome with its job (fenced): sent (the sent-marker, with the
--- platform's id), queued again at p_run_after, or failed for good.
+-- platform's id), queued again at p_run_after, or failed for good. The previous form,
+-- for replicas of the previous build during a rolling upgrade.
 CREATE OR REPLACE FUNCTION public.record_send(p_tenant uuid, p_job uuid, p_attempt integer, p_message uuid, p_sent boolean, p_external_id text, p_error text, p_run_after timestamp with time zone, p_time timestamp with time zone)
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
 BEGIN
+    PERFORM record_send(p_tenant, p_job, p_attempt, p_message, p_sent, p_external_id, p_error, p_run_after, p_time, NULL);
+END
+$function$;
+
+-- The same with why a send failed, as a state (`p_error_code`: `reengagement_required`,
+-- `undeliverable`, `rate_limited`, `credentials_rejected`, …). A platform that refused the
+-- channel's token marks the channel as needing new credentials; a send that goes through
+-- clears that mark.
+CREATE OR REPLACE FUNCTION public.record_send(p_tenant uuid, p_job uuid, p_attempt integer, p_message uuid, p_sent boolean, p_external_id text, p_error text, p_run_after timestamp with time zone, p_time timestamp with time zone, p_error_code text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    v_channel uuid;
+BEGIN
     PERFORM finish_job(p_tenant, p_job, p_attempt,
                        CASE WHEN p_sent THEN 'done' WHEN p_run_after IS NULL THEN 'failed' ELSE 'queued' END, p_run_after, p_error);
     IF p_sent THEN
         UPDATE messages m SET delivery_status = CASE WHEN m.delivery_status IN ('delivered', 'read') THEN m.delivery_status ELSE 'sent' END,
-            external_id = COALESCE(m.external_id, p_external_id), sent_at = COALESCE(m.sent_at, p_time), delivery_error = NULL
-        WHERE m.tenant_id = p_tenant AND m.id = p_message;
+            external_id = COALESCE(m.external_id, p_external_id), sent_at = COALESCE(m.sent_at, p_time), delivery_error = NULL,
+            delivery_error_code = NULL
+        WHERE m.tenant_id = p_tenant AND m.id = p_message
+        RETURNING m.channel_id INTO v_channel;
+        UPDATE channels c SET credentials_error = NULL, credentials_error_at = NULL
+        WHERE c.tenant_id = p_tenant AND c.id = v_channel AND c.credentials_error IS NOT NULL;
     ELSE
-        UPDATE messages m SET delivery_error = p_error,
+        UPDATE messages m SET delivery_error = p_error, delivery_error_code = left(p_error_code, 64),
             delivery_status = CASE WHEN p_run_after IS NULL THEN 'failed' ELSE m.delivery_status END
-        WHERE m.tenant_id = p_tenant AND m.id = p_message;
+        WHERE m.tenant_id = p_tenant AND m.id = p_message
+        RETURNING m.channel_id INTO v_channel;
+        IF p_error_code = 'credentials_rejected' THEN
+            UPDATE channels c SET credentials_error = left(p_error, 500), credentials_error_at = p_time
+            WHERE c.tenant_id = p_tenant AND c.id = v_channel;
+        END IF;
     END IF;
 END
 $function$;
+GRANT EXECUTE ON FUNCTION record_send(p_tenant uuid, p_job uuid, p_attempt integer, p_message uuid, p_sent boolean, p_external_id text, p_error text, p_run_after timestamp with time zone, p_time timestamp with time zone, p_error_code text) TO switchboard_app;
 GRANT EXECUTE ON FUNCTION record_send(p_tenant uuid, p_job uuid, p_attempt integer, p_message uuid, p_sent boolean, p_external_id text, p_error text, p_run_after timestamp with time zone, p_time timestamp with time zone) TO switchboard_app;
 
 -- Everything a reply needs, as one JSON document (NULL when the message is gone): where to
@@ -284,7 +311,8 @@ BEGIN
             || ARRAY(SELECT (f->>'provider_id')::uuid FROM jsonb_array_elements(COALESCE(v_agent.fallbacks, '[]')) f);
     END IF;
     RETURN message_target(p_tenant, v_conversation.id) || jsonb_build_object(
-        'inbound', jsonb_build_object('id', v_message.id, 'text', left(v_message.text, 16384), 'external_id', v_message.external_id),
+        'inbound', jsonb_build_object('id', v_message.id, 'text', left(v_message.text, 16384), 'external_id', v_message.external_id,
+                                      'deleted', v_message.deleted_at IS NOT NULL),
         -- What the contact's rights and the tenant's policy allow, and the prices of the
         -- chain's provider kinds: read here rather than in two more transactions.
         'privacy', privacy_context(p_tenant, v_conversation.id),
@@ -329,7 +357,7 @@ BEGIN
                                     WHERE ct.tenant_id = p_tenant AND ct.id = m.contact_id) END AS sender
                         FROM messages m
                         WHERE m.tenant_id = p_tenant AND m.conversation_id = v_conversation.id AND m.seq <= v_message.seq
-                          AND COALESCE(m.delivery_status, '') <> 'failed'
+                          AND COALESCE(m.delivery_status, '') <> 'failed' AND m.deleted_at IS NULL
                         ORDER BY m.seq DESC LIMIT COALESCE(v_agent.history_messages, 20)
                     ) b
                 ) s
@@ -358,6 +386,7 @@ BEGIN
         'message', jsonb_build_object(
             'id', v_message.id, 'text', v_message.text, 'delivery_status', v_message.delivery_status,
             'ai_generated', v_message.ai_generated, 'in_reply_to', v_message.in_reply_to,
+            'send_tag', v_message.send_tag, 'template', v_message.template,
             -- The platform id of the message this one answers (a mail's In-Reply-To): the
             -- one it replies to, else the conversation's latest inbound one (a person's
             -- message from the inbox answers no message in particular).
