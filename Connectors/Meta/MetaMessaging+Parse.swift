@@ -2,6 +2,9 @@ public import ConnectorKit
 import Foundation
 
 extension MetaMessaging {
+    /// The shortest mid a delivery receipt's `mids` is read for.
+    static let minimumReceiptMIDLength = 16
+
     /// Why events of the `standby` channel are kept but never answered.
     static let standbyNoReply = "another app holds the thread (handover protocol)"
 
@@ -34,6 +37,8 @@ extension MetaMessaging {
         var events: [InboundEvent] = []
         for (entryIndex, entry) in webhook.entry.enumerated() {
             guard accounts.contains(entry.id.value) else {
+                // An entry with nothing in it reports nothing: only one with items is recorded.
+                guard entry.messaging != nil || entry.standby != nil || entry.changes != nil else { continue }
                 events.append(
                     InboundEvent(
                         kind: .ignored, eventID: "ignored:\(entry.id.value):other_account:\(entryIndex)",
@@ -71,6 +76,9 @@ extension MetaMessaging {
         }
         let senderID = item.sender?.id?.value ?? ""
         let timestamp = item.timestamp?.value
+        // Meta's items always say who and when; one with neither is no event (and a few
+        // bytes of `{}` must not make an event each).
+        guard !senderID.isEmpty || timestamp != nil else { throw malformed("sender", "is missing") }
         let stamp = timestamp.map(String.init) ?? "-"
         let sentAt = item.timestamp?.date
         // Every event but an ignored one is about a person: their id is required.
@@ -174,7 +182,10 @@ extension MetaMessaging {
 
         if let delivery = item.delivery {
             let person = try contact(senderID, field: "sender.id")
-            let mids = (delivery.mids ?? []).filter { !$0.isEmpty }
+            // A mid shorter than Meta's (Messenger's are `m_` and 40-odd characters,
+            // Instagram's 90-odd) names no message of ours: it is skipped, so that a few
+            // bytes cannot make an event each.
+            let mids = (delivery.mids ?? []).filter { $0.utf8.count >= Self.minimumReceiptMIDLength }
             if mids.isEmpty {
                 return [
                     InboundEvent(

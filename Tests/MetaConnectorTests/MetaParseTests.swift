@@ -205,6 +205,7 @@ struct MetaParseTests {
             (#"{"object": "\#(object)", "entry": [{"id": "\#(meta.accountID)", "messaging": [{"sender": {"id": "1"}, "timestamp": 1, "message": {"text": "no mid"}}]}]}"#, "entry[0].messaging[0].message.mid"),
             (#"{"object": "\#(object)", "entry": [{"id": "\#(meta.accountID)", "messaging": [{"timestamp": 1, "message": {"mid": "m_1", "text": "no sender"}}]}]}"#, "entry[0].messaging[0].sender.id"),
             (#"{"object": "\#(object)", "entry": [{"id": "\#(meta.accountID)", "messaging": [{"sender": {"id": "1"}, "timestamp": -5, "message": {"mid": "m_1"}}]}]}"#, "entry[0].messaging[0].timestamp"),
+            (#"{"object": "\#(object)", "entry": [{"id": "\#(meta.accountID)", "messaging": [{}]}]}"#, "entry[0].messaging[0].sender"),
             ("[]", nil),
         ]
         for (body, field) in cases {
@@ -213,5 +214,9 @@ struct MetaParseTests {
             if let field { #expect(error?.field == field, "\(body)") }
         }
         #expect(try meta.events(body: Array(#"{"object": "\#(object)", "entry": []}"#.utf8)).isEmpty)
+        // Another account's entry without items, and receipts' implausibly short mids, report nothing.
+        #expect(try meta.events(body: Array(#"{"object": "\#(object)", "entry": [{"id": "1"}, {"id": "2"}]}"#.utf8)).isEmpty)
+        let receipt = #"{"object": "\#(object)", "entry": [{"id": "\#(meta.accountID)", "messaging": [{"sender": {"id": "1"}, "timestamp": 5, "delivery": {"mids": ["a", "b", "\#(meta.mid("OURS1"))"]}}]}]}"#
+        #expect(try meta.events(body: Array(receipt.utf8)).map(\.messageID) == [meta.mid("OURS1")])
     }
 }
