@@ -55,11 +55,15 @@ extension MetaMessaging {
                     events.append(event)
                 }
             }
-            for (index, change) in (entry.changes ?? []).enumerated() {
+            // Fields delivered as changes (comments, mentions): one event per entry naming
+            // them, so that a list of tiny changes cannot make an event each.
+            var fields: [String] = []
+            for change in entry.changes ?? [] where !fields.contains(change.field) { fields.append(change.field) }
+            if !fields.isEmpty {
+                let named = fields.joined(separator: ",")
                 events.append(
                     InboundEvent(
-                        kind: .ignored, eventID: "ignored:\(entry.id.value):\(change.field):\(entryIndex).\(index)",
-                        ignoredReason: "field:\(change.field)"))
+                        kind: .ignored, eventID: "ignored:\(entry.id.value):changes:\(entryIndex)", ignoredReason: "field:\(named)"))
             }
             if events.count == before {
                 events.append(

@@ -158,6 +158,9 @@ struct MetaParseTests {
         #expect(referral.ignoredReason == "field:referral")
         #expect(referral.eventID == "referral:\(meta.contactID):\(Meta.timestamp)")
         #expect(try meta.event("optin").ignoredReason == "field:optin")
+        let object = meta.kind == "instagram" ? "instagram" : "page"
+        let changes = #"{"object": "\#(object)", "entry": [{"id": "\#(meta.accountID)", "time": 1, "changes": [{"field": "comments", "value": {}}, {"field": "mentions"}, {"field": "comments"}]}]}"#
+        #expect(try meta.events(body: Array(changes.utf8)).map(\.ignoredReason) == ["field:comments,mentions"])
         let mismatch = try meta.event("object_mismatch")
         #expect(mismatch.kind == .ignored)
         #expect(mismatch.ignoredReason == (meta.kind == "instagram" ? "object:page" : "object:instagram"))
