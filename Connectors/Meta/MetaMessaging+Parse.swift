@@ -100,6 +100,13 @@ extension MetaMessaging {
             var event = InboundEvent(
                 kind: .message, eventID: message.mid, messageID: message.mid, sender: InboundEvent.Sender(externalID: person),
                 chat: chat(person), sentAt: sentAt, fromBusiness: isEcho)
+            // The echo of a message sent from here: stored already (or about to be, when
+            // the echo outruns the send's answer), never a second copy.
+            if isEcho, message.metadata?.hasPrefix(Self.echoMetadataPrefix) == true {
+                event.kind = .ignored
+                event.ignoredReason = "echo of a message sent by Switchboard"
+                return [event]
+            }
             if message.isDeleted == true {
                 event.kind = .delete
                 event.eventID = "delete:\(message.mid)"

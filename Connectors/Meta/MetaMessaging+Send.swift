@@ -42,7 +42,9 @@ extension MetaMessaging {
                 SendRequest(
                     recipient: .init(id: message.chatExternalID), messagingType: message.tag == nil ? "RESPONSE" : "MESSAGE_TAG",
                     tag: message.tag,
-                    message: .init(text: part, quickReplies: last && !quickReplies.isEmpty ? quickReplies : nil)))
+                    message: .init(
+                        text: part, quickReplies: last && !quickReplies.isEmpty ? quickReplies : nil,
+                        metadata: platform.echoesMetadata ? Self.echoMetadataPrefix + message.idempotencyKey : nil)))
         }
         for attachment in message.attachments {
             bodies.append(
@@ -150,6 +152,9 @@ extension MetaMessaging {
             .sendFailed, "\(name) failed \(what) (\(text))", retryAfter: retryAfter, retryable: true, platformCode: code)
     }
 
+    /// What a send from here puts before its message id in `metadata`.
+    static let echoMetadataPrefix = "switchboard:"
+
     /// Graph's throttling codes: application, user, page and per-call rate limits.
     static let rateLimitCodes: Set<Int> = [4, 17, 32, 613]
 
@@ -165,9 +170,10 @@ extension MetaMessaging {
             var text: String?
             var quickReplies: [QuickReply]?
             var attachment: Attachment?
+            var metadata: String?
 
             enum CodingKeys: String, CodingKey {
-                case text, attachment
+                case text, attachment, metadata
                 case quickReplies = "quick_replies"
             }
         }

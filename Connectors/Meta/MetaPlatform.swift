@@ -27,6 +27,9 @@ struct MetaPlatform: Sendable {
     var maximumTextLength: Int
     /// The profile fields asked for a sender (`name,username`).
     var profileFields: String
+    /// Whether a send carries `message.metadata`, which Messenger hands back on the echo:
+    /// the echo of a message sent from here is then known even before its id is stored.
+    var echoesMetadata = false
 
     var idFields: [String] { (requiredFields + optionalFields).filter { $0.hasSuffix("_id") } }
 
@@ -40,7 +43,7 @@ struct MetaPlatform: Sendable {
         kind: "messenger", object: "page", displayName: "Messenger", senderIDField: "page_id",
         accountIDFields: ["page_id"],
         requiredFields: ["page_id", "access_token", "app_secret", "verify_token"], optionalFields: [],
-        maximumTextLength: 2000, profileFields: "first_name,last_name,name")
+        maximumTextLength: 2000, profileFields: "first_name,last_name,name", echoesMetadata: true)
 }
 
 /// The part of a Messenger Platform connector both kinds share: credentials, signatures,

@@ -79,9 +79,10 @@ struct MetaWebhook: Decodable {
         var isEcho: Bool?
         var isDeleted: Bool?
         var isUnsupported: Bool?
+        var metadata: String?
 
         enum CodingKeys: String, CodingKey {
-            case mid, text, attachments
+            case mid, text, attachments, metadata
             case quickReply = "quick_reply"
             case replyTo = "reply_to"
             case isEcho = "is_echo"

@@ -140,6 +140,18 @@ struct MetaParseTests {
                     text: "We do! Delivery takes 2 days.", sentAt: sentAt, fromBusiness: true))
     }
 
+    @Test("the echo of a message sent by Switchboard (its metadata says so) is ignored: it is stored already, or about to be")
+    func echoOfOurs() throws {
+        let meta = Meta.messenger
+        var text = String(decoding: try meta.fixture("echo"), as: UTF8.self)
+        text = text.replacingOccurrences(of: #""is_echo": true"#, with: #""is_echo": true, "metadata": "switchboard:0b6f3c1e""#)
+        #expect(text.contains("metadata"))
+        let events = try meta.events(body: Array(text.utf8))
+        #expect(events.count == 1)
+        #expect(events.first?.kind == .ignored)
+        #expect(events.first?.ignoredReason == "echo of a message sent by Switchboard")
+    }
+
     @Test("standby events are stored but never answered", arguments: Meta.both)
     func standby(_ meta: Meta) throws {
         let event = try meta.event("standby")
