@@ -30,10 +30,10 @@ import Testing
         #expect(try Self.text(CRMRoutes.MessageResponse(message)) == """
             {"agent_id":null,"ai_generated":false,"attachments":[{"details":{"Width":"1280","fileUniqueId":"AQAD"},"kind":"photo",\
             "mime_type":null,"name":null,"reference":"AgACAgIAAx/1"}],"contact_id":null,\
-            "conversation_id":"00000000-0000-0000-0000-0000000000a2","created_at":"2026-12-07T17:28:53Z","delivery_error":null,\
-            "delivery_status":null,"direction":"inbound","edited_at":null,"external_id":"42",\
-            "id":"00000000-0000-0000-0000-0000000000a1","in_reply_to":null,"model":null,"provider_id":null,"reply_error":null,\
-            "reply_status":null,"sent_at":null,"text":null,"usage":null}
+            "conversation_id":"00000000-0000-0000-0000-0000000000a2","created_at":"2026-12-07T17:28:53Z","deleted_at":null,\
+            "delivery_error":null,"delivery_error_code":null,"delivery_status":null,"direction":"inbound","edited_at":null,\
+            "external_id":"42","id":"00000000-0000-0000-0000-0000000000a1","in_reply_to":null,"model":null,"provider_id":null,\
+            "reply_error":null,"reply_status":null,"send_tag":null,"sent_at":null,"template":null,"text":null,"usage":null}
             """)
     }
 
@@ -49,7 +49,7 @@ import Testing
         #expect(try Self.text(answer) == """
             {"agent_id":null,"created_at":"2026-12-07T17:28:53Z","credential_fields":["signingSecret"],\
             "credentials":{"signingSecret":"s3cr3t"},"enabled":true,"id":"00000000-0000-0000-0000-0000000000b1","kind":"webhook",\
-            "name":"Hooks","pull":null,"updated_at":"2026-12-07T17:28:53Z",\
+            "name":"Hooks","pull":null,"state":{"last_error":null,"since":null,"status":"connected"},"updated_at":"2026-12-07T17:28:53Z",\
             "webhook_url":"https://sb.example/hooks/00000000-0000-0000-0000-0000000000b1"}
             """)
         let response = try JSONBody.response(answer, status: .created, secret: true)
@@ -58,6 +58,20 @@ import Testing
         #expect(response.headers[.cacheControl] == "no-store")
         #expect(try JSONBody.response(DeletedResponse(channel.id)).headers[.cacheControl] == nil)
         #expect(try Self.text(DeletedResponse(channel.id)) == #"{"deleted":true,"id":"00000000-0000-0000-0000-0000000000b1"}"#)
+    }
+
+    @Test("a channel whose platform refused its token shows needs_credentials with the platform's words and since when")
+    func needsCredentials() throws {
+        var channel = SwitchboardCore.Channel(
+            id: Self.id("d1"), tenantID: Self.id("d2"), kind: "whatsapp", name: "WA", agentID: nil, enabled: true,
+            credentialFields: ["access_token"], createdAt: Self.createdAt, updatedAt: Self.createdAt
+        )
+        channel.credentialsError = "the access token was refused by WhatsApp (HTTP 401, error 190)"
+        channel.credentialsErrorAt = Self.createdAt
+        let answer = ChannelRoutes.ChannelResponse(channel, webhookURL: "https://sb.example/hooks/x", revealed: [:], pulled: false)
+        #expect(try Self.text(answer).contains(
+            #""state":{"last_error":"the access token was refused by WhatsApp (HTTP 401, error 190)","since":"2026-12-07T17:28:53Z","status":"needs_credentials"}"#
+        ))
     }
 
     @Test("a fetched channel's answer shows how its fetching goes; a failing one its reason and retry time")
