@@ -30,6 +30,9 @@ extension WhatsAppConnector {
         var events: [InboundEvent] = []
         var ordinal = 0
         for (entryIndex, entry) in notification.entry.enumerated() {
+            // One ignored event per field an entry carries, however many changes name it:
+            // a few bytes of `{"field":""}` must not make an event each.
+            var ignoredFields: Set<String> = []
             for (changeIndex, change) in entry.changes.enumerated() {
                 ordinal += 1
                 let path = "entry[\(entryIndex)].changes[\(changeIndex)].value"
@@ -38,6 +41,7 @@ extension WhatsAppConnector {
                     continue
                 }
                 guard change.field == "messages", let value = change.value else {
+                    guard ignoredFields.insert(change.field).inserted else { continue }
                     events.append(
                         InboundEvent(
                             kind: .ignored, eventID: "ignored:\(entry.id):\(change.field):\(ordinal)",

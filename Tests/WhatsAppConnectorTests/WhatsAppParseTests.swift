@@ -173,6 +173,15 @@ struct WhatsAppParseTests {
         #expect(event.statusError == "Re-engagement message")
     }
 
+    @Test("changes of a field Switchboard does not read are one ignored event per entry, however many: bytes never multiply into events")
+    func repeatedIgnoredFields() throws {
+        let changes = Array(repeating: #"{"field":""}"#, count: 300).joined(separator: ",")
+        let body = Array(#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[\#(changes),{"field":"account_update"}]}]}"#.utf8)
+        let events = try WhatsApp.connector.parse(WhatsApp.delivery(body, signature: nil), credentials: WhatsApp.credentials)
+        #expect(events.map(\.ignoredReason) == ["field:", "field:account_update"])
+        #expect(events.count <= body.count / 16 + 1)
+    }
+
     @Test("an unsupported message type is ignored, keyed by its wamid")
     func unsupported() throws {
         let event = try WhatsApp.event("unsupported")

@@ -118,6 +118,9 @@ struct TemplateRoutes: Sendable {
     /// A phone number as WhatsApp takes it: 7 to 15 digits, a leading `+`, spaces, dots,
     /// dashes and parentheses allowed and dropped.
     static func phoneNumber(_ raw: String) throws -> String {
+        guard raw.count <= 32 else {
+            throw SwitchboardError.invalid("to must be a phone number of at most 32 characters, such as +77011234567", field: "to")
+        }
         let kept = raw.unicodeScalars.filter { !" .-()".unicodeScalars.contains($0) }
         var digits = String(String.UnicodeScalarView(kept))
         if digits.hasPrefix("+") { digits.removeFirst() }
