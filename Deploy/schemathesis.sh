@@ -162,6 +162,14 @@ bearer = "\${SB_ADMIN_TOKEN}"
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 
+# The two deletes always name the spare key and tenant (not what a step before created):
+# once the spare is gone they are 404, which the stateful phase reads as "a created
+# resource is not found" whenever its sequence puts such a delete after a create. The
+# check is off (a per-operation switch does not reach the stateful phase); what it would
+# catch, a created resource missing, the HTTP tests check route by route.
+[checks.ensure_resource_availability]
+enabled = false
+
 [[operations]]
 include-name = "DELETE /v1/api-keys/{id}"
 parameters = { "path.id" = "\${SB_SPARE_KEY}" }

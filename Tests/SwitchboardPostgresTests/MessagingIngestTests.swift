@@ -120,3 +120,39 @@ struct MessagingIngestTests {
         }
     }
 }
+
+/// Deliveries that carry several people's messages (Meta batches them in no order) must
+/// not deadlock each other: two batches naming the same contacts in opposite orders lock
+/// them in one order.
+@Suite("Ingest lock order across senders")
+struct IngestLockOrderTests {
+    @Test("two concurrent deliveries of the same ten senders in opposite orders both commit, round after round")
+    func oppositeOrders() async throws {
+        try await withAppDatabase { database in
+            let route = try await IngestFixtures.webhookRoute(database, tenantName: "lock order")
+            let store = PostgresIngestStore(database: database)
+            let senders = (0..<10).map { "IGSID\($0)" }
+            func delivery(_ round: Int, _ side: String, _ order: [String]) -> IngestDelivery {
+                IngestDelivery(route: route, payload: "batch", events: order.map {
+                    IngestEvent(
+                        kind: .message, eventID: "\(round).\(side).\($0)", messageID: "\(round).\(side).\($0)",
+                        sender: .init(externalID: $0), chat: .init(externalID: $0, kind: "direct"), text: "hi", sentAt: Date()
+                    )
+                })
+            }
+            for round in 0..<25 {
+                let forward = delivery(round, "f", senders)
+                let backward = delivery(round, "b", senders.reversed())
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { _ = try await store.ingest(batch: [forward]) }
+                    group.addTask { _ = try await store.ingest(batch: [backward]) }
+                    try await group.waitForAll()
+                }
+            }
+            let stored = try await database.withTenant(route.tenantID) { connection in
+                try await connection.integer("SELECT count(*)::int FROM messages WHERE tenant_id = \(route.tenantID.uuid)", logger: TestDatabase.logger)
+            }
+            #expect(stored == 25 * 2 * 10)
+        }
+    }
+}

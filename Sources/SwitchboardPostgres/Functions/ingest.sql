@@ -19,6 +19,41 @@ END
 $function$;
 GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb) TO switchboard_app;
 
+-- Takes, in one global order, a transaction-scoped advisory lock for every contact identity
+-- and chat a batch of deliveries (`[{tenant, kind, events}]`) names, before any row is
+-- touched. A delivery may carry several people's messages in any order (Meta batches
+-- them), and two concurrent batches naming the same people in opposite orders would
+-- otherwise lock their rows crosswise and deadlock. The locks are ordered by their keys,
+-- so every batch waits in the same order; a key's collision only serializes two batches
+-- needlessly. Held to the commit; taking one again in the same transaction is free.
+CREATE OR REPLACE FUNCTION public.ingest_lock_people(p_batch jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    v_key integer;
+BEGIN
+    FOR v_key IN
+        SELECT DISTINCT hashtext(((d->>'tenant')::uuid)::text || '|' || (d->>'kind') || '|' || x.id)
+        FROM jsonb_array_elements(p_batch) d
+        CROSS JOIN LATERAL jsonb_array_elements(d->'events') e
+        CROSS JOIN LATERAL (
+            SELECT 's:' || (e->'sender'->>'external_id') WHERE e->'sender'->>'external_id' IS NOT NULL
+            UNION ALL
+            SELECT 'c:' || (e->'chat'->>'external_id') WHERE e->'chat'->>'external_id' IS NOT NULL
+            UNION ALL
+            SELECT 's:' || a FROM jsonb_array_elements_text(
+                CASE WHEN jsonb_typeof(e->'sender'->'alternate_ids') = 'array' THEN e->'sender'->'alternate_ids' ELSE '[]' END) a
+        ) x(id)
+        ORDER BY 1
+    LOOP
+        -- 19: this lock's class (the two-key space; the one-key locks are another space).
+        PERFORM pg_advisory_xact_lock(19, v_key);
+    END LOOP;
+END
+$function$;
+GRANT EXECUTE ON FUNCTION ingest_lock_people(p_batch jsonb) TO switchboard_app;
+
 -- Ingests a batch of deliveries (each `{tenant, channel, kind, payload, events, cursor?,
 -- lease_owner?}`) in one
 -- statement, and takes up to p_take of the new messages' reply jobs for the calling
@@ -43,6 +78,7 @@ DECLARE
     v_others boolean := false;
 BEGIN
     PERFORM set_config('app.jobs_taken_here', 'on', true);
+    PERFORM ingest_lock_people(p_batch);
     FOR d IN SELECT * FROM jsonb_array_elements(p_batch) LOOP
         v_tenant := (d->>'tenant')::uuid;
         j := 0;
@@ -155,6 +191,8 @@ DECLARE
     v_existing uuid;
 BEGIN
     PERFORM set_config('app.tenant_id', p_tenant::text, true);
+    -- (Inside ingest_deliveries the batch holds these already.)
+    PERFORM ingest_lock_people(jsonb_build_array(jsonb_build_object('tenant', p_tenant, 'kind', p_channel_kind, 'events', p_events)));
     FOR e IN SELECT * FROM jsonb_array_elements(p_events) LOOP
         v_kind := e->>'kind';
         event_id := e->>'event_id';
