@@ -12,7 +12,7 @@ let strict: [SwiftSetting] = [
 /// its tests in `Tests/<Name>ConnectorTests` (fixtures included). Adding one is its name
 /// here and its line in the server's `ConnectorRegistry.available`; the connector describes
 /// the rest itself (`ConnectorDescription`).
-let connectors = ["Telegram", "WhatsApp", "Webhook"]
+let connectors = ["Telegram", "WhatsApp", "Webhook", "Meta"]
 
 func connectorTargets(_ name: String) -> [Target] {
     [

@@ -16,7 +16,7 @@ SWIFT="${SWIFT:-swift}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 SCRATCH="${FUZZ_SCRATCH:-.build-fuzz}"
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(telegram whatsapp webhook)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(telegram whatsapp webhook instagram messenger)
 
 # The same flags on every call, or SwiftPM plans the build again (a minute on a busy machine).
 build=("$SWIFT" build --scratch-path "$SCRATCH" -c debug --product ConnectorFuzz

@@ -33,6 +33,10 @@ extension WhatsAppConnector {
             for (changeIndex, change) in entry.changes.enumerated() {
                 ordinal += 1
                 let path = "entry[\(entryIndex)].changes[\(changeIndex)].value"
+                if let template = change.templateStatus {
+                    events.append(Self.event(template, time: entry.time, body: delivery.body))
+                    continue
+                }
                 guard change.field == "messages", let value = change.value else {
                     events.append(
                         InboundEvent(
@@ -172,6 +176,30 @@ extension WhatsAppConnector {
         return InboundEvent.Sender(
             externalID: externalID, name: contact?.profile?.name, username: contact?.profile?.username, phone: phone,
             alternateIDs: alternateIDs)
+    }
+
+    /// A template's status change: ignored (nothing to answer), its name, language and
+    /// new state kept in `ignoredReason` as `template_status:<name>:<language>:<event>`,
+    /// keyed by template, event and the entry's time.
+    private static func event(_ template: WhatsAppNotification.TemplateStatus, time: WhatsAppNotification.UnixTime?, body: [UInt8]) -> InboundEvent {
+        let event = token(template.event, limit: 32)
+        // Without the entry's time, the delivery itself tells two identical changes apart.
+        let when = time.map { String($0.seconds) } ?? String(Signature.hmacSHA256Hex(message: body, key: []).prefix(32))
+        return InboundEvent(
+            kind: .ignored, eventID: "template:\(token(template.templateID, limit: 64)):\(event):\(when)",
+            ignoredReason: "template_status:\(token(template.name, limit: 512)):\(token(template.language, limit: 32)):\(event)")
+    }
+
+    /// `text` cut to `limit` and kept to letters, digits and `_-.`; anything else is `_`.
+    private static func token(_ text: String, limit: Int) -> String {
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.prefix(limit).map { scalar in
+                    switch scalar.value {
+                    case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F: scalar
+                    default: "_"
+                    }
+                }))
     }
 
     private static func event(_ status: WhatsAppNotification.Status) -> InboundEvent {

@@ -3,8 +3,15 @@ import Foundation
 import HTTPTypes
 
 extension WhatsAppConnector {
-    /// Sends `message.text` as text messages (split above 4096 characters, in order);
-    /// the receipt holds the wamid of each part.
+    /// Sends a message; the receipt holds the wamid of each message sent, in order.
+    ///
+    /// With `message.template` set, that one template message is sent (its body
+    /// parameters in order) and nothing else: `text` is then only the record of it.
+    /// Otherwise `text` goes as text messages (split above 4096 characters, in order), then
+    /// each attachment by its URL (`image`, `video`, `audio`, anything else a `document`).
+    /// With one to three quick replies, the last text part goes as an interactive message
+    /// with reply buttons (titles cut to 20 characters, ids to 256; that part cut to 1024,
+    /// the body's limit); other counts of quick replies are not sent.
     ///
     /// A chat id that is a business-scoped user id (`US.1349…`, it has a dot) is sent as
     /// `recipient` instead of `to`, as Meta asks for users whose number is withheld.
@@ -18,25 +25,13 @@ extension WhatsAppConnector {
         guard let token = credentials["access_token"], !token.isEmpty else {
             throw ConnectorError(.credentialsRejected, "the channel has no access_token", field: "access_token")
         }
-        guard !message.text.isEmpty else {
-            throw ConnectorError(.sendFailed, "the message text is empty")
-        }
+        let bodies = try Self.bodies(of: message)
+        let request = graphRequest(.post, path: "\(phoneNumberID)/messages", token: token)
 
-        var request = HTTPRequest(method: .post, url: graphAPIBase)
-        let basePath = String((request.path ?? "/").prefix { $0 != "?" })
-        request.path = (basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath) + "/\(apiVersion)/\(phoneNumberID)/messages"
-        request.headerFields[.authorization] = "Bearer \(token)"
-        request.headerFields[.contentType] = "application/json"
-        request.headerFields[.accept] = "application/json"
-
-        let isUserID = message.chatExternalID.contains(".")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var wamids: [String] = []
-        for part in TextSplitter.parts(of: message.text, maximumUTF16Length: Self.maximumTextLength) {
-            let body = SendTextRequest(
-                to: isUserID ? nil : message.chatExternalID, recipient: isUserID ? message.chatExternalID : nil,
-                text: .init(body: part))
+        for body in bodies {
             let bytes: [UInt8]
             do {
                 bytes = Array(try encoder.encode(body))
@@ -56,48 +51,142 @@ extension WhatsAppConnector {
         return SendReceipt(externalIDs: wamids)
     }
 
-    /// The sent message's wamid, or the error the answer means.
-    private static func wamid(_ response: HTTPResponse, _ body: [UInt8], token: String) throws(ConnectorError) -> String {
-        let status = response.status
-        if status.kind == .successful {
-            guard let answer = try? JSONDecoder().decode(SendAnswer.self, from: Data(body)),
-                let id = answer.messages?.first?.id, !id.isEmpty
-            else {
-                throw ConnectorError(.sendFailed, "WhatsApp answered the send with an unreadable body", retryable: true)
-            }
-            return id
-        }
-        let error = (try? JSONDecoder().decode(ErrorAnswer.self, from: Data(body)))?.error
-        let code = error?.code
-        let retryAfter = response.headerFields[.retryAfter].flatMap { RetryHint.seconds(header: $0, now: Date()) }
-        var reason = (error?.message ?? "").replacingOccurrences(of: token, with: "<token>")
-        reason = String(reason.prefix(200))
-        let detail = "HTTP \(status.code)" + (code.map { ", error \($0)" } ?? "") + (reason.isEmpty ? "" : ": \(reason)")
+    /// The longest body text of an interactive message.
+    static let maximumInteractiveBodyLength = 1024
+    /// Reply buttons: at most three, titles of 20 characters, ids of 256.
+    static let maximumReplyButtons = 3
+    static let maximumButtonTitleLength = 20
+    static let maximumButtonIDLength = 256
 
-        if status.code == 401 || code == 190 {
-            throw ConnectorError(.credentialsRejected, "the access token was refused by WhatsApp (\(detail))")
+    /// The messages `message` becomes, in sending order.
+    static func bodies(of message: OutboundMessage) throws(ConnectorError) -> [SendRequest] {
+        let isUserID = message.chatExternalID.contains(".")
+        func addressed(_ type: String) -> SendRequest {
+            SendRequest(
+                to: isUserID ? nil : message.chatExternalID, recipient: isUserID ? message.chatExternalID : nil, type: type)
         }
-        if status.code == 429 || code.map(rateLimitCodes.contains) == true {
-            throw ConnectorError(
-                .sendFailed, "WhatsApp is rate limiting sends (\(detail))", retryAfter: retryAfter, retryable: true)
+
+        if let template = message.template {
+            guard !template.name.isEmpty, !template.language.isEmpty else {
+                throw ConnectorError(.sendFailed, "the template has no name or language")
+            }
+            var body = addressed("template")
+            body.template = SendRequest.Template(
+                name: template.name, language: .init(code: template.language),
+                components: template.parameters.isEmpty
+                    ? nil
+                    : [
+                        SendRequest.Template.Component(
+                            type: "body", parameters: template.parameters.map { SendRequest.Template.Parameter(type: "text", text: $0) })
+                    ])
+            return [body]
         }
-        if status.kind == .clientError {
-            throw ConnectorError(.sendFailed, "WhatsApp refused the send (\(detail))")
+
+        guard !message.text.isEmpty || !message.attachments.isEmpty else {
+            throw ConnectorError(.sendFailed, "the message text is empty")
         }
-        throw ConnectorError(
-            .sendFailed, "WhatsApp failed the send (\(detail))", retryAfter: retryAfter, retryable: true)
+        var bodies: [SendRequest] = []
+        if !message.text.isEmpty {
+            var parts = TextSplitter.parts(of: message.text, maximumUTF16Length: Self.maximumTextLength)
+            let buttons = (1...Self.maximumReplyButtons).contains(message.quickReplies.count) ? replyButtons(message.quickReplies) : []
+            var interactive: String?
+            if !buttons.isEmpty, let last = parts.popLast() {
+                // The buttons' body takes 1024: what is before that goes as text first.
+                let pieces = TextSplitter.parts(of: last, maximumUTF16Length: Self.maximumInteractiveBodyLength)
+                if pieces.count > 1 { parts.append(pieces.dropLast().joined()) }
+                interactive = pieces.last ?? last
+            }
+            for part in parts {
+                var body = addressed("text")
+                body.text = .init(body: part)
+                bodies.append(body)
+            }
+            if let interactive {
+                var body = addressed("interactive")
+                body.interactive = .init(
+                    type: "button", body: .init(text: interactive),
+                    action: .init(buttons: buttons))
+                bodies.append(body)
+            }
+        }
+        for attachment in message.attachments {
+            guard let url = URL(string: attachment.url), ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
+                throw ConnectorError(.sendFailed, "an attachment's URL is not an http or https URL")
+            }
+            let link = SendRequest.Link(link: attachment.url)
+            switch attachment.kind {
+            case "image":
+                var body = addressed("image")
+                body.image = link
+                bodies.append(body)
+            case "video":
+                var body = addressed("video")
+                body.video = link
+                bodies.append(body)
+            case "audio":
+                var body = addressed("audio")
+                body.audio = link
+                bodies.append(body)
+            default:
+                var body = addressed("document")
+                body.document = link
+                bodies.append(body)
+            }
+        }
+        return bodies
     }
 
-    /// Meta's throttling codes: app and account rate limits, pair rate limit, spam limits.
-    static let rateLimitCodes: Set<Int> = [4, 80007, 130429, 131048, 131056]
+    /// Reply buttons for quick replies: titles and ids cut to WhatsApp's limits; a
+    /// button with neither is left out.
+    static func replyButtons(_ quickReplies: [OutboundMessage.QuickReply]) -> [SendRequest.Interactive.Button] {
+        quickReplies.compactMap { reply in
+            let title = cut(reply.title.isEmpty ? reply.payload : reply.title, utf16: Self.maximumButtonTitleLength)
+            let id = cut(reply.payload.isEmpty ? reply.title : reply.payload, utf16: Self.maximumButtonIDLength)
+            guard !title.isEmpty, !id.isEmpty else { return nil }
+            return .init(reply: .init(id: id, title: title))
+        }
+    }
 
-    struct SendTextRequest: Encodable {
+    /// The longest prefix of whole characters of `text` within `utf16` UTF-16 units.
+    static func cut(_ text: String, utf16 limit: Int) -> String {
+        var length = 0
+        var end = text.startIndex
+        for character in text {
+            length += character.utf16.count
+            guard length <= limit else { break }
+            end = text.index(after: end)
+        }
+        return String(text[..<end])
+    }
+
+    /// The sent message's wamid, or the error the answer means.
+    private static func wamid(_ response: HTTPResponse, _ body: [UInt8], token: String) throws(ConnectorError) -> String {
+        guard response.status.kind == .successful else {
+            throw graphError(response, body, token: token, action: "send")
+        }
+        guard let answer = try? JSONDecoder().decode(SendAnswer.self, from: Data(body)),
+            let id = answer.messages?.first?.id, !id.isEmpty
+        else {
+            throw ConnectorError(.sendFailed, "WhatsApp answered the send with an unreadable body", retryable: true)
+        }
+        return id
+    }
+
+    /// One Cloud API message: exactly one of `text`, `template`, `interactive`, `image`,
+    /// `video`, `audio`, `document` is set, as `type` says.
+    struct SendRequest: Encodable {
         var messagingProduct = "whatsapp"
         var recipientType = "individual"
         var to: String?
         var recipient: String?
-        var type = "text"
-        var text: Text
+        var type: String
+        var text: Text?
+        var template: Template?
+        var interactive: Interactive?
+        var image: Link?
+        var video: Link?
+        var audio: Link?
+        var document: Link?
 
         struct Text: Encodable {
             var previewURL = false
@@ -109,8 +198,56 @@ extension WhatsAppConnector {
             }
         }
 
+        struct Template: Encodable {
+            var name: String
+            var language: Language
+            var components: [Component]?
+
+            struct Language: Encodable {
+                var code: String
+            }
+
+            struct Component: Encodable {
+                var type: String
+                var parameters: [Parameter]
+            }
+
+            struct Parameter: Encodable {
+                var type: String
+                var text: String
+            }
+        }
+
+        struct Interactive: Encodable {
+            var type: String
+            var body: Body
+            var action: Action
+
+            struct Body: Encodable {
+                var text: String
+            }
+
+            struct Action: Encodable {
+                var buttons: [Button]
+            }
+
+            struct Button: Encodable {
+                var type = "reply"
+                var reply: Reply
+            }
+
+            struct Reply: Encodable {
+                var id: String
+                var title: String
+            }
+        }
+
+        struct Link: Encodable {
+            var link: String
+        }
+
         enum CodingKeys: String, CodingKey {
-            case to, recipient, type, text
+            case to, recipient, type, text, template, interactive, image, video, audio, document
             case messagingProduct = "messaging_product"
             case recipientType = "recipient_type"
         }
@@ -121,15 +258,6 @@ extension WhatsAppConnector {
 
         struct Message: Decodable {
             var id: String
-        }
-    }
-
-    struct ErrorAnswer: Decodable {
-        var error: Detail?
-
-        struct Detail: Decodable {
-            var message: String?
-            var code: Int?
         }
     }
 }

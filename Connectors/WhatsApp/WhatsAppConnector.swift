@@ -5,8 +5,9 @@ import HTTPTypes
 /// The Meta WhatsApp Cloud API channel (kind `whatsapp`).
 ///
 /// Credentials: `phone_number_id` (the business number's id), `access_token` (a system
-/// user token), `app_secret` (signs every delivery: `X-Hub-Signature-256`) and
-/// `verify_token` (chosen by the tenant, echoed by Meta's verification GET). A delivery is a
+/// user token), `app_secret` (signs every delivery: `X-Hub-Signature-256`),
+/// `verify_token` (chosen by the tenant, echoed by Meta's verification GET) and, optional,
+/// `waba_id` (the WhatsApp Business Account: its templates are listed through it). A delivery is a
 /// batch: every entry and change in it is read. Dedupe keys are the wamid of a message and
 /// `wamid:status` of a status.
 public struct WhatsAppConnector: Connector {
@@ -28,6 +29,10 @@ public struct WhatsAppConnector: Connector {
     /// The Graph API version in the path (`v21.0`).
     public let apiVersion: String
 
+    /// WhatsApp's customer service window: 24 hours after the contact's last message,
+    /// then templates only.
+    public var messagingWindow: MessagingWindow? { .whatsApp }
+
     /// A connector talking to `graphAPIBase` (tests give a loopback address) with `apiVersion`.
     public init(graphAPIBase: URL = WhatsAppConnector.defaultGraphAPIBase, apiVersion: String = "v21.0") {
         self.graphAPIBase = graphAPIBase
@@ -41,15 +46,29 @@ public struct WhatsAppConnector: Connector {
     /// hexadecimal characters; anything shorter is not one.
     public static let minimumAppSecretLength = 32
 
+    /// The longest `waba_id` taken (Meta's ids are 15–17 digits).
+    static let maximumWABAIDLength = 32
+
     /// Requires `phone_number_id` (digits), `access_token`, `app_secret` (32 characters or
-    /// more) and `verify_token` (16 or more); refuses any other field. Nothing is generated.
+    /// more) and `verify_token` (16 or more); takes an optional `waba_id` (digits, the
+    /// WhatsApp Business Account, which keeps the templates; an empty one is dropped);
+    /// refuses any other field. Nothing is generated.
     public func prepareCredentials(_ submitted: [String: String]) throws(ConnectorError) -> PreparedCredentials {
         let required = ["phone_number_id", "access_token", "app_secret", "verify_token"]
-        if let unknown = submitted.keys.filter({ !required.contains($0) }).sorted().first {
+        let optional = ["waba_id"]
+        if let unknown = submitted.keys.filter({ !required.contains($0) && !optional.contains($0) }).sorted().first {
             throw ConnectorError(
                 .invalidCredentials,
-                "unknown credential field \(unknown): a whatsapp channel takes phone_number_id, access_token, app_secret and verify_token",
+                "unknown credential field \(unknown): a whatsapp channel takes phone_number_id, access_token, app_secret and verify_token, and optionally waba_id",
                 field: unknown)
+        }
+        var submitted = submitted
+        if submitted["waba_id"]?.isEmpty == true { submitted["waba_id"] = nil }
+        if let wabaID = submitted["waba_id"],
+            wabaID.utf8.count > Self.maximumWABAIDLength || !wabaID.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        {
+            throw ConnectorError(
+                .invalidCredentials, "waba_id must be digits (at most \(Self.maximumWABAIDLength))", field: "waba_id")
         }
         for name in required where (submitted[name] ?? "").isEmpty {
             throw ConnectorError(.invalidCredentials, "\(name) is required", field: name)

@@ -20,18 +20,56 @@ struct WhatsAppNotification: Decodable {
 
     struct Entry: Decodable {
         var id: String
+        /// When the webhook was triggered (template status updates carry it).
+        var time: UnixTime?
         var changes: [Change]
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: JSONKey.self)
+            id = try container.decode(String.self, forKey: JSONKey("id"))
+            time = try? container.decodeIfPresent(UnixTime.self, forKey: JSONKey("time"))
+            changes = try container.decode([Change].self, forKey: JSONKey("changes"))
+        }
     }
 
     struct Change: Decodable {
         var field: String
         /// Decoded only for the `messages` field, whose shape is known.
         var value: Value?
+        /// For `message_template_status_update`, when its value reads as one.
+        var templateStatus: TemplateStatus?
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: JSONKey.self)
             field = try container.decode(String.self, forKey: JSONKey("field"))
             value = field == "messages" ? try container.decode(Value.self, forKey: JSONKey("value")) : nil
+            templateStatus =
+                field == "message_template_status_update"
+                ? try? container.decode(TemplateStatus.self, forKey: JSONKey("value")) : nil
+        }
+    }
+
+    /// A template's new state: `{event, message_template_id, message_template_name,
+    /// message_template_language, reason}`.
+    struct TemplateStatus: Decodable {
+        var event: String
+        /// A number in Meta's payloads; a string is taken too.
+        var templateID: String
+        var name: String
+        var language: String
+        var reason: String?
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: JSONKey.self)
+            event = try container.decode(String.self, forKey: JSONKey("event"))
+            if let number = try? container.decode(Int64.self, forKey: JSONKey("message_template_id")) {
+                templateID = String(number)
+            } else {
+                templateID = try container.decode(String.self, forKey: JSONKey("message_template_id"))
+            }
+            name = try container.decode(String.self, forKey: JSONKey("message_template_name"))
+            language = try container.decode(String.self, forKey: JSONKey("message_template_language"))
+            reason = try? container.decodeIfPresent(String.self, forKey: JSONKey("reason"))
         }
     }
 

@@ -96,6 +96,9 @@ public struct InboxMessage: Sendable, Hashable {
     public var editedAt: Date?
     /// The text before each edit, oldest first (at most 20).
     public var edits: [Edit]
+    /// When the contact withdrew it; the platform tag a person's answer went with.
+    public var deletedAt: Date?
+    public var sendTag: String?
 }
 
 /// The conversation page: its header, latest messages and the contact's side panel.
@@ -418,7 +421,8 @@ public struct PostgresInboxStore: Sendable {
                        SELECT jsonb_agg(jsonb_build_object('previous_text', e.previous_text, 'edited_at', e.edited_at) ORDER BY e.edited_at)::text
                        FROM (SELECT * FROM message_edits e WHERE e.tenant_id = m.tenant_id AND e.message_id = m.id
                              ORDER BY e.edited_at DESC LIMIT 20) e)
-                   END
+                   END,
+                   m.deleted_at, m.send_tag
             FROM (SELECT * FROM messages m WHERE m.tenant_id = \(tenant.uuid) AND m.conversation_id = \(id.uuid)
                   ORDER BY m.seq DESC LIMIT \(limit)) m
             LEFT JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.sent_by_user_id
@@ -436,7 +440,8 @@ public struct PostgresInboxStore: Sendable {
                 replyStatus: try r[8].decode(String?.self), replyError: try r[9].decode(String?.self),
                 sentByUserID: try r[10].decode(UUID?.self).map { UserID($0) }, sentByName: try r[11].decode(String?.self),
                 sentByEmail: try r[12].decode(String?.self), createdAt: try r[13].decode(Date.self),
-                editedAt: try r[14].decode(Date?.self), edits: edits
+                editedAt: try r[14].decode(Date?.self), edits: edits,
+                deletedAt: try r[16].decode(Date?.self), sendTag: try r[17].decode(String?.self)
             ))
         }
         return messages

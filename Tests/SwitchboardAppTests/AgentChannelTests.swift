@@ -43,7 +43,7 @@ struct AgentChannelTests {
                         fields[HTTPField.Name("X-Hub-Signature-256")!] = "sha256=" + Signature.hmacSHA256Hex(message: body, key: Array(appSecret.utf8))
                         return fields
                     }
-                    let message = try fixture("text")
+                    let message = try whatsappFixture("text", at: harness.clock.now())
                     #expect(try await deliver(client, channel: channel, body: message, headers: signed(message)).status == .ok)
                     #expect(try await harness.drain() == 1)
 
@@ -91,7 +91,7 @@ struct AgentChannelTests {
                         ])
                     ) { $0 }
                     let channel = try #require(try object(created)["id"] as? String)
-                    var message = try JSONSerialization.jsonObject(with: Data(try fixture("text"))) as! [String: Any]
+                    var message = try JSONSerialization.jsonObject(with: Data(try whatsappFixture("text", at: harness.clock.now()))) as! [String: Any]
                     var entry = (message["entry"] as! [[String: Any]])[0]
                     var change = (entry["changes"] as! [[String: Any]])[0]
                     var value = change["value"] as! [String: Any]

@@ -162,7 +162,10 @@ func withAgentApp<Result: Sendable>(
     adjust(&configuration)
     configuration.databaseURL = database.url
     configuration.platformBases["telegram"] = try #require(URL(string: telegramBase))
-    if let graphBase { configuration.platformBases["whatsapp"] = try #require(URL(string: graphBase)) }
+    // Meta's Graph API serves WhatsApp, Messenger and (here) Instagram alike.
+    if let graphBase {
+        for kind in ["whatsapp", "messenger", "instagram"] { configuration.platformBases[kind] = try #require(URL(string: graphBase)) }
+    }
     configuration.egressAllowPrivate = allowPrivate
     configuration.workers = workers
     let bootstrap = try await Bootstrap.prepare(configuration, logger: TestDatabase.logger)

@@ -7,6 +7,16 @@ func fixture(_ name: String) throws -> [UInt8] {
     return Array(try Data(contentsOf: url))
 }
 
+/// A WhatsApp fixture sent at `time`: its messages' and statuses' platform timestamps moved
+/// there (the messaging window runs from them, on the test's clock).
+func whatsappFixture(_ name: String, at time: Date) throws -> [UInt8] {
+    let text = String(decoding: try fixture(name), as: UTF8.self)
+    let moved = text.replacingOccurrences(
+        of: #""timestamp": "17639004[0-9]{2}""#, with: "\"timestamp\": \"\(Int(time.timeIntervalSince1970))\"", options: .regularExpression
+    )
+    return Array(moved.utf8)
+}
+
 /// A Telegram update with a fresh update_id and message text, built like the fixture.
 func telegramUpdate(
     updateID: Int, userID: Int = 520011223, chatID: Int? = nil, messageID: Int = 17, text: String, name: String = "Айгерим",

@@ -189,4 +189,58 @@ struct ReplyPathTests {
         guard case .end(let answered, _) = ReplyStep.gate(context) else { Issue.record("answered already"); return }
         #expect(answered.replyStatus == nil, "an answered message keeps its status")
     }
+
+    @Test("past the channel's messaging window the gate ends the reply before any model call, and says why; a withdrawn message is not answered")
+    func windowGate() async throws {
+        let fixture = try await Fixture()
+        let received = try await fixture.receive(id: "m1", text: "Hi")
+        let job = ClaimedJob(id: JobID(), tenantID: fixture.tenant, kind: .reply, messageID: try id(received), attempt: 1)
+        var context = try #require(try await fixture.store.context(for: job, .unread, logger: Fixture.logger))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        context.target.lastInboundAt = now.addingTimeInterval(-23 * 3600)
+        guard case .proceed = ReplyStep.gate(context, window: .whatsApp, now: now) else {
+            Issue.record("inside 24 hours the agent answers"); return
+        }
+        guard case .proceed = ReplyStep.gate(context, window: nil, now: now.addingTimeInterval(86400 * 30)) else {
+            Issue.record("a kind without a window answers whenever"); return
+        }
+        context.target.lastInboundAt = now.addingTimeInterval(-25 * 3600)
+        guard case .end(let closed, let note) = ReplyStep.gate(context, window: .whatsApp, now: now) else {
+            Issue.record("past 24 hours the agent does not answer"); return
+        }
+        #expect(closed.replyStatus == .skipped)
+        #expect(closed.capture == nil && closed.holdID == nil && closed.calls.isEmpty, "nothing is called, held or charged")
+        #expect(closed.error?.hasPrefix("window_closed:") == true)
+        #expect(closed.error?.contains("template") == true, "WhatsApp's way back is a template: \(closed.error ?? "")")
+        #expect(note != nil)
+        guard case .end(let tagged, _) = ReplyStep.gate(context, window: .metaMessaging, now: now) else {
+            Issue.record("the AI never uses the human-agent tag"); return
+        }
+        #expect(tagged.error?.contains("HUMAN_AGENT") == true, "\(tagged.error ?? "")")
+        context.target.lastInboundAt = nil
+        guard case .end = ReplyStep.gate(context, window: .whatsApp, now: now) else {
+            Issue.record("a conversation the contact never wrote in has no open window"); return
+        }
+        context.target.lastInboundAt = now
+        context.inboundWithdrawn = true
+        guard case .end(let withdrawn, _) = ReplyStep.gate(context, window: .whatsApp, now: now) else {
+            Issue.record("a withdrawn message is not answered"); return
+        }
+        #expect(withdrawn.replyStatus == .skipped)
+        #expect(withdrawn.error == "the contact withdrew the message")
+    }
+
+    @Test("a window's verdict: open, tagged for a person only, closed")
+    func windowVerdicts() {
+        let last = Date(timeIntervalSince1970: 1_800_000_000)
+        let day: TimeInterval = 86400
+        #expect(MessagingWindow.metaMessaging.verdict(lastInbound: last, now: last.addingTimeInterval(day - 1), byPerson: false) == .open)
+        #expect(MessagingWindow.metaMessaging.verdict(lastInbound: last, now: last.addingTimeInterval(day), byPerson: false) == .closed)
+        #expect(MessagingWindow.metaMessaging.verdict(lastInbound: last, now: last.addingTimeInterval(3 * day), byPerson: true) == .tagged("HUMAN_AGENT"))
+        #expect(MessagingWindow.metaMessaging.verdict(lastInbound: last, now: last.addingTimeInterval(7 * day), byPerson: true) == .closed)
+        #expect(MessagingWindow.whatsApp.verdict(lastInbound: last, now: last.addingTimeInterval(3 * day), byPerson: true) == .closed)
+        #expect(MessagingWindow.whatsApp.verdict(lastInbound: nil, now: last, byPerson: true) == .closed)
+        // A platform clock ahead of ours is inside the window, not an error.
+        #expect(MessagingWindow.whatsApp.verdict(lastInbound: last, now: last.addingTimeInterval(-60), byPerson: false) == .open)
+    }
 }

@@ -38,7 +38,7 @@ struct WhatsAppParseTests {
         #expect(
             events.map(\.eventID) == [
                 "wamid.BATCH1TEXT", "ignored:102290129340398:account_update:2", "wamid.OUTBOUND1:sent",
-                "wamid.OUTBOUND1:read", "ignored:102290129340999:message_template_status_update:4", "wamid.BATCH2IMAGE",
+                "wamid.OUTBOUND1:read", "template:1234:APPROVED:1763900409", "wamid.BATCH2IMAGE",
             ])
         #expect(Array((events[0].text ?? "").utf8) == Array("Сәлем! Дүкен бүгін ашық па?".utf8))
         #expect(events[0].sender?.name == "Нурлан")
@@ -46,7 +46,7 @@ struct WhatsAppParseTests {
         #expect(events[2].status == "sent")
         #expect(events[3].status == "read")
         #expect(events[3].sentAt == WhatsApp.date(1_763_900_405))
-        #expect(events[4].ignoredReason == "field:message_template_status_update")
+        #expect(events[4].ignoredReason == "template_status:order_ready:ru:APPROVED")
         #expect(events[5].sender == WhatsApp.aliya)
         #expect(events[5].text == "Вот этот")
         #expect(events[5].attachments.first?.reference == "1003456789012345")

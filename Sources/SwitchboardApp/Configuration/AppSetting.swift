@@ -72,6 +72,26 @@ public struct AppSetting: Sendable {
         AppSetting(variable, help, show: { show($0).absoluteString }) { set(&$0, try AppConfiguration.platformBase($1, variable)) }
     }
 
+    /// One setting per API base, in the connectors' order: kinds that share a base
+    /// (WhatsApp and Messenger: the Graph API) share its setting, which sets all of them.
+    static var platformBaseSettings: [AppSetting] {
+        var bases: [ConnectorDescription.APIBase] = []
+        var kinds: [String: [String]] = [:]
+        for connector in ConnectorRegistry.available {
+            guard let base = connector.description.apiBase else { continue }
+            if kinds[base.setting] == nil { bases.append(base) }
+            kinds[base.setting, default: []].append(connector.description.kind)
+        }
+        return bases.map { base in
+            let shared = kinds[base.setting] ?? []
+            return .platformBase(
+                "SWITCHBOARD_" + base.setting, base.help, show: { $0.platformBases[shared[0]] ?? base.defaultURL }
+            ) { configuration, url in
+                for kind in shared { configuration.platformBases[kind] = url }
+            }
+        }
+    }
+
     /// Every setting, in the order the README's table and `--help` list them; the platform
     /// API bases come from the connectors' descriptions.
     public static let all: [AppSetting] = [
@@ -91,14 +111,7 @@ public struct AppSetting: Sendable {
             "SWITCHBOARD_MASTER_KEY", "base64 of 32 bytes: encrypts secrets at rest, derives the app role's database password",
             absent: "absent → generated into $SWITCHBOARD_HOME/master.key"
         ) { $0.masterKey = $1 },
-    ] + ConnectorRegistry.available.compactMap { connector in
-        connector.description.apiBase.map { base in
-            let kind = connector.description.kind
-            return .platformBase("SWITCHBOARD_" + base.setting, base.help, show: { $0.platformBases[kind] ?? base.defaultURL }) {
-                $0.platformBases[kind] = $1
-            }
-        }
-    } + [
+    ] + platformBaseSettings + [
         .boolean(
             "SWITCHBOARD_EGRESS_ALLOW_PRIVATE", "let tenant-supplied URLs reach loopback, private and other non-public addresses",
             show: \.egressAllowPrivate

@@ -1,6 +1,7 @@
 public import ConnectorKit
 import EmailConnector
 public import Foundation
+import MetaConnector
 import SwitchboardCore
 public import SwitchboardEgress
 import TelegramConnector
@@ -16,6 +17,8 @@ extension ConnectorRegistry {
     public static let available: [any DescribedConnector.Type] = [
         TelegramConnector.self,
         WhatsAppConnector.self,
+        InstagramConnector.self,
+        MessengerConnector.self,
         WebhookConnector.self,
         EmailConnector.self,
     ]

@@ -280,6 +280,8 @@ public struct InboxPages: Sendable {
         value["failed"] = m.deliveryStatus == "failed" || m.replyStatus == "failed"
         value["replyStatus"] = m.replyStatus
         value["replyError"] = m.replyError
+        value["withdrawn"] = m.deletedAt != nil
+        value["tag"] = m.sendTag
         return value
     }
 

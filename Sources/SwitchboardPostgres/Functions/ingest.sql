@@ -125,7 +125,8 @@ GRANT EXECUTE ON FUNCTION ingest_deliveries(p_batch jsonb, p_take integer, p_now
 -- from the platform's own app) is stored as sent by a person at the business and never
 -- answered; the echo of a message sent from here finds it by its platform id and adds
 -- nothing. An inbound message moves its conversation's `last_inbound_at` (the messaging
--- window). A new contact whose platform gave no name, on a channel that looks profiles up
+-- window; a platform time ahead of ours counts as now, so a wrong clock cannot hold the
+-- window open). A new contact whose platform gave no name, on a channel that looks profiles up
 -- (`lookup_profile`), is marked for the look-up. A `delete` marks the message withdrawn;
 -- a `status` without a message id (a read watermark) moves every earlier message of the
 -- chat.
@@ -254,7 +255,7 @@ BEGIN
                 INSERT INTO conversations (tenant_id, id, channel_id, contact_id, chat_external_id, chat_kind, title, last_message_at,
                                            last_inbound_at)
                 VALUES (p_tenant, v_conversation, p_channel, v_contact, v_chat, COALESCE(e->'chat'->>'kind', 'direct'),
-                        e->'chat'->>'title', v_sent, CASE WHEN NOT v_echo THEN v_sent END)
+                        e->'chat'->>'title', v_sent, CASE WHEN NOT v_echo THEN LEAST(v_sent, now()) END)
                 ON CONFLICT (tenant_id, channel_id, chat_external_id) WHERE status = 'open' DO NOTHING;
                 IF NOT FOUND THEN
                     SELECT cv.id INTO v_conversation FROM conversations cv
@@ -267,9 +268,10 @@ BEGIN
             -- (v_chat NULL: the conversation was just made with these times.)
             IF v_chat IS NOT NULL THEN
                 UPDATE conversations cv SET last_message_at = GREATEST(cv.last_message_at, v_sent),
-                    last_inbound_at = CASE WHEN v_echo THEN cv.last_inbound_at ELSE GREATEST(cv.last_inbound_at, v_sent) END
+                    last_inbound_at = CASE WHEN v_echo THEN cv.last_inbound_at ELSE GREATEST(cv.last_inbound_at, LEAST(v_sent, now())) END
                 WHERE cv.tenant_id = p_tenant AND cv.id = v_conversation
-                  AND (cv.last_message_at < v_sent OR (NOT v_echo AND (cv.last_inbound_at IS NULL OR cv.last_inbound_at < v_sent)));
+                  AND (cv.last_message_at < v_sent
+                       OR (NOT v_echo AND (cv.last_inbound_at IS NULL OR cv.last_inbound_at < LEAST(v_sent, now()))));
             END IF;
 
             -- Answered, unless it asks for none or its contact is past the hour's limit.

@@ -1,6 +1,7 @@
 import ConnectorKit
 import Foundation
 import HTTPTypes
+import MetaConnector
 import TelegramConnector
 import WebhookConnector
 import WhatsAppConnector
@@ -11,6 +12,8 @@ enum FuzzTarget: String, CaseIterable {
     case telegram
     case whatsapp
     case webhook
+    case instagram
+    case messenger
 
     /// Every delivery arrives at this instant: the generic webhook's replay window is
     /// measured from it.
@@ -23,6 +26,8 @@ enum FuzzTarget: String, CaseIterable {
         case .telegram: TelegramConnector(apiBase: URL(string: "http://127.0.0.1:9")!)
         case .whatsapp: WhatsAppConnector(graphAPIBase: URL(string: "http://127.0.0.1:9")!)
         case .webhook: WebhookConnector(now: { Self.receivedAt })
+        case .instagram: InstagramConnector(apiBase: URL(string: "http://127.0.0.1:9")!)
+        case .messenger: MessengerConnector(apiBase: URL(string: "http://127.0.0.1:9")!)
         }
     }
 
@@ -37,13 +42,23 @@ enum FuzzTarget: String, CaseIterable {
             ])
         case .webhook:
             ChannelCredentials(["signing_secret": "whsec-3d1f0e", "callback_url": "https://crm.example.kz/replies"])
+        case .instagram:
+            ChannelCredentials([
+                "ig_user_id": "17841405822304914", "page_id": "104581938201456", "access_token": "IGQVJFakeToken123",
+                "app_secret": "app-secret-7f3a9c", "verify_token": "verify-me-42",
+            ])
+        case .messenger:
+            ChannelCredentials([
+                "page_id": "104581938201456", "access_token": "EAAGm0PX4ZCpsBAFakePageToken",
+                "app_secret": "app-secret-7f3a9c", "verify_token": "verify-me-42",
+            ])
         }
     }
 
     var signatureField: HTTPField.Name {
         switch self {
         case .telegram: .telegramSecretToken
-        case .whatsapp: .hubSignature256
+        case .whatsapp, .instagram, .messenger: .hubSignature256
         case .webhook: .switchboardSignature
         }
     }
@@ -54,7 +69,7 @@ enum FuzzTarget: String, CaseIterable {
         switch self {
         case .telegram:
             Array((credentials["secret_token"] ?? "").utf8)
-        case .whatsapp:
+        case .whatsapp, .instagram, .messenger:
             Array(("sha256=" + Signature.hmacSHA256Hex(message: body, key: Array((credentials["app_secret"] ?? "").utf8))).utf8)
         case .webhook:
             Array(
