@@ -69,9 +69,11 @@ run_kind() {
   wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$script" "$BASE" >/dev/null
   owner_sql ANALYZE
   local before=$(owner_sql "SELECT count(*) FROM inbound_events WHERE channel_id = '$channel_id'")
+  local deadlocks=$(owner_sql "SELECT deadlocks FROM pg_stat_database WHERE datname = 'switchboard'")
   local wrk_out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$BASE")
   sleep 1
   stored=$(( $(owner_sql "SELECT count(*) FROM inbound_events WHERE channel_id = '$channel_id'") - before ))
+  deadlocks=$(( $(owner_sql "SELECT deadlocks FROM pg_stat_database WHERE datname = 'switchboard'") - deadlocks ))
   local rps=$(echo "$wrk_out" | awk '/Requests\/sec/ {print $2}')
   local p50=$(echo "$wrk_out" | awk '$1 == "50%" {print $2}')
   local p99=$(echo "$wrk_out" | awk '$1 == "99%" {print $2}')
@@ -113,7 +115,7 @@ SELECT r.* FROM (
            'text', 'Здравствуйте! Сколько стоит доставка в Астану?', 'attachments', '[]'::jsonb,
            'sent_at', t.sent, 'lookup_profile', true) ORDER BY s.k) AS events
   FROM (SELECT (extract(epoch FROM now()) * 1000)::bigint AS ms, now()::text AS sent) t,
-       LATERAL (SELECT k, (6500000000000000 + :first + k - 1)::text AS igsid, 'pg.' || :id || '.' || k AS mid
+       LATERAL (SELECT k, (6500000000000000 + :first + k - 1)::text AS igsid, 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMDAxOjM0MDI4MjM2Njg0MTcxMDMw.pg' || :id || '.' || k AS mid
                 FROM generate_series(1, :n) k) s
   GROUP BY t.ms, t.sent
 ) d, LATERAL ingest_delivery('$TENANT', '$channel_id', 'instagram', d.payload, d.events) r;
@@ -135,7 +137,7 @@ SQL
     row="| ingest: $label, $CONNECTIONS connections, ${DURATION}s | ${rps} deliveries/s = ${eps} events/s, p50 ${p50}, p99 ${p99}, non-2xx ${non2xx:-0} | pgbench same SQL, 1–10 events a call: ${pg_tps} tps = ${pg_eps} events/s (avg ${pg_lat}); ratio ${ratio} | target ≥ 0.7 of ceiling |"
   fi
   ROWS+=("$row")
-  DETAILS+=("== $kind: $stored events stored from the timed run${sent:+ of $sent sent}
+  DETAILS+=("== $kind: $stored events stored from the timed run${sent:+ of $sent sent}; $deadlocks deadlocks in PostgreSQL during it
 $wrk_out
 $(echo "$pg_out" | tail -8)")
 }

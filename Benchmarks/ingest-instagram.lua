@@ -93,6 +93,7 @@ local threads = {}
 local sign, hook, ig_user, random_senders
 local headers = {}
 local TEXT = "Здравствуйте! Сколько стоит доставка в Астану?"
+local MID = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMDAxOjM0MDI4MjM2Njg0MTcxMDMw"
 
 function setup(thread)
   thread:set("thread_index", #threads)
@@ -129,8 +130,9 @@ function request()
   for j = 1, n do
     events = events + 1
     local s = random_senders and math.random(0, 4999) or first + j - 1
-    -- An IGSID-like id: 16 digits. A mid-like id: unique per thread, per event.
-    list[j] = event(format("aWdfZAG1.bench.%d.%d", base + counter, j), format("%d", 6500000000000000 + s), ms)
+    -- An IGSID-like id: 16 digits. A mid as long as Instagram's (90-odd characters),
+    -- unique per thread, per event.
+    list[j] = event(format("%s.%d.%d", MID, base + counter, j), format("%d", 6500000000000000 + s), ms)
   end
   local body
   if n > 1 and counter % 2 == 0 then
