@@ -22,6 +22,8 @@ public struct Channel: Sendable, Hashable {
     /// and when: the channel needs new ones. Cleared by new credentials or a send that works.
     public var credentialsError: String?
     public var credentialsErrorAt: Date?
+    /// When a verified delivery last arrived, to the minute.
+    public var lastEventAt: Date?
 
     public init(
         id: ChannelID, tenantID: TenantID, kind: String, name: String, agentID: UUID?, enabled: Bool,

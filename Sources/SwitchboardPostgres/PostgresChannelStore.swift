@@ -12,9 +12,10 @@ public struct PostgresChannelStore: Sendable {
     }
 
     static let columns = "id, tenant_id, kind, name, agent_id, enabled, credential_fields, created_at, updated_at, " + Keyset.micros()
-        + ", pull_state, pull_error, pull_retry_at, pull_checked_at, pull_cursor, credentials_error, credentials_error_at"
+        + ", pull_state, pull_error, pull_retry_at, pull_checked_at, pull_cursor, credentials_error, credentials_error_at, last_event_at"
     typealias Row = (
-        UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64, String?, String?, Date?, Date?, String?, String?, Date?
+        UUID, UUID, String, String, UUID?, Bool, [String], Date, Date, Int64, String?, String?, Date?, Date?, String?, String?, Date?,
+        Date?
     )
 
     static func channel(_ row: Row) -> SwitchboardCore.Channel {
@@ -28,6 +29,7 @@ public struct PostgresChannelStore: Sendable {
         )
         channel.credentialsError = row.15
         channel.credentialsErrorAt = row.16
+        channel.lastEventAt = row.17
         return channel
     }
 

@@ -49,7 +49,7 @@ import Testing
         #expect(try Self.text(answer) == """
             {"agent_id":null,"created_at":"2026-12-07T17:28:53Z","credential_fields":["signingSecret"],\
             "credentials":{"signingSecret":"s3cr3t"},"enabled":true,"id":"00000000-0000-0000-0000-0000000000b1","kind":"webhook",\
-            "name":"Hooks","pull":null,"state":{"last_error":null,"since":null,"status":"connected"},"updated_at":"2026-12-07T17:28:53Z",\
+            "name":"Hooks","pull":null,"state":{"last_error":null,"last_event_at":null,"since":null,"status":"connected"},"updated_at":"2026-12-07T17:28:53Z",\
             "webhook_url":"https://sb.example/hooks/00000000-0000-0000-0000-0000000000b1"}
             """)
         let response = try JSONBody.response(answer, status: .created, secret: true)
@@ -70,7 +70,7 @@ import Testing
         channel.credentialsErrorAt = Self.createdAt
         let answer = ChannelRoutes.ChannelResponse(channel, webhookURL: "https://sb.example/hooks/x", revealed: [:], pulled: false)
         #expect(try Self.text(answer).contains(
-            #""state":{"last_error":"the access token was refused by WhatsApp (HTTP 401, error 190)","since":"2026-12-07T17:28:53Z","status":"needs_credentials"}"#
+            #""state":{"last_error":"the access token was refused by WhatsApp (HTTP 401, error 190)","last_event_at":null,"since":"2026-12-07T17:28:53Z","status":"needs_credentials"}"#
         ))
     }
 

@@ -220,6 +220,7 @@ struct WhatsAppWindowTests {
                     #expect(patched.status == .ok, "\(String(buffer: patched.body))")
                     state = try #require(try object(patched)["state"] as? [String: Any])
                     #expect(state["status"] as? String == "connected")
+                    #expect(state["last_event_at"] is String, "the deliveries above are the channel's last events: \(state)")
                 }
             }
         }

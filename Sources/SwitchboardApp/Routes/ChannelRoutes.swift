@@ -201,15 +201,18 @@ struct ChannelRoutes: Sendable {
 
     /// How the channel stands: `needs_credentials` once its platform refused its token
     /// (until new credentials, or a send that goes through), else a fetched channel's
-    /// fetching (`connecting`, `connected`, `error`), else `connected`.
+    /// fetching (`connecting`, `connected`, `error`), else `connected`; with when a
+    /// verified delivery last arrived (to the minute).
     struct StateResponse: Encodable, Sendable {
         var status: String
         @Nullable var lastError: String?
         @Nullable var since: Date?
+        @Nullable var lastEventAt: Date?
 
-        enum CodingKeys: String, CodingKey { case status, lastError = "last_error", since }
+        enum CodingKeys: String, CodingKey { case status, lastError = "last_error", since, lastEventAt = "last_event_at" }
 
         init(_ channel: SwitchboardCore.Channel, pulled: Bool) {
+            lastEventAt = channel.lastEventAt
             if let error = channel.credentialsError {
                 (status, lastError, since) = ("needs_credentials", error, channel.credentialsErrorAt)
             } else if pulled, let state = channel.pullState {

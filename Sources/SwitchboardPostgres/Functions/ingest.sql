@@ -385,6 +385,9 @@ BEGIN
         message_id := v_message;
         RETURN NEXT;
     END LOOP;
+    -- When the channel last heard from its platform, to the minute.
+    UPDATE channels c SET last_event_at = now()
+    WHERE c.tenant_id = p_tenant AND c.id = p_channel AND (c.last_event_at IS NULL OR c.last_event_at < now() - interval '1 minute');
 END
 $function$;
 GRANT EXECUTE ON FUNCTION ingest_delivery(p_tenant uuid, p_channel uuid, p_channel_kind text, p_payload text, p_events jsonb) TO switchboard_app;

@@ -23,9 +23,12 @@ ALTER TABLE messages
 
 -- A channel whose platform refused its token (Graph 190) needs new credentials: said on
 -- the channel until its credentials change or a send goes through again.
+-- And when a verified delivery last arrived (to the minute: the ingest moves it at most
+-- once a minute, so a busy channel's row is not written by every batch).
 ALTER TABLE channels
     ADD COLUMN credentials_error text,
-    ADD COLUMN credentials_error_at timestamptz;
+    ADD COLUMN credentials_error_at timestamptz,
+    ADD COLUMN last_event_at timestamptz;
 
 -- A contact known only by a platform id (Instagram's IGSID, Messenger's PSID) has its
 -- profile looked up once, through the channel it wrote on, retried with backoff.
