@@ -99,7 +99,8 @@ public struct AnthropicProvider: ModelProvider {
                     if let later = decoded.usage { usage = usage.updated(by: later) }
                 case "message_stop":
                     let response = ModelResponse(
-                        text: text, usage: usage.tokenUsage, finishReason: AnthropicWire.finishReason(stopReason).withCalls(calls),
+                        text: text, usage: usage.tokenUsage,
+                        finishReason: AnthropicWire.finishReason(stopReason).withCalls(calls),
                         model: model ?? request.model, latency: .now - started, toolCalls: calls)
                     continuation.yield(.finished(response))
                     return

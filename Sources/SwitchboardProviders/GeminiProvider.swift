@@ -37,7 +37,8 @@ public struct GeminiProvider: ModelProvider {
         let text = parts.compactMap(\.text).joined()
         let calls = try toolCalls(parts.compactMap(\.functionCall))
         return ModelResponse(
-            text: text, usage: usage, finishReason: GeminiWire.finishReason(candidate.finishReason).withCalls(calls), model: model,
+            text: text, usage: usage, finishReason: GeminiWire.finishReason(candidate.finishReason).withCalls(calls),
+            model: model,
             latency: .now - started, toolCalls: calls)
     }
 

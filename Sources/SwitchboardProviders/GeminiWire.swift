@@ -7,7 +7,10 @@ enum GeminiWire {
         var functionCall: FunctionCall?
         var functionResponse: FunctionResponse?
 
-        init(text: String? = nil, thought: Bool? = nil, functionCall: FunctionCall? = nil, functionResponse: FunctionResponse? = nil) {
+        init(
+            text: String? = nil, thought: Bool? = nil, functionCall: FunctionCall? = nil,
+            functionResponse: FunctionResponse? = nil
+        ) {
             self.text = text
             self.thought = thought
             self.functionCall = functionCall

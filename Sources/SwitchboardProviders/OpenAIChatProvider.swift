@@ -136,7 +136,9 @@ public struct OpenAIChatProvider: ModelProvider {
             messages.append(
                 OpenAIChatWire.Request.Message(
                     role: message.role.rawValue, content: message.text.isEmpty ? nil : message.text,
-                    toolCalls: message.toolCalls.map { .init(id: $0.id, function: .init(name: $0.name, arguments: $0.arguments)) }))
+                    toolCalls: message.toolCalls.map {
+                        .init(id: $0.id, function: .init(name: $0.name, arguments: $0.arguments))
+                    }))
         } else if !message.text.isEmpty {
             messages.append(OpenAIChatWire.Request.Message(role: message.role.rawValue, content: message.text))
         }

@@ -24,7 +24,11 @@ enum OpenAIChatWire {
             func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
                 try container.encode(role, forKey: .role)
-                if let content { try container.encode(content, forKey: .content) } else { try container.encodeNil(forKey: .content) }
+                if let content {
+                    try container.encode(content, forKey: .content)
+                } else {
+                    try container.encodeNil(forKey: .content)
+                }
                 try container.encodeIfPresent(toolCalls, forKey: .toolCalls)
                 try container.encodeIfPresent(toolCallID, forKey: .toolCallID)
             }
