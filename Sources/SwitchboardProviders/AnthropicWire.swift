@@ -3,7 +3,50 @@ enum AnthropicWire {
     struct Request: Encodable {
         struct Message: Encodable {
             var role: String
-            var content: String
+            var content: Content
+        }
+
+        /// A plain turn is a string, as before tools; a turn with calls or results is blocks.
+        enum Content: Encodable {
+            case text(String)
+            case blocks([Block])
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                switch self {
+                case .text(let text): try container.encode(text)
+                case .blocks(let blocks): try container.encode(blocks)
+                }
+            }
+        }
+
+        /// A `text`, `tool_use` or `tool_result` block.
+        struct Block: Encodable {
+            var type: String
+            var text: String?
+            var id: String?
+            var name: String?
+            var input: ModelJSON?
+            var toolUseID: String?
+            var content: String?
+            var isError: Bool?
+
+            enum CodingKeys: String, CodingKey {
+                case type, text, id, name, input, content
+                case toolUseID = "tool_use_id"
+                case isError = "is_error"
+            }
+        }
+
+        struct Tool: Encodable {
+            var name: String
+            var description: String
+            var inputSchema: ModelJSON
+
+            enum CodingKeys: String, CodingKey {
+                case name, description
+                case inputSchema = "input_schema"
+            }
         }
 
         var model: String
@@ -12,10 +55,14 @@ enum AnthropicWire {
         var messages: [Message]
         var temperature: Double?
         var stream: Bool?
+        var tools: [Tool]?
+        /// `{"type": "auto" | "any" | "none"}` or `{"type": "tool", "name": …}`.
+        var toolChoice: ModelJSON?
 
         enum CodingKeys: String, CodingKey {
-            case model, system, messages, temperature, stream
+            case model, system, messages, temperature, stream, tools
             case maxTokens = "max_tokens"
+            case toolChoice = "tool_choice"
         }
     }
 
@@ -23,6 +70,10 @@ enum AnthropicWire {
         struct Block: Decodable {
             var type: String
             var text: String?
+            /// `tool_use` blocks: the call's id, tool name and arguments (an object).
+            var id: String?
+            var name: String?
+            var input: ModelJSON?
         }
 
         var id: String?
@@ -79,10 +130,13 @@ enum AnthropicWire {
             var type: String?
             var text: String?
             var stopReason: String?
+            /// `input_json_delta`: the next piece of a `tool_use` block's arguments.
+            var partialJSON: String?
 
             enum CodingKeys: String, CodingKey {
                 case type, text
                 case stopReason = "stop_reason"
+                case partialJSON = "partial_json"
             }
         }
 
@@ -93,9 +147,26 @@ enum AnthropicWire {
 
         var type: String
         var message: Message?
+        var index: Int?
+        /// `content_block_start`: the block that starts (a `tool_use` brings its id and name).
+        var contentBlock: Message.Block?
         var delta: Delta?
         var usage: Usage?
         var error: Failure?
+
+        enum CodingKeys: String, CodingKey {
+            case type, message, index, delta, usage, error
+            case contentBlock = "content_block"
+        }
+    }
+
+    static func toolChoice(_ choice: ModelToolChoice) -> ModelJSON {
+        switch choice {
+        case .auto: ["type": "auto"]
+        case .none: ["type": "none"]
+        case .required: ["type": "any"]
+        case .tool(let name): ["type": "tool", "name": .string(name)]
+        }
     }
 
     static func finishReason(_ reason: String?) -> FinishReason {

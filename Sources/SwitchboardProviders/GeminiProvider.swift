@@ -33,10 +33,13 @@ public struct GeminiProvider: ModelProvider {
             }
             return ModelResponse(text: "", usage: usage, finishReason: .contentFilter, model: model, latency: .now - started)
         }
-        let text = (candidate.content?.parts ?? []).filter { $0.thought != true }.compactMap(\.text).joined()
+        let parts = (candidate.content?.parts ?? []).filter { $0.thought != true }
+        let text = parts.compactMap(\.text).joined()
+        let calls = try toolCalls(parts.compactMap(\.functionCall))
         return ModelResponse(
-            text: text, usage: usage, finishReason: GeminiWire.finishReason(candidate.finishReason), model: model,
-            latency: .now - started)
+            text: text, usage: usage, finishReason: GeminiWire.finishReason(candidate.finishReason).withCalls(calls),
+            model: model,
+            latency: .now - started, toolCalls: calls)
     }
 
     func url(model: String) throws(ModelProviderError) -> String {
@@ -58,11 +61,55 @@ public struct GeminiProvider: ModelProvider {
         guard !turns.isEmpty else {
             throw ModelProviderError(.badRequest, "the request has no user message, which Gemini requires")
         }
+        try request.validateTools()
         return GeminiWire.Request(
             systemInstruction: request.usableSystemPrompt.map { GeminiWire.Content(role: nil, parts: [.init(text: $0)]) },
             contents: turns.map {
-                GeminiWire.Content(role: $0.role == .user ? "user" : "model", parts: [.init(text: $0.text)])
+                GeminiWire.Content(role: $0.role == .user ? "user" : "model", parts: Self.parts(of: $0))
             },
-            generationConfig: .init(maxOutputTokens: request.maxOutputTokens, temperature: request.temperature))
+            generationConfig: .init(maxOutputTokens: request.maxOutputTokens, temperature: request.temperature),
+            tools: request.hasTools
+                ? [
+                    .init(
+                        functionDeclarations: request.tools.map {
+                            .init(name: $0.name, description: $0.description, parameters: $0.parameters)
+                        })
+                ] : nil,
+            toolConfig: request.hasTools ? GeminiWire.toolConfig(request.toolChoice) : nil)
+    }
+
+    /// A plain turn is one text part; a turn with tool content is its `functionResponse`s
+    /// (`{name, response: {content}}`, or `{error}` for a failed call), its text, then its
+    /// `functionCall`s (arguments as the object they parse to, else an empty object).
+    static func parts(of turn: ModelMessage) -> [GeminiWire.Part] {
+        guard turn.hasToolContent else { return [.init(text: turn.text)] }
+        var parts = turn.toolResults.map {
+            GeminiWire.Part(
+                functionResponse: .init(
+                    name: $0.name, response: .object([$0.isError ? "error" : "content": .string($0.content)])))
+        }
+        if !turn.text.isEmpty { parts.append(.init(text: turn.text)) }
+        for call in turn.toolCalls {
+            var args = call.parsedArguments() ?? [:]
+            if case .object = args {} else { args = [:] }
+            parts.append(.init(functionCall: .init(name: call.name, args: args)))
+        }
+        return parts
+    }
+
+    /// An answer's `functionCall` parts as calls, checked against the bounds. Gemini names
+    /// no call ids (older models): each gets `call_<index>`, stable for the answer.
+    func toolCalls(_ wire: [GeminiWire.FunctionCall]) throws(ModelProviderError) -> [ModelToolCall] {
+        try ModelToolCall.checkCount(wire.count, provider: call.provider)
+        var calls: [ModelToolCall] = []
+        for (index, item) in wire.enumerated() {
+            guard let name = item.name, !name.isEmpty else {
+                throw ModelProviderError(.malformedResponse, "Gemini sent a function call without a name")
+            }
+            let id = item.id.flatMap { $0.isEmpty ? nil : $0 } ?? "call_\(index)"
+            calls.append(ModelToolCall(id: id, name: name, arguments: (item.args ?? [:]).serialized))
+        }
+        try ModelToolCall.checkBounds(calls, provider: call.provider)
+        return calls
     }
 }

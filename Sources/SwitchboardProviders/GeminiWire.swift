@@ -4,6 +4,49 @@ enum GeminiWire {
         var text: String?
         /// Set on thought-summary parts, which are not the answer.
         var thought: Bool?
+        var functionCall: FunctionCall?
+        var functionResponse: FunctionResponse?
+
+        init(
+            text: String? = nil, thought: Bool? = nil, functionCall: FunctionCall? = nil,
+            functionResponse: FunctionResponse? = nil
+        ) {
+            self.text = text
+            self.thought = thought
+            self.functionCall = functionCall
+            self.functionResponse = functionResponse
+        }
+    }
+
+    struct FunctionCall: Codable {
+        /// Newer models may give an id; older ones give none.
+        var id: String?
+        var name: String?
+        var args: ModelJSON?
+    }
+
+    struct FunctionResponse: Codable {
+        var name: String
+        var response: ModelJSON
+    }
+
+    struct Tool: Encodable {
+        struct FunctionDeclaration: Encodable {
+            var name: String
+            var description: String
+            var parameters: ModelJSON
+        }
+
+        var functionDeclarations: [FunctionDeclaration]
+    }
+
+    struct ToolConfig: Encodable {
+        struct FunctionCallingConfig: Encodable {
+            var mode: String
+            var allowedFunctionNames: [String]?
+        }
+
+        var functionCallingConfig: FunctionCallingConfig
     }
 
     struct Content: Codable {
@@ -20,6 +63,8 @@ enum GeminiWire {
         var systemInstruction: Content?
         var contents: [Content]
         var generationConfig: GenerationConfig
+        var tools: [Tool]?
+        var toolConfig: ToolConfig?
     }
 
     struct Answer: Decodable {
@@ -52,6 +97,16 @@ enum GeminiWire {
             return TokenUsage(
                 input: TokenUsage.remainder(promptTokenCount, less: cached), cachedInput: cached, output: candidatesTokenCount ?? 0,
                 reasoning: thoughtsTokenCount ?? 0)
+        }
+    }
+
+    /// `AUTO`, `NONE`, `ANY`, or `ANY` limited to one function.
+    static func toolConfig(_ choice: ModelToolChoice) -> ToolConfig {
+        switch choice {
+        case .auto: ToolConfig(functionCallingConfig: .init(mode: "AUTO"))
+        case .none: ToolConfig(functionCallingConfig: .init(mode: "NONE"))
+        case .required: ToolConfig(functionCallingConfig: .init(mode: "ANY"))
+        case .tool(let name): ToolConfig(functionCallingConfig: .init(mode: "ANY", allowedFunctionNames: [name]))
         }
     }
 

@@ -20,11 +20,12 @@ public protocol ModelProvider: Sendable {
 
 extension ModelProvider {
     /// For providers that cannot stream: `complete`, then the text as one `.delta` (none
-    /// when the text is empty) and `.finished`.
+    /// when the text is empty), each tool call as a `.toolCall`, and `.finished`.
     public func stream(_ request: ModelRequest) -> AsyncThrowingStream<ModelStreamEvent, any Error> {
         .producing { continuation in
             let response = try await complete(request)
             if !response.text.isEmpty { continuation.yield(.delta(response.text)) }
+            for call in response.toolCalls { continuation.yield(.toolCall(call)) }
             continuation.yield(.finished(response))
         }
     }

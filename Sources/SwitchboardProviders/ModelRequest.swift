@@ -15,11 +15,17 @@ public struct ModelRequest: Sendable, Hashable {
     public var maxOutputTokens: Int?
     /// Sampling temperature; `nil` leaves it to the provider.
     public var temperature: Double?
+    /// The tools the model may call; none sends no tool fields at all.
+    public var tools: [ModelTool]
+    /// Whether and which tool the model must call (sent only with tools).
+    public var toolChoice: ModelToolChoice
 
     public init(
         model: String, systemPrompt: String? = nil, messages: [ModelMessage], maxOutputTokens: Int? = nil,
-        temperature: Double? = nil
+        temperature: Double? = nil, tools: [ModelTool] = [], toolChoice: ModelToolChoice = .auto
     ) {
+        self.tools = tools
+        self.toolChoice = toolChoice
         self.model = model
         self.systemPrompt = systemPrompt
         self.messages = messages

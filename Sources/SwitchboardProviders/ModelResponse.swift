@@ -9,8 +9,14 @@ public struct ModelResponse: Sendable, Hashable {
     public var model: String
     /// Wall time of the call, from sending the request to the last byte of the answer.
     public var latency: Duration
+    /// The tools the model asked to call, in its order (parallel calls included).
+    public var toolCalls: [ModelToolCall]
 
-    public init(text: String, usage: TokenUsage, finishReason: FinishReason, model: String, latency: Duration) {
+    public init(
+        text: String, usage: TokenUsage, finishReason: FinishReason, model: String, latency: Duration,
+        toolCalls: [ModelToolCall] = []
+    ) {
+        self.toolCalls = toolCalls
         self.text = text
         self.usage = usage
         self.finishReason = finishReason

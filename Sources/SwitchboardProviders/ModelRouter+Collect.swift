@@ -10,7 +10,7 @@ extension ModelRouter {
         do {
             for try await event in stream {
                 switch event {
-                case .delta: sentText = true
+                case .delta, .toolCall: sentText = true
                 case .finished(let response): return response
                 }
             }

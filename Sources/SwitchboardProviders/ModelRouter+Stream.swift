@@ -15,6 +15,10 @@ extension ModelRouter {
                         case .delta(let text):
                             sentText = true
                             continuation.yield(.delta(text))
+                        case .toolCall(let call):
+                            // A call sent on is part of the answer: another target would repeat it.
+                            sentText = true
+                            continuation.yield(.toolCall(call))
                         case .finished(let response):
                             return response
                         }

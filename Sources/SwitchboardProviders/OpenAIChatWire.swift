@@ -3,7 +3,57 @@ enum OpenAIChatWire {
     struct Request: Encodable {
         struct Message: Encodable {
             var role: String
-            var content: String
+            /// `nil` only on an assistant message that only calls tools (sent as `null`).
+            var content: String?
+            var toolCalls: [ToolCall]?
+            var toolCallID: String?
+
+            init(role: String, content: String?, toolCalls: [ToolCall]? = nil, toolCallID: String? = nil) {
+                self.role = role
+                self.content = content
+                self.toolCalls = toolCalls
+                self.toolCallID = toolCallID
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case role, content
+                case toolCalls = "tool_calls"
+                case toolCallID = "tool_call_id"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(role, forKey: .role)
+                if let content {
+                    try container.encode(content, forKey: .content)
+                } else {
+                    try container.encodeNil(forKey: .content)
+                }
+                try container.encodeIfPresent(toolCalls, forKey: .toolCalls)
+                try container.encodeIfPresent(toolCallID, forKey: .toolCallID)
+            }
+        }
+
+        struct ToolCall: Encodable {
+            struct Function: Encodable {
+                var name: String
+                var arguments: String
+            }
+
+            var id: String
+            var type = "function"
+            var function: Function
+        }
+
+        struct Tool: Encodable {
+            struct Function: Encodable {
+                var name: String
+                var description: String
+                var parameters: ModelJSON
+            }
+
+            var type = "function"
+            var function: Function
         }
 
         struct StreamOptions: Encodable {
@@ -27,9 +77,13 @@ enum OpenAIChatWire {
         /// OpenAI keeps no copy of the exchange (for its evals and distillation) when false:
         /// the tenants' customer data is not theirs to keep.
         var store: Bool?
+        var tools: [Tool]?
+        /// `"auto"`, `"none"`, `"required"`, or `{"type": "function", "function": {"name": …}}`.
+        var toolChoice: ModelJSON?
 
         enum CodingKeys: String, CodingKey {
-            case model, messages, temperature, stream, store
+            case model, messages, temperature, stream, store, tools
+            case toolChoice = "tool_choice"
             case maxCompletionTokens = "max_completion_tokens"
             case maxTokens = "max_tokens"
             case streamOptions = "stream_options"
@@ -50,6 +104,22 @@ enum OpenAIChatWire {
         struct Message: Decodable {
             var content: String?
             var refusal: String?
+            var toolCalls: [ToolCall]?
+
+            enum CodingKeys: String, CodingKey {
+                case content, refusal
+                case toolCalls = "tool_calls"
+            }
+        }
+
+        struct ToolCall: Decodable {
+            struct Function: Decodable {
+                var name: String?
+                var arguments: String?
+            }
+
+            var id: String?
+            var function: Function?
         }
 
         var id: String?
@@ -72,6 +142,25 @@ enum OpenAIChatWire {
         struct Delta: Decodable {
             var content: String?
             var refusal: String?
+            var toolCalls: [ToolCallFragment]?
+
+            enum CodingKeys: String, CodingKey {
+                case content, refusal
+                case toolCalls = "tool_calls"
+            }
+        }
+
+        /// A piece of a streamed call: the first of a call has its `id` and name, the rest
+        /// add to its arguments; `index` says which call.
+        struct ToolCallFragment: Decodable {
+            struct Function: Decodable {
+                var name: String?
+                var arguments: String?
+            }
+
+            var index: Int?
+            var id: String?
+            var function: Function?
         }
 
         struct Failure: Decodable {
@@ -122,6 +211,15 @@ enum OpenAIChatWire {
             return TokenUsage(
                 input: TokenUsage.remainder(promptTokens, less: cached), cachedInput: cached,
                 output: TokenUsage.remainder(completionTokens, less: reasoning), reasoning: reasoning)
+        }
+    }
+
+    static func toolChoice(_ choice: ModelToolChoice) -> ModelJSON {
+        switch choice {
+        case .auto: "auto"
+        case .none: "none"
+        case .required: "required"
+        case .tool(let name): ["type": "function", "function": ["name": .string(name)]]
         }
     }
 

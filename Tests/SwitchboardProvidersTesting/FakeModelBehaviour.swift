@@ -8,6 +8,11 @@ public indirect enum FakeModelBehaviour: Sendable, Hashable {
     /// Answers `text`, with `usage` (else ``FakeUsage/standard``) and the protocol's own
     /// finish reason (`"length"`, `"max_tokens"`, `"MAX_TOKENS"`; else its normal stop).
     case answer(String, usage: FakeUsage? = nil, finishReason: String? = nil)
+    /// Answers with tool calls, in order (and `text` before them when given), in the
+    /// protocol's shape: OpenAI `tool_calls` (streamed as interleaved `index` fragments),
+    /// Anthropic `tool_use` blocks (streamed as `input_json_delta` pieces), Gemini
+    /// `functionCall` parts. The finish reason is the protocol's tool one unless given.
+    case toolCalls([FakeToolCall], text: String? = nil, finishReason: String? = nil)
     /// Answers with an HTTP status, an optional `Retry-After` value, and `body` (else the
     /// protocol's error JSON).
     case status(Int, retryAfter: String? = nil, body: String? = nil)
@@ -29,6 +34,18 @@ public indirect enum FakeModelBehaviour: Sendable, Hashable {
     /// Waits until the test opens `gate`, then echoes: holds a worker busy for as long as
     /// the test needs, without a clock.
     case held(FakeGate)
+}
+
+/// A call the fake answers with: the tool's name and the arguments text exactly as the
+/// model would send it (JSON or not).
+public struct FakeToolCall: Sendable, Hashable {
+    public var name: String
+    public var arguments: String
+
+    public init(_ name: String, _ arguments: String) {
+        self.name = name
+        self.arguments = arguments
+    }
 }
 
 /// A gate requests wait at until the test opens it; open once, open for good.

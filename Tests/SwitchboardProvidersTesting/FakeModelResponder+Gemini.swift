@@ -35,3 +35,24 @@ extension FakeModelResponder {
         return ["error": ["code": .int(status), "message": .string(message), "status": .string(name)]]
     }
 }
+
+extension FakeModelResponder {
+    /// Gemini answers a call with `finishReason: STOP` and no call ids.
+    func geminiToolAnswer(_ calls: [FakeToolCall], text: String, finishReason: String?, _ call: Call) -> FakeJSON {
+        guard case .object(var body) = geminiAnswer(text, usage: .standard, finishReason: finishReason, call),
+            case .array(var candidates) = body["candidates"], case .object(var candidate) = candidates[0]
+        else { return .null }
+        var parts: [FakeJSON] = text.isEmpty ? [] : [["text": .string(text)]]
+        for tool in calls {
+            parts.append([
+                "functionCall": [
+                    "name": .string(tool.name), "args": FakeJSON(parsing: Array(tool.arguments.utf8)) ?? .string(tool.arguments),
+                ]
+            ])
+        }
+        candidate["content"] = ["parts": .array(parts), "role": "model"]
+        candidates[0] = .object(candidate)
+        body["candidates"] = .array(candidates)
+        return .object(body)
+    }
+}

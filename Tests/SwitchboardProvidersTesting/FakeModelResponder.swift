@@ -35,6 +35,8 @@ struct FakeModelResponder {
             return answer("reply to: \(lastUserText(call.request.json))", usage: .standard, finishReason: nil, call)
         case .answer(let text, let usage, let finishReason):
             return answer(text, usage: usage ?? .standard, finishReason: finishReason, call)
+        case .toolCalls(let calls, let text, let finishReason):
+            return toolAnswer(calls, text: text ?? "", finishReason: finishReason, call)
         case .status(let code, let retryAfter, let body):
             var headers: HTTPFields = [.contentType: "application/json"]
             if let retryAfter { headers[.retryAfter] = retryAfter }
@@ -78,6 +80,40 @@ struct FakeModelResponder {
         }
         return streamResponse(
             streamEvents(Self.pieces(of: text), usage: usage, finishReason: finishReason, cut: nil, call))
+    }
+
+    func toolAnswer(_ calls: [FakeToolCall], text: String, finishReason: String?, _ call: Call) -> Response {
+        guard call.request.isStream, api != .gemini else {
+            let body =
+                switch api {
+                case .openAI: openAIToolCompletion(calls, text: text, finishReason: finishReason, call)
+                case .anthropic: anthropicToolMessage(calls, text: text, finishReason: finishReason, call)
+                case .gemini: geminiToolAnswer(calls, text: text, finishReason: finishReason, call)
+                }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body.serialized)))
+        }
+        let events =
+            switch api {
+            case .openAI: openAIToolStream(calls, text: text, finishReason: finishReason, call)
+            case .anthropic: anthropicToolStream(calls, text: text, finishReason: finishReason, call)
+            case .gemini: [String]()
+            }
+        return streamResponse(events)
+    }
+
+    /// `text` in `count` pieces of about equal length (fewer when it is shorter).
+    static func split(_ text: String, into count: Int) -> [String] {
+        guard !text.isEmpty else { return [] }
+        let size = max(1, (text.count + count - 1) / count)
+        var pieces: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            pieces.append(String(rest.prefix(size)))
+            rest = rest.dropFirst(size)
+        }
+        return pieces
     }
 
     func broken(after deltas: Int, withError: Bool, _ call: Call) -> Response {
