@@ -103,26 +103,66 @@ public final class DeadlineWatch: Sendable {
         _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let task = Task { try await operation() }
-        let timedOut = Flag()
-        let ticket = schedule(at: deadline) {
-            guard expires() else { return }
-            timedOut.set()
+        let outcome = FirstOutcome<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+                outcome.arm(continuation)
+                // At the deadline the caller is answered at once: the operation is cancelled
+                // but not waited for, since what it waits on (a pool's lease while the
+                // database is gone) may not end on cancellation. `expires` has made sure it
+                // can no longer do its work when it does end.
+                let ticket = schedule(at: deadline) {
+                    guard expires() else { return }
+                    task.cancel()
+                    outcome.resume(with: .failure(timeout()))
+                }
+                Task {
+                    let result = await task.result
+                    self.cancel(ticket)
+                    outcome.resume(with: result)
+                }
+            }
+        } onCancel: {
             task.cancel()
-        }
-        defer { cancel(ticket) }
-        do {
-            return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
-        } catch {
-            if timedOut.isSet { throw timeout() }
-            throw error
         }
     }
 }
 
-private final class Flag: Sendable {
-    private let value = Atomic(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
+/// A continuation resumed once, with whichever outcome comes first.
+private final class FirstOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: Result<Value, any Error>?
+        var done = false
+    }
+
+    private let state = Mutex(State())
+
+    func arm(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if let early = state.early {
+                state.done = true
+                return early
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(with result: Result<Value, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            guard !state.done else { return nil }
+            guard let continuation = state.continuation else {
+                if state.early == nil { state.early = result }
+                return nil
+            }
+            state.done = true
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
+    }
 }
 
 /// A continuation resumed once, whoever comes first: the deadline or the cancellation.

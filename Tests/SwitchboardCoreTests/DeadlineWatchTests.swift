@@ -44,6 +44,24 @@ struct DeadlineWatchTests {
         #expect(watch.pending == 0)
     }
 
+    @Test("an operation deaf to cancellation (a pool's lease while the database is gone) is answered at the deadline all the same")
+    func deafOperation() async throws {
+        let watch = DeadlineWatch(resolution: .milliseconds(1))
+        let parked = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let ended = Mutex(false)
+        await #expect(throws: TimedOut.self) {
+            try await watch.run(until: .now, timeout: { TimedOut() }) {
+                // Ends only when resumed below, cancelled or not.
+                await withCheckedContinuation { continuation in parked.withLock { $0 = continuation } }
+                ended.withLock { $0 = true }
+            }
+        }
+        #expect(!ended.withLock { $0 }, "answered before the operation ended")
+        // Let it end (it may not have parked yet: wait until it has).
+        while parked.withLock({ $0 == nil }) { await Task.yield() }
+        parked.withLock { $0?.resume() }
+    }
+
     @Test("an operation that `expires` refuses to cut short runs to its end past the deadline")
     func runPastDeadline() async throws {
         let watch = DeadlineWatch(resolution: .milliseconds(1))
