@@ -103,14 +103,36 @@ public final class DeadlineWatch: Sendable {
         _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let task = Task { try await operation() }
+        let timedOut = Flag()
+        let ticket = schedule(at: deadline) {
+            guard expires() else { return }
+            timedOut.set()
+            task.cancel()
+        }
+        defer { cancel(ticket) }
+        do {
+            return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        } catch {
+            if timedOut.isSet { throw timeout() }
+            throw error
+        }
+    }
+
+    /// As `run`, but at the deadline the caller is answered at once: the operation is
+    /// cancelled and not waited for. For an operation whose wait may not end on
+    /// cancellation (a pool's lease while the database is gone) and whose `expires` makes
+    /// sure it can no longer do its work when it does end. Callers that need the operation
+    /// over when they go on (its connection closed, its counters counted) use `run`.
+    public func runAbandoning<Result: Sendable>(
+        until deadline: ContinuousClock.Instant, timeout: @escaping @Sendable () -> any Error,
+        expires: @escaping @Sendable () -> Bool = { true },
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let task = Task { try await operation() }
         let outcome = FirstOutcome<Result>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
                 outcome.arm(continuation)
-                // At the deadline the caller is answered at once: the operation is cancelled
-                // but not waited for, since what it waits on (a pool's lease while the
-                // database is gone) may not end on cancellation. `expires` has made sure it
-                // can no longer do its work when it does end.
                 let ticket = schedule(at: deadline) {
                     guard expires() else { return }
                     task.cancel()
@@ -126,6 +148,12 @@ public final class DeadlineWatch: Sendable {
             task.cancel()
         }
     }
+}
+
+private final class Flag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// A continuation resumed once, with whichever outcome comes first.

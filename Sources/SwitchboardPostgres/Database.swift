@@ -122,7 +122,9 @@ public struct Database: Sendable {
         do {
             // The deadline only counts while no connection has been leased: once the work
             // runs, it is never cut short (`expire` then refuses).
-            return try await DeadlineWatch.shared.run(
+            // Answered at the deadline even when the pool's lease does not end on
+            // cancellation (the database gone, the pool backing off).
+            return try await DeadlineWatch.shared.runAbandoning(
                 until: .now + timeout,
                 timeout: { SwitchboardError(.unavailable, "the database is unavailable (no connection within \(timeout))") },
                 expires: { lease.expire() }

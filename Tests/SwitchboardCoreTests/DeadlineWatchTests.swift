@@ -50,7 +50,7 @@ struct DeadlineWatchTests {
         let parked = Mutex<CheckedContinuation<Void, Never>?>(nil)
         let ended = Mutex(false)
         await #expect(throws: TimedOut.self) {
-            try await watch.run(until: .now, timeout: { TimedOut() }) {
+            try await watch.runAbandoning(until: .now, timeout: { TimedOut() }) {
                 // Ends only when resumed below, cancelled or not.
                 await withCheckedContinuation { continuation in parked.withLock { $0 = continuation } }
                 ended.withLock { $0 = true }
