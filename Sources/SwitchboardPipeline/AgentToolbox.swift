@@ -57,7 +57,16 @@ enum AgentToolbox {
             ModelTool(
                 name: tool.rawValue,
                 description: "Close the conversation once the person's request is fully dealt with. Your answer is still sent.",
-                parameters: ["type": "object", "properties": [:]]
+                // One optional property: Gemini refuses an object schema without properties.
+                parameters: [
+                    "type": "object",
+                    "properties": [
+                        "reason": [
+                            "type": "string", "maxLength": .int(maximumReasonLength),
+                            "description": "Optional: why the conversation is done, for the business's people.",
+                        ],
+                    ],
+                ]
             )
         }
     }
@@ -108,7 +117,8 @@ enum AgentToolbox {
                 let note = try string(arguments, "text", maximum: maximumNoteLength, required: true, allowNewlines: true) ?? ""
                 return .success(.noteAdd(text: note))
             case .closeConversation:
-                try known(arguments, [])
+                try known(arguments, ["reason"])
+                _ = try string(arguments, "reason", maximum: maximumReasonLength)
                 return .success(.closeConversation)
             }
         } catch let refusal as Refusal {

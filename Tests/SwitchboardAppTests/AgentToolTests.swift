@@ -139,7 +139,7 @@ struct AgentToolTests {
     func closeConversation() async throws {
         try await withAgentWorld { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model, agent: ["tools": [["builtin": "close_conversation"]]])
-            await model.enqueue(.toolCalls([FakeToolCall("close_conversation", "{}")]), .answer("Goodbye!"))
+            await model.enqueue(.toolCalls([FakeToolCall("close_conversation", #"{"reason": "the order is confirmed"}"#)]), .answer("Goodbye!"))
             _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
             #expect(try await harness.drain() == 1)
             #expect(telegram.calls("sendMessage").count == 1)
