@@ -106,12 +106,16 @@ public struct AgentSettings: Sendable, Hashable, Decodable {
     /// The speech-to-text model of the agent's provider (OpenAI or compatible) that
     /// transcribes voice notes; nil leaves them untranscribed.
     public var speechToTextModel: String?
+    /// The tools the model may call; none: a single call, as before tools.
+    public var tools: [AgentToolEntry]
 
     public init(
         name: String, providerID: ProviderID, model: String, systemPrompt: String, temperature: Double? = nil,
         maxOutputTokens: Int? = nil, historyMessages: Int = Agent.defaultHistoryMessages, fallbacks: [AgentFallback] = [],
-        handoffKeywords: [String] = [], faq: [FAQEntry] = [], outOfCreditsReply: String? = nil, speechToTextModel: String? = nil
+        handoffKeywords: [String] = [], faq: [FAQEntry] = [], outOfCreditsReply: String? = nil, speechToTextModel: String? = nil,
+        tools: [AgentToolEntry] = []
     ) {
+        self.tools = tools
         self.name = name
         self.providerID = providerID
         self.model = model
@@ -131,7 +135,25 @@ public struct AgentSettings: Sendable, Hashable, Decodable {
         case name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
         case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
         case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
-        case speechToTextModel = "speech_to_text_model"
+        case speechToTextModel = "speech_to_text_model", tools
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        providerID = try container.decode(ProviderID.self, forKey: .providerID)
+        model = try container.decode(String.self, forKey: .model)
+        systemPrompt = try container.decode(String.self, forKey: .systemPrompt)
+        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
+        maxOutputTokens = try container.decodeIfPresent(Int.self, forKey: .maxOutputTokens)
+        historyMessages = try container.decode(Int.self, forKey: .historyMessages)
+        fallbacks = try container.decode([AgentFallback].self, forKey: .fallbacks)
+        handoffKeywords = try container.decode([String].self, forKey: .handoffKeywords)
+        faq = try container.decode([FAQEntry].self, forKey: .faq)
+        outOfCreditsReply = try container.decodeIfPresent(String.self, forKey: .outOfCreditsReply)
+        speechToTextModel = try container.decodeIfPresent(String.self, forKey: .speechToTextModel)
+        // A row of a build before tools (or a tool this build does not know) runs without them.
+        tools = (try? container.decodeIfPresent([AgentToolEntry].self, forKey: .tools)) ?? []
     }
 
     /// Whether `text` asks for a person: it contains a handoff keyword, compared without

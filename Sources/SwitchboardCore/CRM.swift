@@ -157,6 +157,8 @@ public struct Message: Sendable, Hashable {
     public var sendTag: String?
     /// The approved template it was sent as.
     public var template: SendTemplate?
+    /// On an inbound message: the tools its agent called while answering it, in order.
+    public var toolCalls: [MessageToolCall] = []
 
     public init(
         id: MessageID, conversationID: ConversationID, contactID: ContactID?, direction: String, externalID: String?,

@@ -53,6 +53,19 @@ public protocol ReplyStore: Sendable {
     func recordSend(_ job: ClaimedJob, _ outcome: SendOutcome, logger: Logger) async throws
 }
 
+/// What the agent loop's tools act on, scoped to the tenant.
+public protocol AgentToolStore: Sendable {
+    /// Records the call on its inbound message and does its action, in one transaction, once
+    /// per (inbound message, round, call id): a call already recorded is not done again, and
+    /// answers its stored result. A failed action is recorded as an error result.
+    func perform(_ tenant: TenantID, _ call: AgentToolCall, logger: Logger) async throws -> AgentToolOutcome
+    /// Records the model calls of a round that ended in tool calls (the round that ends the
+    /// reply records its calls with the answer or settlement).
+    func recordCalls(_ tenant: TenantID, inbound: MessageID, agent: AgentID, _ calls: [ModelCallRecord], logger: Logger) async throws
+    /// Closes the conversation (the agent's `close_conversation`).
+    func closeConversation(_ tenant: TenantID, _ conversation: ConversationID, logger: Logger) async throws
+}
+
 /// The credit ledger: operations applied in order under the tenant's account, each
 /// answered with what it did.
 public protocol LedgerStore: Sendable {

@@ -28,7 +28,8 @@ public struct JobRunner: Sendable {
         http: any OutboundHTTPClient, transport: any ProviderTransport, router: ModelRouter = ModelRouter(),
         policy: JobPolicy = JobPolicy(), now: @escaping @Sendable () -> Date = Date.init,
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await DeadlineWatch.shared.sleep(for: $0) },
-        worker: String = JobRunner.defaultWorkerName(), metrics: (any PipelineMetrics)? = nil, logger: Logger
+        worker: String = JobRunner.defaultWorkerName(), metrics: (any PipelineMetrics)? = nil,
+        tools: (any AgentToolStore)? = nil, logger: Logger
     ) {
         let sending = SendStep(
             queue: queue, replies: replies, secrets: secrets, connectors: connectors, http: http, policy: policy, now: now
@@ -37,7 +38,8 @@ public struct JobRunner: Sendable {
         self.sending = sending
         self.replying = ReplyStep(
             queue: queue, replies: replies, ledger: LedgerBatcher(store: ledger), prices: ledger, secrets: secrets, connectors: connectors, http: http,
-            transport: transport, router: router, policy: policy, now: now, worker: worker, metrics: metrics, sending: sending
+            transport: transport, router: router, policy: policy, now: now, worker: worker, metrics: metrics, sending: sending,
+            tools: tools
         )
         self.policy = policy
         self.now = now

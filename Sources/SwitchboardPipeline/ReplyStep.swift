@@ -26,12 +26,20 @@ public struct ReplyStep: Sendable {
     let worker: String
     let metrics: (any PipelineMetrics)?
     let sending: SendStep
+    /// What the agent's tools act on; without it agents answer in a single call, tools or not.
+    let tools: (any AgentToolStore)?
+
+    /// The most model calls one reply makes when its agent has tools: a model still calling
+    /// tools on the last round hands the conversation to a person.
+    public static let maximumToolRounds = 4
 
     public init(
         queue: any JobQueue, replies: any ReplyStore, ledger: LedgerBatcher, prices: any LedgerStore, secrets: SecretBox,
         connectors: ConnectorRegistry, http: any OutboundHTTPClient, transport: any ProviderTransport, router: ModelRouter,
-        policy: JobPolicy, now: @escaping @Sendable () -> Date, worker: String, metrics: (any PipelineMetrics)?, sending: SendStep
+        policy: JobPolicy, now: @escaping @Sendable () -> Date, worker: String, metrics: (any PipelineMetrics)?, sending: SendStep,
+        tools: (any AgentToolStore)? = nil
     ) {
+        self.tools = tools
         self.queue = queue
         self.replies = replies
         self.ledger = ledger
@@ -140,10 +148,11 @@ public struct ReplyStep: Sendable {
         if privacy.policy.redactPII {
             messages = messages.map { ModelMessage(role: $0.role, text: redactor.redact($0.text)) }
         }
-        let request = ModelRequest(
+        let toolbox = tools.flatMap { store in agent.tools.isEmpty ? nil : (store, agent.tools.map(\.builtin)) }
+        var request = ModelRequest(
             model: agent.model, systemPrompt: agent.systemPrompt.isEmpty ? nil : agent.systemPrompt,
             messages: messages, maxOutputTokens: agent.maxOutputTokens ?? Agent.defaultMaxOutputTokens,
-            temperature: agent.temperature
+            temperature: agent.temperature, tools: toolbox?.1.map(AgentToolbox.definition) ?? []
         )
         let kinds = context.providers.mapValues(\.kind)
         // Calls are charged at the prices of whoever serves them: a base URL on a known
@@ -159,92 +168,165 @@ public struct ReplyStep: Sendable {
             messageID: context.inboundID
         )
 
-        // Admission: hold the chain's worst case before any provider is called.
-        let worstCase = Self.worstCase(of: request, chain: chain, kinds: billedKinds, prices: book)
-        var holdID: UUID?
-        if worstCase > .zero {
-            let held = try await ledger.apply(job.tenantID, .hold(
-                reference: "reply:\(job.messageID):\(job.attempt)", amount: worstCase,
-                expiresAt: now().addingTimeInterval(policy.holdLifetime.timeInterval), reason: "the worst case of a reply",
-                for: reference
-            ), logger: logger)
-            guard held.outcome == .held || held.outcome == .duplicate, let id = held.holdID else {
-                metrics?.recordLedgerRefusal(operation: "hold")
-                try await outOfCredits(job, context: context, agent: agent, needed: worstCase, logger: logger)
+        // The agent loop: with tools, each answer that calls them has them run and their
+        // results sent back, for at most `maximumToolRounds` calls. Each round is held and
+        // charged like a single call; the message fee only on the round that answers.
+        var closeAfterAnswer = false
+        var round = 1
+        while true {
+            // Admission: hold the chain's worst case before any provider is called.
+            let worstCase = Self.worstCase(of: request, chain: chain, kinds: billedKinds, prices: book)
+            var holdID: UUID?
+            if worstCase > .zero {
+                let holdReference = round == 1 ? "reply:\(job.messageID):\(job.attempt)" : "reply:\(job.messageID):\(job.attempt):\(round)"
+                let held = try await ledger.apply(job.tenantID, .hold(
+                    reference: holdReference, amount: worstCase,
+                    expiresAt: now().addingTimeInterval(policy.holdLifetime.timeInterval), reason: "the worst case of a reply",
+                    for: reference
+                ), logger: logger)
+                guard held.outcome == .held || held.outcome == .duplicate, let id = held.holdID else {
+                    metrics?.recordLedgerRefusal(operation: "hold")
+                    try await outOfCredits(job, context: context, agent: agent, needed: worstCase, logger: logger)
+                    return
+                }
+                holdID = id
+            }
+
+            let routed: RoutedResponse
+            do {
+                routed = try await router.complete(request, chain: chain)
+            } catch {
+                countCalls(error.attempts, kinds: kinds)
+                try await settleFailure(
+                    error, job: job, context: context, calls: Self.records(error.attempts, kinds: kinds), holdID: holdID, logger: logger
+                )
                 return
             }
-            holdID = id
-        }
-
-        let routed: RoutedResponse
-        do {
-            routed = try await router.complete(request, chain: chain)
-        } catch {
-            countCalls(error.attempts, kinds: kinds)
-            try await settleFailure(error, job: job, context: context, calls: Self.records(error.attempts, kinds: kinds), holdID: holdID, logger: logger)
-            return
-        }
-        countCalls(routed.attempts, kinds: kinds)
-        if routed.providerID != agent.providerID.description { metrics?.recordFallback() }
-        let calls = Self.records(routed.attempts, kinds: kinds)
-        var text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        for (placeholder, original) in redactor.replacements {
-            text = text.replacingOccurrences(of: placeholder, with: original)
-        }
-        guard let providerID = ProviderID(routed.providerID) else { throw SwitchboardError(.internalError, "unknown provider") }
-        let usage = routed.response.usage
-        let tokens = TokenCounts(
-            input: usage.input, cachedInput: usage.cachedInput, output: usage.output, reasoning: usage.reasoning,
-            latencyMilliseconds: Self.milliseconds(routed.response.latency)
-        )
-        let handedOff = routed.response.finishReason == .handoff || text.isEmpty
-        // The usage the provider reported, checked against what was sent and received (the
-        // local FAQ uses no model: it has no tokens to count).
-        let assessment = kinds[providerID] == .local
-            ? UsageAssessment(billed: tokens, underReported: false)
-            : TokenEstimate(prompt: [request.systemPrompt ?? ""] + request.messages.map(\.text), answer: routed.response.text)
-                .assess(tokens)
-        if assessment.underReported {
-            metrics?.recordUnderReportedUsage(kind: kinds[providerID]?.rawValue ?? "unknown")
-            logger.warning("the provider reported less usage than the call sent and received; charged at the local estimate", metadata: [
-                "provider.id": "\(providerID)", "usage.reported_input": "\(tokens.input + tokens.cachedInput)",
-                "usage.reported_output": "\(tokens.output + tokens.reasoning)",
-                "usage.billed_input": "\(assessment.billed.input + assessment.billed.cachedInput)",
-                "usage.billed_output": "\(assessment.billed.output + assessment.billed.reasoning)",
-            ])
-        }
-        let capture = holdID.map { hold in
-            let kind = billedKinds[providerID]
-            let price = kind.flatMap { book.price(kind: $0, model: routed.model) }
-            var target = reference
-            target.providerKind = kind
-            target.model = routed.model
-            target.tokens = assessment.billed
-            // The message fee is for an agent's message: a call that produced none pays its tokens only.
-            let cost = price?.cost(of: assessment.billed, withMessageFee: !handedOff) ?? .zero
-            let reason = assessment.underReported
-                ? "reply by \(routed.model); usage raised to the local estimate: the provider reported under half of it"
-                : "reply by \(routed.model)"
-            return LedgerOperation.capture(holdID: hold, amount: cost, reason: reason, reference: target)
-        }
-        if handedOff {
-            try await replies.settle(
-                job, context: context,
-                ReplySettlement(replyStatus: .handedOff, handoffReason: .noAnswer, calls: calls, capture: capture, holdID: holdID),
-                logger: logger
+            countCalls(routed.attempts, kinds: kinds)
+            if routed.providerID != agent.providerID.description { metrics?.recordFallback() }
+            let calls = Self.records(routed.attempts, kinds: kinds)
+            var text = routed.response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            for (placeholder, original) in redactor.replacements {
+                text = text.replacingOccurrences(of: placeholder, with: original)
+            }
+            guard let providerID = ProviderID(routed.providerID) else { throw SwitchboardError(.internalError, "unknown provider") }
+            let usage = routed.response.usage
+            let tokens = TokenCounts(
+                input: usage.input, cachedInput: usage.cachedInput, output: usage.output, reasoning: usage.reasoning,
+                latencyMilliseconds: Self.milliseconds(routed.response.latency)
             )
-            logger.info("conversation handed off: the agent had no answer")
+            let toolCalls = toolbox == nil ? [] : routed.response.toolCalls
+            let handedOff = toolCalls.isEmpty && (routed.response.finishReason == .handoff || text.isEmpty)
+            // The usage the provider reported, checked against what was sent and received (the
+            // local FAQ uses no model: it has no tokens to count).
+            let assessment = kinds[providerID] == .local
+                ? UsageAssessment(billed: tokens, underReported: false)
+                : TokenEstimate(prompt: Self.promptTexts(request), answer: routed.response.text).assess(tokens)
+            if assessment.underReported {
+                metrics?.recordUnderReportedUsage(kind: kinds[providerID]?.rawValue ?? "unknown")
+                logger.warning("the provider reported less usage than the call sent and received; charged at the local estimate", metadata: [
+                    "provider.id": "\(providerID)", "usage.reported_input": "\(tokens.input + tokens.cachedInput)",
+                    "usage.reported_output": "\(tokens.output + tokens.reasoning)",
+                    "usage.billed_input": "\(assessment.billed.input + assessment.billed.cachedInput)",
+                    "usage.billed_output": "\(assessment.billed.output + assessment.billed.reasoning)",
+                ])
+            }
+            let answers = toolCalls.isEmpty && !handedOff
+            let capture = holdID.map { hold in
+                let kind = billedKinds[providerID]
+                let price = kind.flatMap { book.price(kind: $0, model: routed.model) }
+                var target = reference
+                target.providerKind = kind
+                target.model = routed.model
+                target.tokens = assessment.billed
+                // The message fee is for an agent's message: a call that produced none pays its tokens only.
+                let cost = price?.cost(of: assessment.billed, withMessageFee: answers) ?? .zero
+                let reason = assessment.underReported
+                    ? "reply by \(routed.model); usage raised to the local estimate: the provider reported under half of it"
+                    : "reply by \(routed.model)"
+                return LedgerOperation.capture(holdID: hold, amount: cost, reason: reason, reference: target)
+            }
+            if let (store, builtins) = toolbox, !toolCalls.isEmpty {
+                guard round < Self.maximumToolRounds else {
+                    try await replies.settle(
+                        job, context: context,
+                        ReplySettlement(
+                            replyStatus: .handedOff, error: "the agent used its tool rounds without answering", handoffReason: .noAnswer,
+                            calls: calls, capture: capture, holdID: holdID
+                        ),
+                        logger: logger
+                    )
+                    logger.info("conversation handed off: the agent used its tool rounds without answering")
+                    return
+                }
+                // The round's charge and calls now, as a single call's would be with its answer.
+                if let capture { _ = try await ledger.apply(job.tenantID, capture, logger: logger) }
+                try await store.recordCalls(job.tenantID, inbound: context.inboundID, agent: agentID, calls, logger: logger)
+                var results: [ModelToolResult] = []
+                for call in toolCalls {
+                    var arguments = call.arguments
+                    for (placeholder, original) in redactor.replacements {
+                        arguments = arguments.replacingOccurrences(of: placeholder, with: original)
+                    }
+                    let action = AgentToolbox.action(for: ModelToolCall(id: call.id, name: call.name, arguments: arguments), tools: builtins)
+                    let outcome = try await store.perform(
+                        job.tenantID,
+                        AgentToolCall(
+                            inboundID: context.inboundID, conversationID: context.target.conversationID, contactID: context.target.contactID,
+                            round: round, callID: call.id.isEmpty ? "call_\(results.count)" : call.id, name: call.name,
+                            arguments: arguments, action: try? action.get(),
+                            refusal: { if case .failure(let refusal) = action { refusal.reason } else { nil } }()
+                        ),
+                        logger: logger
+                    )
+                    logger.info("the agent called a tool", metadata: [
+                        "tool.name": "\(call.name.prefix(64))", "tool.round": "\(round)", "tool.error": "\(outcome.isError)",
+                        "tool.repeated": "\(!outcome.performed)",
+                    ])
+                    if !outcome.isError, case .success(.handoff(let reason)) = action {
+                        try await replies.settle(
+                            job, context: context,
+                            ReplySettlement(replyStatus: .handedOff, error: "the agent handed off: \(reason)", handoffReason: .noAnswer),
+                            logger: logger
+                        )
+                        logger.info("conversation handed off by the agent's tool")
+                        return
+                    }
+                    if !outcome.isError, case .success(.closeConversation) = action { closeAfterAnswer = true }
+                    results.append(ModelToolResult(callID: call.id, name: call.name, content: outcome.result, isError: outcome.isError))
+                }
+                request.messages.append(ModelMessage(role: .assistant, text: routed.response.text, toolCalls: toolCalls))
+                request.messages.append(ModelMessage(role: .user, toolResults: results))
+                round += 1
+                continue
+            }
+            if handedOff {
+                try await replies.settle(
+                    job, context: context,
+                    ReplySettlement(replyStatus: .handedOff, handoffReason: .noAnswer, calls: calls, capture: capture, holdID: holdID),
+                    logger: logger
+                )
+                if closeAfterAnswer, let store = toolbox?.0 {
+                    try await store.closeConversation(job.tenantID, context.target.conversationID, logger: logger)
+                }
+                logger.info("conversation handed off: the agent had no answer")
+                return
+            }
+            if let label = privacy.policy.aiLabel { text += "\n\n" + label }
+            let send = try await replies.storeAnswer(
+                job, context: context,
+                StoredAnswer(
+                    text: text, providerID: providerID, model: routed.model, usage: tokens, calls: calls, capture: capture, holdID: holdID
+                ),
+                worker: worker, now: now(), lease: policy.lease, logger: logger
+            )
+            if closeAfterAnswer, let store = toolbox?.0 {
+                try await store.closeConversation(job.tenantID, context.target.conversationID, logger: logger)
+                logger.info("conversation closed by the agent's tool")
+            }
+            try await deliverInline(send, text: text, context: context, logger: logger)
             return
         }
-        if let label = privacy.policy.aiLabel { text += "\n\n" + label }
-        let send = try await replies.storeAnswer(
-            job, context: context,
-            StoredAnswer(
-                text: text, providerID: providerID, model: routed.model, usage: tokens, calls: calls, capture: capture, holdID: holdID
-            ),
-            worker: worker, now: now(), lease: policy.lease, logger: logger
-        )
-        try await deliverInline(send, text: text, context: context, logger: logger)
     }
 
     /// No provider answered: the reply is tried again later while attempts and the error
@@ -410,7 +492,12 @@ extension ReplyStep {
     /// bytes, plus a few per message for the framing) and every allowed output token.
     static func worstCase(of request: ModelRequest, chain: [RouteTarget], kinds: [ProviderID: ProviderKind], prices: PriceBook) -> Credits {
         let framing = 8
-        let promptBytes = request.messages.reduce(request.systemPrompt?.utf8.count ?? 0) { $0 + $1.text.utf8.count + framing } + framing
+        let toolBytes = request.tools.reduce(0) { $0 + $1.name.utf8.count + $1.description.utf8.count + $1.parameters.serialized.utf8.count }
+        let promptBytes = request.messages.reduce(request.systemPrompt?.utf8.count ?? 0) { total, message in
+            total + message.text.utf8.count + framing
+                + message.toolCalls.reduce(0) { $0 + $1.id.utf8.count + $1.name.utf8.count + $1.arguments.utf8.count + framing }
+                + message.toolResults.reduce(0) { $0 + $1.callID.utf8.count + $1.name.utf8.count + $1.content.utf8.count + framing }
+        } + toolBytes + framing
         let output = request.maxOutputTokens ?? Agent.defaultMaxOutputTokens
         return chain.reduce(Credits.zero) { dearest, target in
             guard let kind = ProviderID(target.providerID).flatMap({ kinds[$0] }),
@@ -418,6 +505,19 @@ extension ReplyStep {
             else { return dearest }
             return max(dearest, price.worstCase(inputTokens: promptBytes, maxOutputTokens: output))
         }
+    }
+
+    /// Every text a request sends: the system prompt, each message with its tool calls and
+    /// results, and the tools' definitions.
+    static func promptTexts(_ request: ModelRequest) -> [String] {
+        var texts = [request.systemPrompt ?? ""]
+        for message in request.messages {
+            texts.append(message.text)
+            for call in message.toolCalls { texts.append(call.id + call.name + call.arguments) }
+            for result in message.toolResults { texts.append(result.callID + result.name + result.content) }
+        }
+        for tool in request.tools { texts.append(tool.name + tool.description + tool.parameters.serialized) }
+        return texts
     }
 
     /// The conversation as the model sees it: the person's messages as `user`, ours as

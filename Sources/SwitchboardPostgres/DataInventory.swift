@@ -102,7 +102,7 @@ public enum DataInventory {
     /// Every table of the schema.
     public static let tables: [String: DataDeclaration] = [
         "contacts": customers, "contact_identities": customers, "contact_merges": customers,
-        "conversations": conversations, "messages": conversations, "message_edits": conversations,
+        "conversations": conversations, "messages": conversations, "message_edits": conversations, "message_tool_calls": conversations,
         "conversation_events": conversations,
         "analytics_hourly": analytics, "analytics_model_hourly": analytics, "analytics_daily": analytics,
         "analytics_model_daily": analytics, "analytics_monthly": analytics, "analytics_model_monthly": analytics,

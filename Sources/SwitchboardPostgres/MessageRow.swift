@@ -10,7 +10,10 @@ enum MessageRow {
         id, conversation_id, contact_id, direction, external_id, text, attachments::text, ai_generated, delivery_status,
         sent_at, created_at, edited_at, seq, delivery_error, in_reply_to, agent_id, provider_id, model, input_tokens,
         cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, reply_status, reply_error, deleted_at, delivery_error_code,
-        send_tag, template::text
+        send_tag, template::text,
+        (SELECT jsonb_agg(jsonb_build_object('round', t.round, 'name', t.name, 'arguments', t.arguments, 'result', t.result,
+                                             'is_error', t.is_error) ORDER BY t.round, t.created_at, t.id)
+         FROM message_tool_calls t WHERE t.tenant_id = messages.tenant_id AND t.message_id = messages.id)::text
         """
 
     /// A stored value of a typed column: one this build does not know is an error naming
@@ -50,6 +53,8 @@ enum MessageRow {
         message.deliveryErrorCode = try cells[26].decode(String?.self)
         message.sendTag = try cells[27].decode(String?.self)
         message.template = try cells[28].decode(String?.self).flatMap { try? JSONDecoder().decode(SendTemplate.self, from: Data($0.utf8)) }
+        message.toolCalls = try cells[29].decode(String?.self)
+            .flatMap { try? JSONDecoder().decode([MessageToolCall].self, from: Data($0.utf8)) } ?? []
         return (message, try cells[12].decode(Int64.self))
     }
 

@@ -13,9 +13,10 @@ public struct PostgresAgentStore: Sendable {
 
     static let columns = """
         id, name, provider_id, model, system_prompt, temperature, max_output_tokens, history_messages, fallbacks::text,
-        handoff_keywords, faq::text, out_of_credits_reply, created_at, updated_at, \(Keyset.micros()), speech_to_text_model
+        handoff_keywords, faq::text, out_of_credits_reply, created_at, updated_at, \(Keyset.micros()), speech_to_text_model,
+        tools::text
         """
-    typealias Row = (UUID, String, UUID, String, String, Double?, Int32?, Int32, String, [String], String, String?, Date, Date, Int64, String?)
+    typealias Row = (UUID, String, UUID, String, String, Double?, Int32?, Int32, String, [String], String, String?, Date, Date, Int64, String?, String)
 
     static func agent(_ row: Row) -> Agent {
         let decoder = JSONDecoder()
@@ -24,7 +25,7 @@ public struct PostgresAgentStore: Sendable {
             maxOutputTokens: row.6.map(Int.init), historyMessages: Int(row.7),
             fallbacks: (try? decoder.decode([AgentFallback].self, from: Data(row.8.utf8))) ?? [], handoffKeywords: row.9,
             faq: (try? decoder.decode([FAQEntry].self, from: Data(row.10.utf8))) ?? [], outOfCreditsReply: row.11,
-            speechToTextModel: row.15
+            speechToTextModel: row.15, tools: (try? decoder.decode([AgentToolEntry].self, from: Data(row.16.utf8))) ?? []
         )
         return Agent(id: AgentID(row.0), settings: settings, createdAt: row.12, updatedAt: row.13)
     }
@@ -54,16 +55,18 @@ public struct PostgresAgentStore: Sendable {
         let logger = database.logger
         let fallbacks = try Self.json(settings.fallbacks)
         let faq = try Self.json(settings.faq)
+        let tools = try Self.json(settings.tools)
         return try await database.withTenant(tenant) { connection in
             try await Self.requireProviders(connection, tenant, settings, logger: logger)
             let rows = try await connection.query(
                 """
                 INSERT INTO agents (tenant_id, id, name, provider_id, model, system_prompt, temperature, max_output_tokens,
-                                    history_messages, fallbacks, handoff_keywords, faq, out_of_credits_reply, speech_to_text_model)
+                                    history_messages, fallbacks, handoff_keywords, faq, out_of_credits_reply, speech_to_text_model,
+                                    tools)
                 VALUES (\(tenant.uuid), \(UUID()), \(settings.name), \(settings.providerID.uuid), \(settings.model),
                         \(settings.systemPrompt), \(settings.temperature), \(settings.maxOutputTokens.map(Int32.init)),
                         \(Int32(settings.historyMessages)), \(fallbacks)::jsonb, \(settings.handoffKeywords), \(faq)::jsonb,
-                        \(settings.outOfCreditsReply), \(settings.speechToTextModel))
+                        \(settings.outOfCreditsReply), \(settings.speechToTextModel), \(tools)::jsonb)
                 RETURNING \(unescaped: Self.columns)
                 """,
                 logger: logger
@@ -124,6 +127,7 @@ public struct PostgresAgentStore: Sendable {
             try await Self.requireProviders(connection, tenant, settings, logger: logger)
             let fallbacks = try Self.json(settings.fallbacks)
             let faq = try Self.json(settings.faq)
+            let tools = try Self.json(settings.tools)
             let updated = try await connection.query(
                 """
                 UPDATE agents SET name = \(settings.name), provider_id = \(settings.providerID.uuid), model = \(settings.model),
@@ -132,7 +136,7 @@ public struct PostgresAgentStore: Sendable {
                     history_messages = \(Int32(settings.historyMessages)), fallbacks = \(fallbacks)::jsonb,
                     handoff_keywords = \(settings.handoffKeywords), faq = \(faq)::jsonb,
                     out_of_credits_reply = \(settings.outOfCreditsReply), speech_to_text_model = \(settings.speechToTextModel),
-                    updated_at = now()
+                    tools = \(tools)::jsonb, updated_at = now()
                 WHERE tenant_id = \(tenant.uuid) AND id = \(id.uuid)
                 RETURNING \(unescaped: Self.columns)
                 """,

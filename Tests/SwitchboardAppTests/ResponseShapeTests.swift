@@ -33,7 +33,8 @@ import Testing
             "conversation_id":"00000000-0000-0000-0000-0000000000a2","created_at":"2026-12-07T17:28:53Z","deleted_at":null,\
             "delivery_error":null,"delivery_error_code":null,"delivery_status":null,"direction":"inbound","edited_at":null,\
             "external_id":"42","id":"00000000-0000-0000-0000-0000000000a1","in_reply_to":null,"model":null,"provider_id":null,\
-            "reply_error":null,"reply_status":null,"send_tag":null,"sent_at":null,"template":null,"text":null,"usage":null}
+            "reply_error":null,"reply_status":null,"send_tag":null,"sent_at":null,"template":null,"text":null,"tool_calls":[],\
+            "usage":null}
             """)
     }
 

@@ -15,6 +15,14 @@ struct AgentRoutes: Sendable {
         enum CodingKeys: String, CodingKey { case providerID = "provider_id", model }
     }
 
+    /// One entry of `tools` as sent: a built-in by name, or (later) a tenant's tool by id.
+    struct ToolBody: Decodable, Sendable {
+        var builtin: String?
+        var toolID: String?
+
+        enum CodingKeys: String, CodingKey { case builtin, toolID = "tool_id" }
+    }
+
     struct Body: RequestBody {
         var name: String?
         var providerID: String?
@@ -28,12 +36,13 @@ struct AgentRoutes: Sendable {
         var faq: [FAQEntry]?
         var outOfCreditsReply: String??
         var speechToTextModel: String??
+        var tools: [ToolBody]?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
             case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
             case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
-            case speechToTextModel = "speech_to_text_model"
+            case speechToTextModel = "speech_to_text_model", tools
         }
 
         init(from decoder: any Decoder) throws {
@@ -56,6 +65,7 @@ struct AgentRoutes: Sendable {
             if container.contains(.speechToTextModel) {
                 speechToTextModel = .some(try container.decodeIfPresent(String.self, forKey: .speechToTextModel))
             }
+            tools = try container.decodeIfPresent([ToolBody].self, forKey: .tools)
         }
 
         /// Applies the fields this body names to `settings`, validating each.
@@ -118,6 +128,7 @@ struct AgentRoutes: Sendable {
             if let speechToTextModel {
                 settings.speechToTextModel = try speechToTextModel.map { try FieldRule.shortName.check($0, field: "speech_to_text_model") }
             }
+            if let tools { settings.tools = try AgentRoutes.tools(tools) }
         }
     }
 
@@ -169,6 +180,39 @@ struct AgentRoutes: Sendable {
         return id
     }
 
+    /// The agent's tools: built-ins this build runs, at most 16, none twice; the contract's
+    /// others are refused as not available yet.
+    static func tools(_ bodies: [ToolBody]) throws -> [AgentToolEntry] {
+        guard bodies.count <= AgentToolEntry.maximumCount else {
+            throw SwitchboardError.invalid("at most \(AgentToolEntry.maximumCount) tools", field: "tools")
+        }
+        var entries: [AgentToolEntry] = []
+        for body in bodies {
+            if let toolID = body.toolID {
+                guard body.builtin == nil else {
+                    throw SwitchboardError.invalid("a tool is either a builtin or a tool_id, not both", field: "tools")
+                }
+                let id = try FieldRule.shortName.check(toolID, field: "tools")
+                throw SwitchboardError.invalid("the tool \(id.prefix(64)): tools of your own are not available yet", field: "tools")
+            }
+            guard let name = body.builtin else {
+                throw SwitchboardError.invalid("each tool names a builtin", field: "tools")
+            }
+            if BuiltinTool.notYetAvailable.contains(name) {
+                throw SwitchboardError.invalid("the builtin tool \(name) is not available yet", field: "tools")
+            }
+            guard let builtin = BuiltinTool(rawValue: name) else {
+                let known = BuiltinTool.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SwitchboardError.invalid("there is no builtin tool \(name.prefix(64)); the builtins are \(known)", field: "tools")
+            }
+            guard !entries.contains(where: { $0.builtin == builtin }) else {
+                throw SwitchboardError.invalid("the builtin tool \(name) is named twice", field: "tools")
+            }
+            entries.append(AgentToolEntry(builtin: builtin))
+        }
+        return entries
+    }
+
     /// An agent as the API shows it: its model, prompt, fallbacks and FAQ.
     struct AgentResponse: APIResource {
         var id: String
@@ -184,6 +228,7 @@ struct AgentRoutes: Sendable {
         var faq: [FAQ]
         @Nullable var outOfCreditsReply: String?
         @Nullable var speechToTextModel: String?
+        var tools: [Tool]
         var createdAt: Date
         var updatedAt: Date
 
@@ -192,6 +237,12 @@ struct AgentRoutes: Sendable {
             var model: String
 
             enum CodingKeys: String, CodingKey { case providerID = "provider_id", model }
+        }
+
+        struct Tool: Encodable, Sendable {
+            var builtin: String
+
+            enum CodingKeys: String, CodingKey { case builtin }
         }
 
         struct FAQ: Encodable, Sendable {
@@ -215,6 +266,7 @@ struct AgentRoutes: Sendable {
             faq = agent.faq.map { FAQ(question: $0.question, answer: $0.answer) }
             outOfCreditsReply = agent.outOfCreditsReply
             speechToTextModel = agent.speechToTextModel
+            tools = agent.tools.map { Tool(builtin: $0.builtin.rawValue) }
             createdAt = agent.createdAt
             updatedAt = agent.updatedAt
         }
@@ -223,7 +275,7 @@ struct AgentRoutes: Sendable {
             case id, name, providerID = "provider_id", model, systemPrompt = "system_prompt", temperature
             case maxOutputTokens = "max_output_tokens", historyMessages = "history_messages", fallbacks
             case handoffKeywords = "handoff_keywords", faq, outOfCreditsReply = "out_of_credits_reply"
-            case speechToTextModel = "speech_to_text_model", createdAt = "created_at", updatedAt = "updated_at"
+            case speechToTextModel = "speech_to_text_model", tools, createdAt = "created_at", updatedAt = "updated_at"
         }
     }
 }

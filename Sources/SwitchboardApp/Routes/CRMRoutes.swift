@@ -431,6 +431,8 @@ extension CRMRoutes {
         @Nullable var deliveryErrorCode: String?
         @Nullable var sendTag: String?
         @Nullable var template: SendTemplate?
+        /// On an inbound message: the tools the agent called answering it, in order.
+        var toolCalls: [MessageToolCall]
 
         /// `details` holds the platform's own keys, as it wrote them.
         struct Attachment: Encodable, Sendable {
@@ -488,6 +490,7 @@ extension CRMRoutes {
             deliveryErrorCode = message.deliveryErrorCode
             sendTag = message.sendTag
             template = message.template
+            toolCalls = message.toolCalls
         }
 
         enum CodingKeys: String, CodingKey {
@@ -496,6 +499,7 @@ extension CRMRoutes {
             case sentAt = "sent_at", createdAt = "created_at", editedAt = "edited_at", inReplyTo = "in_reply_to"
             case agentID = "agent_id", providerID = "provider_id", model, usage, replyStatus = "reply_status", replyError = "reply_error"
             case deletedAt = "deleted_at", deliveryErrorCode = "delivery_error_code", sendTag = "send_tag", template
+            case toolCalls = "tool_calls"
         }
     }
 

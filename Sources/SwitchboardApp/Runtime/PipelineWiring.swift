@@ -23,7 +23,7 @@ extension JobRunner {
             queue: PostgresJobStore(database: database), replies: PostgresReplyStore(database: database),
             ledger: PostgresCreditStore(database: database), secrets: secrets, connectors: connectors, http: http,
             transport: transport, router: router, policy: policy, now: now, sleep: sleep, worker: worker, metrics: metrics,
-            logger: logger
+            tools: PostgresAgentToolStore(database: database), logger: logger
         )
     }
 }

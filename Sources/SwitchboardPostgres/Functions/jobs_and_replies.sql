@@ -461,3 +461,59 @@ BEGIN
 END
 $function$;
 GRANT EXECUTE ON FUNCTION store_answer(p_tenant uuid, p_job uuid, p_attempt integer, p_inbound uuid, p_agent uuid, p_provider uuid, p_model text, p_text text, p_usage jsonb, p_calls jsonb, p_worker text, p_now timestamp with time zone, p_lease interval) TO switchboard_app;
+
+-- One tool call of an agent's loop, on its inbound message: recorded, and its action done,
+-- in one transaction, once per (message, round, call id). A call already recorded (a
+-- retried reply) is not done again: its stored result is answered with `performed` false.
+-- p_action is {kind: contact_update, name?, phone?, email?, tags?} | {kind: note_add, text}
+-- | {kind: handoff} | {kind: close_conversation}, or NULL for a refused call (p_is_error,
+-- p_result says why). An action that fails is recorded as an error result, and nothing of
+-- it stays. Answers {result, is_error, performed}.
+CREATE OR REPLACE FUNCTION public.run_agent_tool(p_tenant uuid, p_message uuid, p_contact uuid, p_round integer, p_call_id text, p_name text, p_arguments text, p_action jsonb, p_result text, p_is_error boolean)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    v_done message_tool_calls;
+    v_result text := left(p_result, 4096);
+    v_error boolean := p_is_error;
+BEGIN
+    INSERT INTO message_tool_calls (tenant_id, id, message_id, round, call_id, name, arguments, result, is_error)
+    VALUES (p_tenant, gen_random_uuid(), p_message, p_round, left(p_call_id, 256), left(p_name, 256), left(p_arguments, 16384),
+            v_result, v_error)
+    ON CONFLICT (tenant_id, message_id, round, call_id) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT * INTO v_done FROM message_tool_calls t
+        WHERE t.tenant_id = p_tenant AND t.message_id = p_message AND t.round = p_round AND t.call_id = left(p_call_id, 256);
+        RETURN jsonb_build_object('result', v_done.result, 'is_error', v_done.is_error, 'performed', false);
+    END IF;
+    IF p_action IS NOT NULL AND NOT v_error THEN
+        BEGIN
+            IF p_action->>'kind' = 'contact_update' THEN
+                UPDATE contacts c SET
+                    display_name = CASE WHEN p_action ? 'name' THEN p_action->>'name' ELSE c.display_name END,
+                    phone = CASE WHEN p_action ? 'phone' THEN p_action->>'phone' ELSE c.phone END,
+                    email = CASE WHEN p_action ? 'email' THEN p_action->>'email' ELSE c.email END,
+                    tags = CASE WHEN p_action ? 'tags' THEN ARRAY(SELECT jsonb_array_elements_text(p_action->'tags')) ELSE c.tags END,
+                    updated_at = now()
+                WHERE c.tenant_id = p_tenant AND c.id = p_contact;
+                IF NOT FOUND THEN
+                    v_result := 'the contact no longer exists';
+                    v_error := true;
+                END IF;
+            ELSIF p_action->>'kind' = 'note_add' THEN
+                INSERT INTO notes (tenant_id, id, contact_id, body) VALUES (p_tenant, gen_random_uuid(), p_contact, p_action->>'text');
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            v_result := 'the action failed: ' || left(SQLERRM, 200);
+            v_error := true;
+        END;
+        IF v_error THEN
+            UPDATE message_tool_calls t SET result = v_result, is_error = true
+            WHERE t.tenant_id = p_tenant AND t.message_id = p_message AND t.round = p_round AND t.call_id = left(p_call_id, 256);
+        END IF;
+    END IF;
+    RETURN jsonb_build_object('result', v_result, 'is_error', v_error, 'performed', true);
+END
+$function$;
+GRANT EXECUTE ON FUNCTION run_agent_tool(p_tenant uuid, p_message uuid, p_contact uuid, p_round integer, p_call_id text, p_name text, p_arguments text, p_action jsonb, p_result text, p_is_error boolean) TO switchboard_app;

@@ -102,7 +102,7 @@ GRANT EXECUTE ON FUNCTION audit_verify(p_tenant uuid, OUT broken_seq bigint, OUT
 -- Access and portability, by author: every conversation the contact owns or wrote in;
 -- of a direct chat every message, of a group only its own messages and our answers to
 -- them (the other members' messages are theirs). NULL when the contact is not the
--- tenant's.
+-- tenant's. Each message carries its edits and the tool calls its agent made answering it.
 CREATE OR REPLACE FUNCTION public.contact_export(p_tenant uuid, p_contact uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -116,7 +116,10 @@ AS $function$
             SELECT jsonb_agg((to_jsonb(v) - 'tenant_id') || jsonb_build_object('messages', COALESCE((
                 SELECT jsonb_agg((to_jsonb(m) - 'tenant_id') || jsonb_build_object('edits', COALESCE((
                     SELECT jsonb_agg(to_jsonb(e) - 'tenant_id' ORDER BY e.edited_at)
-                    FROM message_edits e WHERE e.tenant_id = p_tenant AND e.message_id = m.id), '[]')) ORDER BY m.seq)
+                    FROM message_edits e WHERE e.tenant_id = p_tenant AND e.message_id = m.id), '[]'),
+                    'tool_calls', COALESCE((
+                    SELECT jsonb_agg(to_jsonb(t) - 'tenant_id' ORDER BY t.round, t.created_at, t.id)
+                    FROM message_tool_calls t WHERE t.tenant_id = p_tenant AND t.message_id = m.id), '[]')) ORDER BY m.seq)
                 FROM messages m
                 WHERE m.tenant_id = p_tenant AND m.conversation_id = v.id
                   AND ((v.chat_kind = 'direct' AND v.contact_id = c.id)
