@@ -150,7 +150,7 @@ struct AgentToolTests {
         }
     }
 
-    @Test("a retried reply does not do a call again: note_add once per (message, round, call id), its result kept")
+    @Test("a retried reply does not do a call again: note_add once per (message, round, tool and arguments), whatever id the model gives it")
     func retriedCallOnce() async throws {
         try await withAgentWorld { model, telegram, client, harness in
             let setup = try await setUpAgent(client, model: model, agent: ["tools": [["builtin": "note_add"]]])
@@ -158,7 +158,8 @@ struct AgentToolTests {
             _ = try await deliver(client, channel: setup.channel.id, body: try fixture("text_private"), headers: telegramHeaders(setup.secret))
             #expect(try await harness.drain() == 1)
             #expect(try await harness.count("SELECT count(*) FROM notes") == 1)
-            // The same job's calls again, as a retried attempt makes them: nothing is done twice.
+            // The same call again, as a retried attempt's model makes it: a new id, the same
+            // arguments spaced otherwise. Nothing is done twice.
             let (conversationID, message, _) = try await inbound(client, setup.tenant.key)
             let contactID = try #require(message["contact_id"] as? String)
             let store = PostgresAgentToolStore(database: harness.bootstrap.database)
@@ -173,7 +174,7 @@ struct AgentToolTests {
                 AgentToolCall(
                     inboundID: inboundID, conversationID: try #require(ConversationID(conversationID)),
                     contactID: try #require(ContactID(contactID)),
-                    round: 1, callID: callID, name: "note_add", arguments: #"{"text": "prefers evening calls"}"#,
+                    round: 1, callID: "retry_" + callID, name: "note_add", arguments: #"{ "text":"prefers evening calls" }"#,
                     action: .noteAdd(text: "prefers evening calls")
                 ),
                 logger: TestDatabase.logger

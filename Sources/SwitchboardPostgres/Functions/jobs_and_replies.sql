@@ -477,14 +477,22 @@ DECLARE
     v_done message_tool_calls;
     v_result text := left(p_result, 4096);
     v_error boolean := p_is_error;
+    -- What the call does: a retried round's model names its calls anew, and may space its
+    -- arguments otherwise; the key is the tool and the arguments as jsonb writes them.
+    v_key text;
 BEGIN
-    INSERT INTO message_tool_calls (tenant_id, id, message_id, round, call_id, name, arguments, result, is_error)
-    VALUES (p_tenant, gen_random_uuid(), p_message, p_round, left(p_call_id, 256), left(p_name, 256), left(p_arguments, 16384),
+    BEGIN
+        v_key := md5(left(p_name, 256) || chr(31) || (left(p_arguments, 16384)::jsonb)::text);
+    EXCEPTION WHEN OTHERS THEN
+        v_key := md5(left(p_name, 256) || chr(31) || left(p_arguments, 16384));
+    END;
+    INSERT INTO message_tool_calls (tenant_id, id, message_id, round, call_id, call_key, name, arguments, result, is_error)
+    VALUES (p_tenant, gen_random_uuid(), p_message, p_round, left(p_call_id, 256), v_key, left(p_name, 256), left(p_arguments, 16384),
             v_result, v_error)
-    ON CONFLICT (tenant_id, message_id, round, call_id) DO NOTHING;
+    ON CONFLICT (tenant_id, message_id, round, call_key) DO NOTHING;
     IF NOT FOUND THEN
         SELECT * INTO v_done FROM message_tool_calls t
-        WHERE t.tenant_id = p_tenant AND t.message_id = p_message AND t.round = p_round AND t.call_id = left(p_call_id, 256);
+        WHERE t.tenant_id = p_tenant AND t.message_id = p_message AND t.round = p_round AND t.call_key = v_key;
         RETURN jsonb_build_object('result', v_done.result, 'is_error', v_done.is_error, 'performed', false);
     END IF;
     IF p_action IS NOT NULL AND NOT v_error THEN
@@ -510,7 +518,7 @@ BEGIN
         END;
         IF v_error THEN
             UPDATE message_tool_calls t SET result = v_result, is_error = true
-            WHERE t.tenant_id = p_tenant AND t.message_id = p_message AND t.round = p_round AND t.call_id = left(p_call_id, 256);
+            WHERE t.tenant_id = p_tenant AND t.message_id = p_message AND t.round = p_round AND t.call_key = v_key;
         END IF;
     END IF;
     RETURN jsonb_build_object('result', v_result, 'is_error', v_error, 'performed', true);

@@ -5,21 +5,24 @@ ALTER TABLE agents ADD COLUMN tools jsonb NOT NULL DEFAULT '[]'
     CHECK (jsonb_typeof(tools) = 'array' AND jsonb_array_length(tools) <= 16);
 
 -- Each tool call of a reply, with its result, on the inbound message it answered. The key
--- (message, round, call id) makes a retried reply find a call already done instead of
--- doing it again; the rows go with their message (erasure, retention, deletion).
+-- (message, round, what the call does: its tool and arguments, `call_key`) makes a retried
+-- reply find a call already done instead of doing it again — a retried job's model gives
+-- its calls new ids, not new arguments; the rows go with their message (erasure,
+-- retention, deletion).
 CREATE TABLE message_tool_calls (
     tenant_id uuid NOT NULL,
     id uuid NOT NULL,
     message_id uuid NOT NULL,
     round integer NOT NULL CHECK (round BETWEEN 1 AND 16),
     call_id text NOT NULL CHECK (char_length(call_id) BETWEEN 1 AND 256),
+    call_key text NOT NULL CHECK (char_length(call_key) = 32),
     name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 256),
     arguments text NOT NULL CHECK (char_length(arguments) <= 16384),
     result text NOT NULL CHECK (char_length(result) <= 4096),
     is_error boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id),
-    UNIQUE (tenant_id, message_id, round, call_id),
+    UNIQUE (tenant_id, message_id, round, call_key),
     FOREIGN KEY (tenant_id, message_id) REFERENCES messages (tenant_id, id) ON DELETE CASCADE
 );
 
