@@ -226,7 +226,7 @@ struct AgentToolTests {
             #expect((patched["tools"] as? [[String: String]]) == [["builtin": "note_add"], ["builtin": "close_conversation"]])
             let refused: [[[String: Any]]] = [
                 [["builtin": "deal_upsert"]], [["builtin": "calendar"]], [["builtin": "search_knowledge"]], [["tool_id": "tool_1"]],
-                [["builtin": "teleport"]], [["builtin": "note_add"], ["builtin": "note_add"]],
+                [["builtin": "teleport"]], [["builtin": "note_add"], ["builtin": "note_add"]], [["builtin": "note_add", "when": "always"]],
                 Array(repeating: ["builtin": "note_add"], count: 17),
             ]
             for tools in refused {

@@ -75,7 +75,6 @@ enum OpenAPIConstraints {
             body(schema, "faq/items/properties/answer", .agentReply)
             body(schema, "out_of_credits_reply", .agentReply)
             body(schema, "speech_to_text_model", .shortName)
-            body(schema, "tools/items/properties/tool_id", .shortName)
         }
         body("TopUp", "reason", .topUpReason)
         body("SetPrice", "model", .shortName)

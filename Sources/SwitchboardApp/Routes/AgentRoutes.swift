@@ -1,3 +1,4 @@
+import ConnectorKit
 import Foundation
 import Hummingbird
 import Logging
@@ -21,6 +22,17 @@ struct AgentRoutes: Sendable {
         var toolID: String?
 
         enum CodingKeys: String, CodingKey { case builtin, toolID = "tool_id" }
+
+        /// Refuses a key other than `builtin` and `tool_id`, as the document does.
+        init(from decoder: any Decoder) throws {
+            let keys = try decoder.container(keyedBy: JSONKey.self)
+            if let unknown = keys.allKeys.map(\.stringValue).filter({ $0 != "builtin" && $0 != "tool_id" }).sorted().first {
+                throw SwitchboardError.invalid("a tool takes builtin (or, later, tool_id), not \(unknown.prefix(64))", field: "tools")
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            builtin = try container.decodeIfPresent(String.self, forKey: .builtin)
+            toolID = try container.decodeIfPresent(String.self, forKey: .toolID)
+        }
     }
 
     struct Body: RequestBody {
