@@ -96,49 +96,14 @@ struct MetaMessaging: Sendable {
 
     // MARK: - Verification
 
-    /// Meta's subscription check: `hub.mode=subscribe` and a `hub.verify_token` equal (in
-    /// constant time) to the channel's → the `hub.challenge`, echoed only when it is a
-    /// plain token (letters, digits, `-_.`, at most 256).
+    /// Meta's subscription check (`MetaWebhookCheck`).
     func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
-        guard query["hub.mode"] == "subscribe" else {
-            throw ConnectorError(.unauthorized, "hub.mode must be subscribe")
-        }
-        guard let expected = credentials["verify_token"], !expected.isEmpty,
-            let presented = query["hub.verify_token"], Signature.constantTimeEquals(presented, expected)
-        else {
-            throw ConnectorError(.unauthorized, "hub.verify_token is missing or does not match")
-        }
-        guard let challenge = query["hub.challenge"], (1...256).contains(challenge.utf8.count),
-            challenge.utf8.allSatisfy(Self.isChallengeCharacter)
-        else {
-            throw ConnectorError(.unauthorized, "hub.challenge is missing or not a plain token")
-        }
-        return challenge
+        try MetaWebhookCheck.answer(query: query, credentials: credentials)
     }
 
-    /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`.
+    /// `X-Hub-Signature-256` over the raw body (`MetaWebhookCheck`).
     func verify(_ delivery: WebhookDelivery, credentials: ChannelCredentials) throws(ConnectorError) {
-        guard let secret = credentials["app_secret"], !secret.isEmpty else {
-            throw ConnectorError(.unauthorized, "the channel has no app_secret")
-        }
-        guard let header = delivery.headers[.metaHubSignature256] else {
-            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 header is missing")
-        }
-        let prefix = "sha256="
-        guard header.hasPrefix(prefix) else {
-            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 header is not sha256=<hex>")
-        }
-        let hex = String(header.dropFirst(prefix.count))
-        guard Signature.isValidHMACSHA256(hex: hex, message: delivery.body, key: Array(secret.utf8)) else {
-            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 signature does not match")
-        }
-    }
-
-    private static func isChallengeCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): true
-        default: false
-        }
+        try MetaWebhookCheck.verify(delivery, credentials: credentials)
     }
 
     // MARK: - Requests
@@ -159,10 +124,4 @@ struct MetaMessaging: Sendable {
         }
         return token
     }
-}
-
-extension HTTPField.Name {
-    /// `X-Hub-Signature-256`: Meta's `sha256=<hex HMAC-SHA256(app_secret, body)>`. Internal:
-    /// the WhatsApp module declares the public one.
-    static let metaHubSignature256 = HTTPField.Name("X-Hub-Signature-256")!
 }

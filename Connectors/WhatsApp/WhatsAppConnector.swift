@@ -88,51 +88,14 @@ public struct WhatsAppConnector: Connector {
         return PreparedCredentials(stored: submitted)
     }
 
-    /// Answers Meta's subscription check: `hub.mode=subscribe` and a `hub.verify_token`
-    /// equal (in constant time) to the channel's `verify_token` → the `hub.challenge` to echo.
-    ///
-    /// The challenge is echoed only when it is a plain token (letters, digits, `-_.`, at
-    /// most 256): Meta sends digits, and nothing else gets reflected.
+    /// Answers Meta's subscription check (`MetaWebhookCheck`): the `hub.challenge` to echo.
     public func answerVerification(query: [String: String], credentials: ChannelCredentials) throws(ConnectorError) -> String? {
-        guard query["hub.mode"] == "subscribe" else {
-            throw ConnectorError(.unauthorized, "hub.mode must be subscribe")
-        }
-        guard let expected = credentials["verify_token"], !expected.isEmpty,
-            let presented = query["hub.verify_token"], Signature.constantTimeEquals(presented, expected)
-        else {
-            throw ConnectorError(.unauthorized, "hub.verify_token is missing or does not match")
-        }
-        guard let challenge = query["hub.challenge"], (1...256).contains(challenge.utf8.count),
-            challenge.utf8.allSatisfy(Self.isChallengeCharacter)
-        else {
-            throw ConnectorError(.unauthorized, "hub.challenge is missing or not a plain token")
-        }
-        return challenge
+        try MetaWebhookCheck.answer(query: query, credentials: credentials)
     }
 
-    /// Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`.
+    /// Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>` (`MetaWebhookCheck`).
     public func verify(_ delivery: WebhookDelivery, credentials: ChannelCredentials) throws(ConnectorError) {
-        guard let secret = credentials["app_secret"], !secret.isEmpty else {
-            throw ConnectorError(.unauthorized, "the channel has no app_secret")
-        }
-        guard let header = delivery.headers[.hubSignature256] else {
-            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 header is missing")
-        }
-        let prefix = "sha256="
-        guard header.hasPrefix(prefix) else {
-            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 header is not sha256=<hex>")
-        }
-        let hex = String(header.dropFirst(prefix.count))
-        guard Signature.isValidHMACSHA256(hex: hex, message: delivery.body, key: Array(secret.utf8)) else {
-            throw ConnectorError(.unauthorized, "the X-Hub-Signature-256 signature does not match")
-        }
-    }
-
-    private static func isChallengeCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."): true
-        default: false
-        }
+        try MetaWebhookCheck.verify(delivery, credentials: credentials)
     }
 }
 

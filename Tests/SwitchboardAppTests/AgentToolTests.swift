@@ -6,6 +6,7 @@ import PostgresNIO
 import SwitchboardApp
 import SwitchboardCore
 import SwitchboardPostgres
+import SwitchboardProviders
 import SwitchboardProvidersTesting
 import SwitchboardTestSupport
 import Testing

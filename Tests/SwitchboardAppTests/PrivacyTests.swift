@@ -5,6 +5,7 @@ import NIOCore
 import PostgresNIO
 import SwitchboardApp
 import SwitchboardPostgres
+import SwitchboardProviders
 import SwitchboardProvidersTesting
 import SwitchboardTestSupport
 import Testing

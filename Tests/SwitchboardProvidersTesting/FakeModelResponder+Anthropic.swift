@@ -1,3 +1,4 @@
+import SwitchboardProviders
 extension FakeModelResponder {
     func anthropicUsage(_ usage: FakeUsage, output: Int) -> FakeJSON {
         [

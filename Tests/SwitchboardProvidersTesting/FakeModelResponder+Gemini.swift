@@ -1,3 +1,4 @@
+import SwitchboardProviders
 extension FakeModelResponder {
     func geminiAnswer(_ text: String, usage: FakeUsage, finishReason: String?, _ call: Call) -> FakeJSON {
         [

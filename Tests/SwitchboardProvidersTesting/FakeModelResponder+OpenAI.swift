@@ -1,3 +1,4 @@
+import SwitchboardProviders
 extension FakeModelResponder {
     func openAIUsage(_ usage: FakeUsage) -> FakeJSON {
         [

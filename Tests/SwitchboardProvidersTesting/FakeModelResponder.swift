@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import SwitchboardProviders
 
 /// Answers one request to the fake in the shape of one protocol.
 struct FakeModelResponder {

@@ -1,3 +1,4 @@
+public import SwitchboardProviders
 /// A request the fake received, for assertions.
 public struct RecordedRequest: Sendable {
     /// Which protocol's endpoint was called.
